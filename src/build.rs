@@ -1,0 +1,758 @@
+//! SiteModel → BuildPlan: renders every page, section, taxonomy page, feed, sitemap, alias and
+//! static file into a map of output path → bytes. Pure (no file I/O); rendering runs in
+//! parallel with rayon. The plan is complete before anything touches `public/`, which is what
+//! lets a failed build leave the old output alone.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use tera::{Context, Map, Value};
+
+use crate::config::Config;
+use crate::content::{Page, Section, SiteModel};
+use crate::error::{Diagnostic, Errors};
+use crate::markdown::{self, Highlighter, Rendered};
+use crate::source::SourceTree;
+use crate::templates::{SiteData, SiteValues, TemplateShortcodes, Templates};
+
+/// Name of the generated stylesheet for highlighted code.
+pub const SYNTAX_CSS: &str = "syntax-theme.css";
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Include pages and sections marked `draft = true`.
+    pub drafts: bool,
+}
+
+/// One file of the output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputFile {
+    pub bytes: Arc<[u8]>,
+    pub sha256: [u8; 32],
+    /// What produced it (a content file, a template, a static file), for messages.
+    pub source: String,
+}
+
+impl OutputFile {
+    pub fn new(bytes: impl Into<Arc<[u8]>>, source: impl Into<String>) -> Self {
+        let bytes = bytes.into();
+        OutputFile {
+            sha256: Sha256::digest(&bytes).into(),
+            bytes,
+            source: source.into(),
+        }
+    }
+}
+
+/// The whole output of a build: relative path (`blog/a/index.html`) → file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildPlan {
+    pub files: BTreeMap<String, OutputFile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildStats {
+    pub pages: usize,
+    pub sections: usize,
+    pub static_files: usize,
+    pub outputs: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub plan: BuildPlan,
+    /// Problems that do not stop a build (broken plain links); `sitegen check` fails on them.
+    pub warnings: Vec<Diagnostic>,
+    pub stats: BuildStats,
+}
+
+/// `/blog/a/` → `blog/a/index.html`; `/feed.json` → `feed.json`.
+pub fn output_path(url_path: &str) -> String {
+    let p = url_path.trim_start_matches('/');
+    if p.is_empty() {
+        "index.html".to_string()
+    } else if p.ends_with('/') {
+        format!("{p}index.html")
+    } else {
+        p.to_string()
+    }
+}
+
+/// Renders the site. Every error found is returned, sorted by file and position.
+pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) -> Result<BuildResult, Errors> {
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let (model, errs) = SiteModel::load(&tree, &config, opts.drafts);
+    errors.extend(errs);
+
+    let mut urls = HashMap::new();
+    for p in &model.pages {
+        urls.insert(p.relative_path.clone(), config.permalink(&p.path));
+    }
+    for s in &model.sections {
+        urls.insert(s.relative_path.clone(), config.permalink(&s.path));
+    }
+    let mut static_paths: HashSet<String> = tree.under("static/").map(|(k, _)| k["static/".len()..].to_string()).collect();
+    for f in &model.loose_files {
+        static_paths.insert(f.relative_path.clone());
+    }
+    if config.markdown.highlight_code {
+        static_paths.insert(SYNTAX_CSS.to_string());
+    }
+    if config.generate_feeds {
+        static_paths.extend(config.feed_filenames.iter().cloned());
+    }
+    static_paths.insert("sitemap.xml".into());
+    static_paths.insert("robots.txt".into());
+    let highlighter = Arc::new(Highlighter::new());
+    let site = Arc::new(SiteData::new(config.clone(), urls.clone(), static_paths, tree.clone(), highlighter.clone()));
+    let templates = match Templates::load(&tree, site.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.extend(e);
+            return Err(Errors::sorted(errors));
+        }
+    };
+
+    // Markdown, in parallel.
+    let shortcodes = TemplateShortcodes { templates: &templates };
+    let resolve = |p: &str| urls.get(p).cloned();
+    let render_md = |origin: &str, text: &str, body_offset: usize| {
+        markdown::render(&markdown::Input {
+            origin,
+            text,
+            body_offset,
+            config: &config.markdown,
+            base_url: &config.base_url,
+            highlighter: &highlighter,
+            resolve: &resolve,
+            shortcodes: &shortcodes,
+        })
+    };
+    let page_md: Vec<Result<Rendered, Vec<Diagnostic>>> = model.pages.par_iter().map(|p| render_md(&p.origin, &p.text, p.body_offset)).collect();
+    let section_md: Vec<Result<Rendered, Vec<Diagnostic>>> = model.sections.par_iter().map(|s| render_md(&s.origin, &s.text, s.body_offset)).collect();
+    let mut page_r = Vec::with_capacity(page_md.len());
+    for r in page_md {
+        match r {
+            Ok(r) => page_r.push(r),
+            Err(e) => {
+                errors.extend(e);
+                page_r.push(Rendered::default());
+            }
+        }
+    }
+    let mut section_r = Vec::with_capacity(section_md.len());
+    for r in section_md {
+        match r {
+            Ok(r) => section_r.push(r),
+            Err(e) => {
+                errors.extend(e);
+                section_r.push(Rendered::default());
+            }
+        }
+    }
+    check_anchors(&model, &page_r, &section_r, &mut errors);
+
+    // Template values, built once and shared by reference count.
+    let values = build_values(&model, &page_r, &section_r, &config);
+    let page_values: Vec<Value> = model.pages.iter().map(|p| values.pages[&p.relative_path].clone()).collect();
+    let section_values: Vec<Value> = model.sections.iter().map(|s| values.sections[&s.relative_path].clone()).collect();
+    let taxonomy_values = values.taxonomies.clone();
+    let _ = site.values.set(values);
+
+    let jobs = render_jobs(&model, &config, &templates, &page_values, &section_values, &taxonomy_values, &mut errors);
+    let rendered: Vec<Result<(String, OutputFile), Diagnostic>> = jobs
+        .into_par_iter()
+        .map(|job| {
+            let html = templates.render(&job.template, &job.context)?;
+            Ok((job.output, OutputFile::new(html.into_bytes(), job.source)))
+        })
+        .collect();
+
+    let mut plan = BuildPlan::default();
+    let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
+        if let Some(prev) = plan.files.get(&path) {
+            errors.push(Diagnostic::new(file.source.clone(), format!("writes `{path}`, which `{}` writes too", prev.source)));
+        } else {
+            plan.files.insert(path, file);
+        }
+    };
+    for r in rendered {
+        match r {
+            Ok((p, f)) => add(p, f, &mut errors),
+            Err(d) => errors.push(d),
+        }
+    }
+    // Static files: the site's over the theme's was already decided by the snapshot layers.
+    let mut static_files = 0;
+    for (logical, f) in tree.under("static/") {
+        static_files += 1;
+        add(logical["static/".len()..].to_string(), OutputFile::new(f.bytes.clone(), f.origin.clone()), &mut errors);
+    }
+    let copy_content = |rel: &str, out: String, errors: &mut Vec<Diagnostic>, add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
+        if let Some(f) = tree.get(&format!("content/{rel}")) {
+            add(out, OutputFile::new(f.bytes.clone(), f.origin.clone()), errors);
+        }
+    };
+    for p in &model.pages {
+        let dir = output_path(&p.path);
+        let dir = dir.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+        for a in &p.assets {
+            let name = a.rsplit('/').next().unwrap_or(a);
+            copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
+        }
+    }
+    for s in &model.sections {
+        let dir = s.path.trim_start_matches('/');
+        for a in &s.assets {
+            let name = a.rsplit('/').next().unwrap_or(a);
+            copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
+        }
+    }
+    for f in &model.loose_files {
+        copy_content(&f.relative_path, f.relative_path.clone(), &mut errors, &mut add);
+    }
+    if config.markdown.highlight_code {
+        if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
+            add(SYNTAX_CSS.to_string(), OutputFile::new(css.into_bytes(), "markdown.highlight_theme in config.toml"), &mut errors);
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(Errors::sorted(errors));
+    }
+    let warnings = check_links(&plan, &config);
+    let stats = BuildStats {
+        pages: model.pages.len(),
+        sections: model.sections.len(),
+        static_files,
+        outputs: plan.files.len(),
+    };
+    Ok(BuildResult { plan, warnings, stats })
+}
+
+fn check_anchors(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], errors: &mut Vec<Diagnostic>) {
+    let ids_of = |rel: &str| -> Option<&Vec<String>> {
+        if let Some(&i) = model.page_by_path.get(rel) {
+            Some(&page_r[i].heading_ids)
+        } else {
+            model.section_by_path.get(rel).map(|&i| &section_r[i].heading_ids)
+        }
+    };
+    let origins = model.pages.iter().map(|p| &p.origin).zip(page_r.iter()).chain(model.sections.iter().map(|s| &s.origin).zip(section_r.iter()));
+    for (origin, r) in origins {
+        for a in &r.anchor_refs {
+            if let Some(ids) = ids_of(&a.target) {
+                if !ids.contains(&a.anchor) {
+                    errors.push(Diagnostic::at(origin.as_str(), a.line, a.column, format!("link to `@/{}#{}`, but that page has no heading with id `{}`", a.target, a.anchor, a.anchor)));
+                }
+            }
+        }
+    }
+}
+
+fn v_str(s: &str) -> Value {
+    Value::from(s)
+}
+
+fn v_opt_date(d: Option<chrono::DateTime<chrono::FixedOffset>>) -> Value {
+    match d {
+        Some(d) => Value::from(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => Value::none(),
+    }
+}
+
+fn json(v: &serde_json::Map<String, serde_json::Value>) -> Value {
+    Value::from_serializable(v)
+}
+
+fn reading_time(words: usize, wpm: usize) -> usize {
+    words.div_ceil(wpm.max(1))
+}
+
+fn stub(p: &Page, config: &Config) -> Value {
+    let mut m = Map::new();
+    m.insert("title".into(), v_str(p.title()));
+    m.insert("path".into(), v_str(&p.path));
+    m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
+    m.insert("relative_path".into(), v_str(&p.relative_path));
+    Value::from(m)
+}
+
+fn ancestors(model: &SiteModel, mut section: Option<usize>) -> Vec<Value> {
+    let mut v = Vec::new();
+    while let Some(i) = section {
+        v.push(v_str(&model.sections[i].relative_path));
+        section = model.sections[i].parent;
+    }
+    v.reverse();
+    v
+}
+
+fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], config: &Config) -> SiteValues {
+    // previous/next in each section's order.
+    let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); model.pages.len()];
+    for s in &model.sections {
+        for (k, &pi) in s.pages.iter().enumerate() {
+            let prev = if k > 0 { Some(s.pages[k - 1]) } else { None };
+            neighbours[pi] = (prev, s.pages.get(k + 1).copied());
+        }
+    }
+    let stubs: Vec<Value> = model.pages.iter().map(|p| stub(p, config)).collect();
+    let page_values: Vec<Value> = model
+        .pages
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let r = &page_r[i];
+            let s = &model.sections[p.section];
+            let mut m = Map::new();
+            m.insert("title".into(), v_str(p.title()));
+            m.insert("description".into(), p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none));
+            m.insert("date".into(), v_opt_date(p.date));
+            m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
+            m.insert("slug".into(), v_str(&p.slug));
+            m.insert("path".into(), v_str(&p.path));
+            m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
+            m.insert("relative_path".into(), v_str(&p.relative_path));
+            m.insert("content".into(), Value::safe_string(&r.html));
+            m.insert("summary".into(), r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none));
+            m.insert("toc".into(), Value::from_serializable(&r.toc));
+            m.insert("word_count".into(), Value::from(r.word_count));
+            m.insert("reading_time".into(), Value::from(reading_time(r.word_count, config.markdown.words_per_minute)));
+            m.insert("draft".into(), Value::from(p.fm.draft));
+            m.insert("weight".into(), p.fm.weight.map(Value::from).unwrap_or_else(Value::none));
+            let mut tax = Map::new();
+            for (k, names) in &p.fm.taxonomies {
+                tax.insert(k.clone().into(), Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()));
+            }
+            m.insert("taxonomies".into(), Value::from(tax));
+            m.insert("extra".into(), json(&p.fm.extra));
+            m.insert("components".into(), Value::from(p.path.split('/').filter(|c| !c.is_empty()).map(v_str).collect::<Vec<_>>()));
+            let dir = p.path.clone();
+            m.insert("assets".into(), Value::from(p.assets.iter().map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a))))).collect::<Vec<_>>()));
+            m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
+            m.insert("section".into(), v_str(&s.relative_path));
+            let (prev, next) = neighbours[i];
+            let pv = prev.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
+            let nv = next.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
+            // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
+            let (lower, higher) = match s.fm.sort_by {
+                crate::content::SortBy::Date => (nv.clone(), pv.clone()),
+                _ => (pv.clone(), nv.clone()),
+            };
+            m.insert("previous".into(), pv);
+            m.insert("next".into(), nv);
+            m.insert("lower".into(), lower);
+            m.insert("higher".into(), higher);
+            m.insert("aliases".into(), Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()));
+            m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
+            Value::from(m)
+        })
+        .collect();
+
+    let section_values: Vec<Value> = model
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| section_value(model, s, &section_r[i], &page_values, config))
+        .collect();
+
+    let mut taxonomies = HashMap::new();
+    for t in &model.taxonomies {
+        let items: Vec<Value> = t.terms.iter().map(|term| term_value(term, &page_values, config)).collect();
+        let mut m = Map::new();
+        m.insert("name".into(), v_str(&t.config.name));
+        m.insert("path".into(), v_str(&t.path));
+        m.insert("permalink".into(), Value::from(config.permalink(&t.path)));
+        m.insert("paginate_by".into(), Value::from(t.config.paginate_by));
+        m.insert("feed".into(), Value::from(t.config.feed));
+        m.insert("items".into(), Value::from(items));
+        taxonomies.insert(t.config.name.clone(), Value::from(m));
+    }
+    SiteValues {
+        pages: model.pages.iter().zip(page_values).map(|(p, v)| (p.relative_path.clone(), v)).collect(),
+        sections: model.sections.iter().zip(section_values).map(|(s, v)| (s.relative_path.clone(), v)).collect(),
+        taxonomies,
+    }
+}
+
+fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
+    let mut m = Map::new();
+    m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
+    m.insert("description".into(), s.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none));
+    m.insert("path".into(), v_str(&s.path));
+    m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
+    m.insert("relative_path".into(), v_str(&s.relative_path));
+    m.insert("content".into(), Value::safe_string(&r.html));
+    m.insert("toc".into(), Value::from_serializable(&r.toc));
+    m.insert("word_count".into(), Value::from(r.word_count));
+    m.insert("reading_time".into(), Value::from(reading_time(r.word_count, config.markdown.words_per_minute)));
+    m.insert("pages".into(), Value::from(s.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()));
+    m.insert("subsections".into(), Value::from(s.subsections.iter().map(|&i| v_str(&model.sections[i].relative_path)).collect::<Vec<_>>()));
+    m.insert("extra".into(), json(&s.fm.extra));
+    m.insert("weight".into(), s.fm.weight.map(Value::from).unwrap_or_else(Value::none));
+    m.insert("components".into(), Value::from(s.path.split('/').filter(|c| !c.is_empty()).map(v_str).collect::<Vec<_>>()));
+    m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
+    let dir = s.path.clone();
+    m.insert("assets".into(), Value::from(s.assets.iter().map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a))))).collect::<Vec<_>>()));
+    Value::from(m)
+}
+
+fn term_value(term: &crate::content::Term, page_values: &[Value], config: &Config) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), v_str(&term.name));
+    m.insert("slug".into(), v_str(&term.slug));
+    m.insert("path".into(), v_str(&term.path));
+    m.insert("permalink".into(), Value::from(config.permalink(&term.path)));
+    m.insert("page_count".into(), Value::from(term.pages.len()));
+    m.insert("pages".into(), Value::from(term.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()));
+    Value::from(m)
+}
+
+struct RenderJob {
+    output: String,
+    template: String,
+    context: Context,
+    source: String,
+}
+
+fn base_context(config: &Config, path: &str) -> Context {
+    let mut c = Context::new();
+    c.insert("current_path", path);
+    c.insert("current_url", &config.permalink(path));
+    c.insert("lang", &config.language);
+    c
+}
+
+/// Pagination: the pager pages of `pages` under `base_path` (`/blog/`).
+fn paginate(config: &Config, base_path: &str, paginate_path: &str, pages: &[Value], per: usize) -> Vec<(String, Value)> {
+    if per == 0 {
+        return vec![];
+    }
+    let chunks: Vec<&[Value]> = if pages.is_empty() { vec![&pages[..0]] } else { pages.chunks(per).collect() };
+    let n = chunks.len();
+    let url = |k: usize| -> String {
+        if k == 1 {
+            base_path.to_string()
+        } else {
+            format!("{base_path}{paginate_path}/{k}/")
+        }
+    };
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let k = i + 1;
+            let mut m = Map::new();
+            m.insert("paginate_by".into(), Value::from(per));
+            m.insert("current_index".into(), Value::from(k));
+            m.insert("number_pagers".into(), Value::from(n));
+            m.insert("total_pages".into(), Value::from(pages.len()));
+            m.insert("first".into(), Value::from(config.permalink(&url(1))));
+            m.insert("last".into(), Value::from(config.permalink(&url(n))));
+            m.insert("previous".into(), if k > 1 { Value::from(config.permalink(&url(k - 1))) } else { Value::none() });
+            m.insert("next".into(), if k < n { Value::from(config.permalink(&url(k + 1))) } else { Value::none() });
+            m.insert("pages".into(), Value::from(chunk.to_vec()));
+            m.insert("base_url".into(), Value::from(config.permalink(&format!("{base_path}{paginate_path}/"))));
+            (url(k), Value::from(m))
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+fn render_jobs(
+    model: &SiteModel,
+    config: &Config,
+    templates: &Templates,
+    page_values: &[Value],
+    section_values: &[Value],
+    taxonomy_values: &HashMap<String, Value>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RenderJob> {
+    let mut jobs = Vec::new();
+    let need = |name: &str, origin: &str, key: Option<&str>, text: &str, errors: &mut Vec<Diagnostic>| -> bool {
+        if templates.has(name) {
+            return true;
+        }
+        let msg = format!("template `{name}` not found in `templates/` of the site or theme");
+        let d = key
+            .and_then(|k| crate::content::front_matter::find_key(text, k).map(|o| crate::error::line_col(text, o)))
+            .map(|(l, c)| Diagnostic::at(origin, l, c, msg.clone()))
+            .unwrap_or_else(|| Diagnostic::new(origin, msg));
+        errors.push(d);
+        false
+    };
+    for (i, p) in model.pages.iter().enumerate() {
+        let s = &model.sections[p.section];
+        let (tpl, key) = match (&p.fm.template, &s.fm.page_template) {
+            (Some(t), _) => (t.clone(), Some("template")),
+            (None, Some(t)) => (t.clone(), None),
+            (None, None) => ("page.html".to_string(), None),
+        };
+        let origin = if key.is_none() && s.fm.page_template.is_some() { &s.origin } else { &p.origin };
+        let text = if key.is_some() { &p.text } else { &s.text };
+        if !need(&tpl, origin, key.or(s.fm.page_template.as_ref().map(|_| "page_template")), text, errors) {
+            continue;
+        }
+        let mut ctx = base_context(config, &p.path);
+        ctx.insert_value("page", page_values[i].clone());
+        jobs.push(RenderJob {
+            output: output_path(&p.path),
+            template: tpl,
+            context: ctx,
+            source: p.origin.clone(),
+        });
+        for a in &p.fm.aliases {
+            jobs.push(alias_job(config, a, &p.path, &p.origin));
+        }
+    }
+    for (i, s) in model.sections.iter().enumerate() {
+        for a in &s.fm.aliases {
+            jobs.push(alias_job(config, a, &s.path, &s.origin));
+        }
+        if !s.fm.render {
+            continue;
+        }
+        let tpl = s.fm.template.clone().unwrap_or_else(|| if s.dir.is_empty() { "index.html".into() } else { "section.html".into() });
+        let tpl = if s.dir.is_empty() && s.fm.template.is_none() && !templates.has("index.html") { "section.html".to_string() } else { tpl };
+        if !need(&tpl, &s.origin, s.fm.template.as_ref().map(|_| "template"), &s.text, errors) {
+            continue;
+        }
+        let pages: Vec<Value> = s.pages.iter().map(|&pi| page_values[pi].clone()).collect();
+        let pagers = paginate(config, &s.path, &s.fm.paginate_path, &pages, s.fm.paginate_by);
+        if pagers.is_empty() {
+            let mut ctx = base_context(config, &s.path);
+            ctx.insert_value("section", section_values[i].clone());
+            jobs.push(RenderJob {
+                output: output_path(&s.path),
+                template: tpl.clone(),
+                context: ctx,
+                source: s.origin.clone(),
+            });
+        } else {
+            for (k, (path, pager)) in pagers.into_iter().enumerate() {
+                let mut ctx = base_context(config, &path);
+                ctx.insert_value("section", section_values[i].clone());
+                ctx.insert_value("paginator", pager);
+                jobs.push(RenderJob {
+                    output: output_path(&path),
+                    template: tpl.clone(),
+                    context: ctx,
+                    source: s.origin.clone(),
+                });
+                if k == 0 {
+                    let first = format!("{}{}/1/", s.path, s.fm.paginate_path);
+                    jobs.push(alias_job(config, &first, &s.path, &s.origin));
+                }
+            }
+        }
+        if s.fm.generate_feeds {
+            let pages: Vec<Value> = s.pages.iter().filter(|&&pi| model.pages[pi].date.is_some()).map(|&pi| page_values[pi].clone()).collect();
+            feed_jobs(config, &s.path, pages, &s.origin, Some(("section", section_values[i].clone())), &mut jobs);
+        }
+    }
+
+    // Taxonomies.
+    for t in &model.taxonomies {
+        let tv = &taxonomy_values[&t.config.name];
+        let items = tv.get_from_path("items").cloned().unwrap_or_else(Value::none);
+        if need("taxonomy_list.html", "config.toml", None, "", errors) {
+            let mut ctx = base_context(config, &t.path);
+            ctx.insert_value("taxonomy", tv.clone());
+            ctx.insert_value("terms", items.clone());
+            jobs.push(RenderJob {
+                output: output_path(&t.path),
+                template: "taxonomy_list.html".into(),
+                context: ctx,
+                source: format!("taxonomy `{}`", t.config.name),
+            });
+        }
+        if !need("taxonomy_single.html", "config.toml", None, "", errors) {
+            continue;
+        }
+        let term_values = items.as_array().map(|a| a.to_vec()).unwrap_or_default();
+        for (term, tvalue) in t.terms.iter().zip(term_values) {
+            let pages: Vec<Value> = term.pages.iter().map(|&pi| page_values[pi].clone()).collect();
+            let pagers = paginate(config, &term.path, "page", &pages, t.config.paginate_by);
+            let source = format!("taxonomy `{}` term `{}`", t.config.name, term.name);
+            if pagers.is_empty() {
+                let mut ctx = base_context(config, &term.path);
+                ctx.insert_value("taxonomy", tv.clone());
+                ctx.insert_value("term", tvalue.clone());
+                jobs.push(RenderJob {
+                    output: output_path(&term.path),
+                    template: "taxonomy_single.html".into(),
+                    context: ctx,
+                    source: source.clone(),
+                });
+            } else {
+                for (path, pager) in pagers {
+                    let mut ctx = base_context(config, &path);
+                    ctx.insert_value("taxonomy", tv.clone());
+                    ctx.insert_value("term", tvalue.clone());
+                    ctx.insert_value("paginator", pager);
+                    jobs.push(RenderJob {
+                        output: output_path(&path),
+                        template: "taxonomy_single.html".into(),
+                        context: ctx,
+                        source: source.clone(),
+                    });
+                }
+            }
+            if t.config.feed {
+                let dated: Vec<Value> = term.pages.iter().filter(|&&pi| model.pages[pi].date.is_some()).map(|&pi| page_values[pi].clone()).collect();
+                feed_jobs(config, &term.path, dated, &source, Some(("term", tvalue.clone())), &mut jobs);
+            }
+        }
+    }
+
+    // Site feeds, sitemap, robots.txt, 404.
+    if config.generate_feeds {
+        let pages: Vec<Value> = model.pages_by_date().into_iter().filter(|&pi| model.pages[pi].date.is_some()).map(|pi| page_values[pi].clone()).collect();
+        feed_jobs(config, "/", pages, "config.toml", None, &mut jobs);
+    }
+    if config.generate_sitemap {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        let entry = |path: &str, updated: Value| {
+            let mut m = Map::new();
+            m.insert("permalink".into(), Value::from(config.permalink(path)));
+            m.insert("updated".into(), updated);
+            (path.to_string(), Value::from(m))
+        };
+        for p in model.pages.iter().filter(|p| p.fm.in_sitemap) {
+            entries.push(entry(&p.path, v_opt_date(p.updated.or(p.date))));
+        }
+        for s in model.sections.iter().filter(|s| s.fm.render && s.fm.in_sitemap) {
+            entries.push(entry(&s.path, Value::none()));
+        }
+        for t in &model.taxonomies {
+            entries.push(entry(&t.path, Value::none()));
+            for term in &t.terms {
+                entries.push(entry(&term.path, Value::none()));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut ctx = base_context(config, "/sitemap.xml");
+        ctx.insert_value("entries", Value::from(entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>()));
+        jobs.push(RenderJob {
+            output: "sitemap.xml".into(),
+            template: "sitemap.xml".into(),
+            context: ctx,
+            source: "sitemap.xml template".into(),
+        });
+    }
+    if config.generate_robots_txt {
+        jobs.push(RenderJob {
+            output: "robots.txt".into(),
+            template: "robots.txt".into(),
+            context: base_context(config, "/robots.txt"),
+            source: "robots.txt template".into(),
+        });
+    }
+    if templates.has("404.html") {
+        jobs.push(RenderJob {
+            output: "404.html".into(),
+            template: "404.html".into(),
+            context: base_context(config, "/404.html"),
+            source: templates.origin("404.html"),
+        });
+    }
+    jobs
+}
+
+fn feed_jobs(config: &Config, base: &str, mut pages: Vec<Value>, source: &str, extra: Option<(&'static str, Value)>, jobs: &mut Vec<RenderJob>) {
+    if config.feed_limit > 0 {
+        pages.truncate(config.feed_limit);
+    }
+    let last_updated = pages.iter().filter_map(|p| p.get_from_path("updated").and_then(|v| v.as_str()).map(String::from)).max();
+    for name in &config.feed_filenames {
+        let path = format!("{base}{name}");
+        let mut ctx = base_context(config, &path);
+        ctx.insert("feed_url", &config.permalink(&path));
+        ctx.insert("feed_base_url", &config.permalink(base));
+        ctx.insert_value("pages", Value::from(pages.clone()));
+        ctx.insert_value("last_updated", last_updated.clone().map(Value::from).unwrap_or_else(Value::none));
+        if let Some((k, v)) = &extra {
+            ctx.insert_value(*k, v.clone());
+        }
+        jobs.push(RenderJob {
+            output: output_path(&path),
+            template: name.clone(),
+            context: ctx,
+            source: source.to_string(),
+        });
+    }
+}
+
+fn alias_job(config: &Config, alias: &str, target: &str, source: &str) -> RenderJob {
+    let path = crate::content::normalize_path(alias);
+    let mut ctx = base_context(config, &path);
+    ctx.insert("url", &config.permalink(target));
+    RenderJob {
+        output: output_path(&path),
+        template: "alias.html".into(),
+        context: ctx,
+        source: format!("{source} (alias `{alias}`)"),
+    }
+}
+
+/// Links inside the generated HTML (`href`/`src`) that point into the site but at no
+/// output file. Plain links are the author's business, so these are warnings for `build`
+/// and errors for `check`.
+pub fn check_links(plan: &BuildPlan, config: &Config) -> Vec<Diagnostic> {
+    let base_path = config.base_path();
+    plan.files
+        .par_iter()
+        .filter(|(p, _)| p.ends_with(".html"))
+        .flat_map_iter(|(path, file)| {
+            let text = String::from_utf8_lossy(&file.bytes);
+            let mut out = Vec::new();
+            for attr in ["href=\"", "src=\""] {
+                let mut from = 0;
+                while let Some(i) = text[from..].find(attr) {
+                    let start = from + i + attr.len();
+                    let end = text[start..].find('"').map(|e| start + e).unwrap_or(text.len());
+                    let url = &text[start..end];
+                    from = end;
+                    let local = if let Some(rest) = url.strip_prefix(config.base_url.as_str()).filter(|_| config.base_url.starts_with("http")) {
+                        Some(rest.to_string())
+                    } else if url.starts_with('/') && !url.starts_with("//") {
+                        url.strip_prefix(base_path).map(String::from)
+                    } else {
+                        None
+                    };
+                    let Some(local) = local else { continue };
+                    let local = local.split(['#', '?']).next().unwrap_or("");
+                    let local = if local.is_empty() { "/" } else { local };
+                    let decoded = percent_decode(local);
+                    let target = output_path(&decoded);
+                    let exists = plan.files.contains_key(&target) || plan.files.contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
+                    if !exists {
+                        out.push(Diagnostic::new(format!("public/{path}"), format!("broken internal link `{url}`: nothing is built at `{target}`")));
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,555 @@
+//! The content model: pages, sections and taxonomies read from the source snapshot's
+//! `content/` files. [`SiteModel::load`] is pure: it parses front matter, decides every URL,
+//! attaches pages to sections, sorts them and groups taxonomy terms. Markdown is rendered
+//! later (in `build`), once every URL is known, so `@/` links can be resolved.
+
+pub mod front_matter;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+
+use crate::config::{Config, TaxonomyConfig};
+use crate::error::{line_col, Diagnostic};
+use crate::source::SourceTree;
+pub use front_matter::{PageFrontMatter, SectionFrontMatter, SortBy};
+
+/// A Markdown page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Path under `content/`: `blog/post.md`, `blog/bundle/index.md`.
+    pub relative_path: String,
+    /// Where the file is, for messages (`site/content/blog/post.md`).
+    pub origin: String,
+    pub text: Arc<str>,
+    pub body_offset: usize,
+    pub fm: PageFrontMatter,
+    pub slug: String,
+    /// URL path below the base URL: `/blog/post/`.
+    pub path: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    pub updated: Option<DateTime<FixedOffset>>,
+    /// Index into [`SiteModel::sections`] of the section the page is listed in.
+    pub section: usize,
+    /// Bundle files (`content/blog/bundle/photo.jpg`) as paths under `content/`.
+    pub assets: Vec<String>,
+}
+
+impl Page {
+    pub fn body(&self) -> &str {
+        &self.text[self.body_offset..]
+    }
+    pub fn title(&self) -> &str {
+        self.fm.title.as_deref().unwrap_or("")
+    }
+}
+
+/// A section: a folder with an `_index.md` (the root section always exists).
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// `_index.md`, `blog/_index.md`.
+    pub relative_path: String,
+    pub origin: String,
+    pub text: Arc<str>,
+    pub body_offset: usize,
+    pub fm: SectionFrontMatter,
+    /// `/`, `/blog/`.
+    pub path: String,
+    /// The folder under `content/` (`""`, `blog`).
+    pub dir: String,
+    pub parent: Option<usize>,
+    /// Indices into [`SiteModel::pages`], sorted by the section's `sort_by`.
+    pub pages: Vec<usize>,
+    /// Indices into [`SiteModel::sections`], by weight then path.
+    pub subsections: Vec<usize>,
+    pub assets: Vec<String>,
+}
+
+impl Section {
+    pub fn body(&self) -> &str {
+        &self.text[self.body_offset..]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub name: String,
+    pub slug: String,
+    /// `/tags/rust/`.
+    pub path: String,
+    /// Newest first.
+    pub pages: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    pub config: TaxonomyConfig,
+    /// `/tags/`.
+    pub path: String,
+    /// By name.
+    pub terms: Vec<Term>,
+}
+
+/// Files under `content/` that are not Markdown and belong to no page or section bundle;
+/// they are copied to the same relative path in the output.
+#[derive(Debug, Clone)]
+pub struct LooseFile {
+    pub relative_path: String,
+}
+
+/// Everything the site is made of, with URLs decided.
+#[derive(Debug, Clone, Default)]
+pub struct SiteModel {
+    pub pages: Vec<Page>,
+    pub sections: Vec<Section>,
+    pub taxonomies: Vec<Taxonomy>,
+    pub loose_files: Vec<LooseFile>,
+    /// `blog/post.md` → page index; `blog/_index.md` → section index.
+    pub page_by_path: HashMap<String, usize>,
+    pub section_by_path: HashMap<String, usize>,
+}
+
+/// Parses the dates sitegen accepts in front matter and file names.
+pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
+    let s = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d);
+    }
+    let utc = FixedOffset::east_opt(0)?;
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d.and_local_timezone(utc).single()?);
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
+        return Some(d);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|d| d.and_local_timezone(utc).single())
+}
+
+/// `2024-01-02-hello` → (Some(date), "hello").
+fn split_date_prefix(stem: &str) -> (Option<&str>, &str) {
+    if stem.len() > 11 && stem.is_char_boundary(10) && (stem.as_bytes()[10] == b'-' || stem.as_bytes()[10] == b'_') && NaiveDate::parse_from_str(&stem[..10], "%Y-%m-%d").is_ok() {
+        (Some(&stem[..10]), &stem[11..])
+    } else {
+        (None, stem)
+    }
+}
+
+/// URL-safe slug (Unicode transliterated, lowercase, `-` separated).
+pub fn slugify(s: &str) -> String {
+    slug::slugify(s)
+}
+
+/// Normalises a user-given URL path: leading `/`, trailing `/` unless it names a file.
+pub fn normalize_path(p: &str) -> String {
+    let mut out = String::from("/");
+    out.push_str(p.trim().trim_start_matches('/'));
+    let last = out.rsplit('/').next().unwrap_or("");
+    if !out.ends_with('/') && !last.contains('.') {
+        out.push('/');
+    }
+    out
+}
+
+fn parent_dir(rel: &str) -> &str {
+    rel.rfind('/').map(|i| &rel[..i]).unwrap_or("")
+}
+
+fn diag_at_key(origin: &str, text: &str, fm_offset: usize, fm: &str, key: &str, msg: String) -> Diagnostic {
+    match front_matter::find_key(fm, key) {
+        Some(o) => {
+            let (l, c) = line_col(text, fm_offset + o);
+            Diagnostic::at(origin, l, c, msg)
+        }
+        None => Diagnostic::new(origin, msg),
+    }
+}
+
+impl SiteModel {
+    /// Builds the model from the snapshot. Returns every problem found, not only the first.
+    pub fn load(tree: &SourceTree, config: &Config, drafts: bool) -> (SiteModel, Vec<Diagnostic>) {
+        let mut errors = Vec::new();
+        let mut model = SiteModel::default();
+
+        // Pass 1: sections, so pages can find theirs.
+        let mut md_files = Vec::new();
+        let mut other_files = Vec::new();
+        for (logical, file) in tree.under("content/") {
+            let rel = &logical["content/".len()..];
+            if rel.ends_with(".md") {
+                match std::str::from_utf8(&file.bytes) {
+                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), Arc::<str>::from(t))),
+                    Err(e) => {
+                        let (l, c) = line_col(&String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]), e.valid_up_to());
+                        errors.push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
+                    }
+                }
+            } else {
+                other_files.push(rel.to_string());
+            }
+        }
+
+        let mut sections: BTreeMap<String, Section> = BTreeMap::new();
+        for (rel, origin, text) in md_files.iter().filter(|(r, _, _)| r == "_index.md" || r.ends_with("/_index.md")) {
+            let parsed = front_matter::split(origin, text).and_then(|s| {
+                let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
+                Ok((fm, s.body_offset))
+            });
+            let (fm, body_offset) = match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if fm.draft && !drafts {
+                continue;
+            }
+            let dir = parent_dir(rel).to_string();
+            let path = if dir.is_empty() {
+                "/".to_string()
+            } else {
+                let segs: Vec<String> = dir.split('/').map(slugify).collect();
+                format!("/{}/", segs.join("/"))
+            };
+            sections.insert(
+                dir.clone(),
+                Section {
+                    relative_path: rel.clone(),
+                    origin: origin.clone(),
+                    text: text.clone(),
+                    body_offset,
+                    fm,
+                    path,
+                    dir,
+                    parent: None,
+                    pages: vec![],
+                    subsections: vec![],
+                    assets: vec![],
+                },
+            );
+        }
+        sections.entry(String::new()).or_insert_with(|| Section {
+            relative_path: "_index.md".into(),
+            origin: format!("{}/content/_index.md", config.source_dir),
+            text: Arc::from(""),
+            body_offset: 0,
+            fm: SectionFrontMatter::default(),
+            path: "/".into(),
+            dir: String::new(),
+            parent: None,
+            pages: vec![],
+            subsections: vec![],
+            assets: vec![],
+        });
+        // Sections of draft folders hide everything below them.
+        let hidden_dirs: Vec<String> = if drafts {
+            vec![]
+        } else {
+            md_files
+                .iter()
+                .filter(|(r, _, _)| r.ends_with("_index.md") && !sections.contains_key(parent_dir(r)))
+                .map(|(r, _, _)| parent_dir(r).to_string())
+                .collect()
+        };
+        let in_hidden = |rel: &str| hidden_dirs.iter().any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))));
+
+        model.sections = sections.into_values().collect();
+        for (i, s) in model.sections.iter().enumerate() {
+            model.section_by_path.insert(s.relative_path.clone(), i);
+        }
+        let dir_to_section: HashMap<String, usize> = model.sections.iter().enumerate().map(|(i, s)| (s.dir.clone(), i)).collect();
+        let nearest_section = |mut dir: &str| -> usize {
+            loop {
+                if let Some(&i) = dir_to_section.get(dir) {
+                    return i;
+                }
+                dir = parent_dir(dir);
+            }
+        };
+        for i in 0..model.sections.len() {
+            if model.sections[i].dir.is_empty() {
+                continue;
+            }
+            let p = nearest_section(parent_dir(&model.sections[i].dir.clone()));
+            model.sections[i].parent = Some(p);
+            model.sections[p].subsections.push(i);
+        }
+
+        // Pass 2: pages.
+        let bundle_dirs: Vec<String> = md_files.iter().filter(|(r, _, _)| r == "index.md" || r.ends_with("/index.md")).map(|(r, _, _)| parent_dir(r).to_string()).collect();
+        for (rel, origin, text) in md_files.iter().filter(|(r, _, _)| !(r == "_index.md" || r.ends_with("/_index.md"))) {
+            if in_hidden(rel) {
+                continue;
+            }
+            let split = match front_matter::split(origin, text) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let fm: PageFrontMatter = match front_matter::parse(origin, text, &split) {
+                Ok(fm) => fm,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if fm.draft && !drafts {
+                continue;
+            }
+            let is_bundle = rel == "index.md" || rel.ends_with("/index.md");
+            let dir = parent_dir(rel);
+            let (listing_dir, stem) = if is_bundle {
+                (parent_dir(dir), dir.rsplit('/').next().unwrap_or(""))
+            } else {
+                (dir, rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".md"))
+            };
+            let (file_date, stem) = split_date_prefix(stem);
+            let slug = match &fm.slug {
+                Some(s) => slugify(s),
+                None => slugify(stem),
+            };
+            let section = nearest_section(listing_dir);
+            let path = match &fm.path {
+                Some(p) => normalize_path(p),
+                None => {
+                    let base = if listing_dir.is_empty() {
+                        String::from("/")
+                    } else {
+                        let segs: Vec<String> = listing_dir.split('/').map(slugify).collect();
+                        format!("/{}/", segs.join("/"))
+                    };
+                    if slug.is_empty() {
+                        base
+                    } else {
+                        format!("{base}{slug}/")
+                    }
+                }
+            };
+            let mut date = None;
+            if let Some(d) = fm.date.as_deref().or(file_date) {
+                date = parse_date(d);
+                if date.is_none() {
+                    errors.push(diag_at_key(origin, text, split.front_matter_offset, split.front_matter, "date", format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)")));
+                }
+            }
+            let mut updated = None;
+            if let Some(d) = fm.updated.as_deref() {
+                updated = parse_date(d);
+                if updated.is_none() {
+                    errors.push(diag_at_key(origin, text, split.front_matter_offset, split.front_matter, "updated", format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)")));
+                }
+            }
+            for key in fm.taxonomies.keys() {
+                if !config.taxonomies.iter().any(|t| &t.name == key) {
+                    errors.push(diag_at_key(
+                        origin,
+                        text,
+                        split.front_matter_offset,
+                        split.front_matter,
+                        key,
+                        format!("taxonomy `{key}` is not declared in config.toml (`[[taxonomies]] name = \"{key}\"`)"),
+                    ));
+                }
+            }
+            let body_offset = split.body_offset;
+            model.pages.push(Page {
+                relative_path: rel.clone(),
+                origin: origin.clone(),
+                text: text.clone(),
+                body_offset,
+                fm,
+                slug,
+                path,
+                date,
+                updated,
+                section,
+                assets: vec![],
+            });
+        }
+        for (i, p) in model.pages.iter().enumerate() {
+            model.page_by_path.insert(p.relative_path.clone(), i);
+            model.sections[p.section].pages.push(i);
+        }
+
+        // Non-Markdown files: bundle assets, section assets, or loose files.
+        let bundle_page: HashMap<String, usize> = model
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.relative_path.ends_with("index.md") && !p.relative_path.ends_with("_index.md"))
+            .map(|(i, p)| (parent_dir(&p.relative_path).to_string(), i))
+            .collect();
+        for rel in other_files {
+            if in_hidden(&rel) {
+                continue;
+            }
+            let dir = parent_dir(&rel);
+            if let Some(&pi) = bundle_page.get(dir) {
+                model.pages[pi].assets.push(rel);
+            } else if bundle_dirs.iter().any(|d| d == dir) {
+                // A draft bundle's files are left out with it.
+            } else if let Some(&si) = dir_to_section.get(dir) {
+                model.sections[si].assets.push(rel);
+            } else {
+                model.loose_files.push(LooseFile { relative_path: rel });
+            }
+        }
+
+        // Sorting.
+        for si in 0..model.sections.len() {
+            let mut pages = std::mem::take(&mut model.sections[si].pages);
+            sort_pages(&model.pages, &mut pages, model.sections[si].fm.sort_by);
+            model.sections[si].pages = pages;
+            let mut subs = std::mem::take(&mut model.sections[si].subsections);
+            subs.sort_by(|&a, &b| {
+                let (a, b) = (&model.sections[a], &model.sections[b]);
+                a.fm.weight.unwrap_or(i64::MAX).cmp(&b.fm.weight.unwrap_or(i64::MAX)).then_with(|| a.path.cmp(&b.path))
+            });
+            model.sections[si].subsections = subs;
+        }
+
+        // Taxonomies.
+        for tc in &config.taxonomies {
+            let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+            for (pi, p) in model.pages.iter().enumerate() {
+                if let Some(names) = p.fm.taxonomies.get(&tc.name) {
+                    for name in names {
+                        let slug = slugify(name);
+                        let t = terms.entry(slug.clone()).or_insert_with(|| Term {
+                            name: name.clone(),
+                            path: format!("/{}/{}/", slugify(&tc.name), slug),
+                            slug,
+                            pages: vec![],
+                        });
+                        if !t.pages.contains(&pi) {
+                            t.pages.push(pi);
+                        }
+                    }
+                }
+            }
+            let mut terms: Vec<Term> = terms.into_values().collect();
+            for t in &mut terms {
+                sort_pages(&model.pages, &mut t.pages, SortBy::Date);
+            }
+            terms.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.slug.cmp(&b.slug)));
+            model.taxonomies.push(Taxonomy {
+                config: tc.clone(),
+                path: format!("/{}/", slugify(&tc.name)),
+                terms,
+            });
+        }
+        (model, errors)
+    }
+
+    /// Pages of the whole site, newest first (feeds, sitemaps).
+    pub fn pages_by_date(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.pages.len()).collect();
+        sort_pages(&self.pages, &mut v, SortBy::Date);
+        v
+    }
+}
+
+/// Sorts page indices; ties (and pages missing the key) fall back to the path, so the order
+/// is always the same for the same input.
+pub fn sort_pages(pages: &[Page], idx: &mut [usize], by: SortBy) {
+    match by {
+        SortBy::Date => idx.sort_by(|&a, &b| {
+            let (pa, pb) = (&pages[a], &pages[b]);
+            match (pa.date, pb.date) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            }
+            .then_with(|| pa.relative_path.cmp(&pb.relative_path))
+        }),
+        SortBy::Weight => idx.sort_by(|&a, &b| {
+            let (pa, pb) = (&pages[a], &pages[b]);
+            pa.fm.weight.unwrap_or(i64::MAX).cmp(&pb.fm.weight.unwrap_or(i64::MAX)).then_with(|| pa.relative_path.cmp(&pb.relative_path))
+        }),
+        SortBy::Title => idx.sort_by(|&a, &b| {
+            let (pa, pb) = (&pages[a], &pages[b]);
+            pa.title().to_lowercase().cmp(&pb.title().to_lowercase()).then_with(|| pa.relative_path.cmp(&pb.relative_path))
+        }),
+        SortBy::None => idx.sort_by(|&a, &b| pages[a].relative_path.cmp(&pages[b].relative_path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn tree(files: &[(&str, &str)]) -> SourceTree {
+        let mut t = SourceTree::default();
+        for (p, c) in files {
+            t.insert(format!("content/{p}"), SourceFile::new(format!("site/content/{p}"), c.as_bytes().to_vec()));
+        }
+        t
+    }
+
+    fn cfg() -> Config {
+        Config::parse("config.toml", "base_url = \"https://example.com\"\n[[taxonomies]]\nname = \"tags\"\n").unwrap()
+    }
+
+    #[test]
+    fn urls_slugs_bundles_and_sections() {
+        let t = tree(&[
+            ("_index.md", ""),
+            ("blog/_index.md", "+++\nsort_by = \"weight\"\n+++\n"),
+            ("blog/2024-01-02-Hello World.md", "+++\ntitle = \"Hi\"\nweight = 2\n+++\n"),
+            ("blog/bundle/index.md", "+++\nweight = 1\n+++\n"),
+            ("blog/bundle/photo.jpg", "x"),
+            ("blog/nested/deep.md", ""),
+            ("about.md", "+++\npath = \"/about-us\"\n+++\n"),
+            ("robots-extra.txt", "x"),
+        ]);
+        let (m, errs) = SiteModel::load(&t, &cfg(), false);
+        assert!(errs.is_empty(), "{errs:?}");
+        let paths: Vec<_> = m.pages.iter().map(|p| (p.relative_path.as_str(), p.path.as_str())).collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("about.md", "/about-us/"),
+                ("blog/2024-01-02-Hello World.md", "/blog/hello-world/"),
+                ("blog/bundle/index.md", "/blog/bundle/"),
+                ("blog/nested/deep.md", "/blog/nested/deep/"),
+            ]
+        );
+        let blog = &m.sections[m.section_by_path["blog/_index.md"]];
+        let listed: Vec<_> = blog.pages.iter().map(|&i| m.pages[i].slug.as_str()).collect();
+        assert_eq!(listed, vec!["bundle", "hello-world", "deep"]);
+        assert_eq!(m.pages[2].assets, vec!["blog/bundle/photo.jpg"]);
+        assert_eq!(m.pages[1].date.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00");
+        assert_eq!(m.loose_files[0].relative_path, "robots-extra.txt");
+    }
+
+    #[test]
+    fn drafts_are_left_out_unless_asked() {
+        let t = tree(&[("a.md", "+++\ndraft = true\n+++\n"), ("b.md", "")]);
+        assert_eq!(SiteModel::load(&t, &cfg(), false).0.pages.len(), 1);
+        assert_eq!(SiteModel::load(&t, &cfg(), true).0.pages.len(), 2);
+    }
+
+    #[test]
+    fn undeclared_taxonomy_and_bad_date_are_errors() {
+        let t = tree(&[("a.md", "+++\ndate = \"yesterday\"\n[taxonomies]\ncategories = [\"x\"]\n+++\n")]);
+        let (_, errs) = SiteModel::load(&t, &cfg(), false);
+        let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "site/content/a.md:2:1: invalid date `yesterday`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)",
+                "site/content/a.md:4:1: taxonomy `categories` is not declared in config.toml (`[[taxonomies]] name = \"categories\"`)",
+            ]
+        );
+    }
+}

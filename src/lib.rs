@@ -1,0 +1,30 @@
+//! sitegen turns a folder of Markdown, Tera templates and static files into a static site.
+//!
+//! The pipeline is a chain of plain values: `config.toml` → [`config::Config`];
+//! the files on disk → [`source::SourceTree`] (the only place that reads input);
+//! the tree → [`content::SiteModel`] (pages, sections, taxonomies, URLs);
+//! the model → [`build::BuildPlan`] (every output file's bytes, rendered in parallel);
+//! the plan → `public/` via [`output::write_to_disk`] (atomic swap, unchanged files kept).
+//! Everything between reading and writing is pure, so `check`, tests and (later) the dev
+//! server and the publisher all work from the same plan.
+//!
+//! ```no_run
+//! use std::{path::Path, sync::Arc};
+//! let root = Path::new("my-site");
+//! let config = sitegen::config::Config::parse("config.toml", &std::fs::read_to_string(root.join("config.toml"))?).unwrap();
+//! let tree = sitegen::source::SourceTree::read(root, &config).unwrap();
+//! let result = sitegen::build::build(Arc::new(tree), Arc::new(config), &Default::default())?;
+//! sitegen::output::write_to_disk(&result.plan, &root.join("public"))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod init;
+pub mod markdown;
+pub mod output;
+pub mod source;
+pub mod templates;

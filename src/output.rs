@@ -1,0 +1,107 @@
+//! Writes a [`BuildPlan`] to disk. The new site is assembled in a temporary folder beside the
+//! output folder and swapped in with two renames, so a reader (or a sync tool) never sees half
+//! a site, and a failure leaves the old output as it was. Files whose bytes did not change are
+//! hard-linked from the old output instead of rewritten, so they keep their mtime and inode.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::build::BuildPlan;
+use crate::error::Diagnostic;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Files whose bytes are new or changed.
+    pub written: usize,
+    /// Files kept from the previous output as they were.
+    pub unchanged: usize,
+    /// Files of the previous output that the new one does not have.
+    pub removed: usize,
+}
+
+fn sibling(out: &Path, tag: &str) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "public".into());
+    out.with_file_name(format!(".{name}.sitegen-{tag}-{}", std::process::id()))
+}
+
+fn io_diag(p: &Path, what: &str, e: io::Error) -> Diagnostic {
+    Diagnostic::new(p.display().to_string(), format!("cannot {what}: {e}"))
+}
+
+fn same_bytes(old: &Path, new: &[u8]) -> bool {
+    match fs::metadata(old) {
+        Ok(m) if m.is_file() && m.len() == new.len() as u64 => fs::read(old).map(|b| b == new).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Writes `plan` as the new content of `out`.
+pub fn write_to_disk(plan: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnostic> {
+    let tmp = sibling(out, "tmp");
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_diag(&tmp, "remove a stale temporary folder", e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| io_diag(&tmp, "create the temporary output folder", e))?;
+    let result: Result<Vec<bool>, Diagnostic> = plan
+        .files
+        .par_iter()
+        .map(|(rel, file)| {
+            let target = tmp.join(rel);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
+            }
+            let old = out.join(rel);
+            if same_bytes(&old, &file.bytes) && fs::hard_link(&old, &target).is_ok() {
+                return Ok(false);
+            }
+            fs::write(&target, &file.bytes).map_err(|e| io_diag(&target, "write", e))?;
+            Ok(true)
+        })
+        .collect();
+    let changed = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let written = changed.iter().filter(|&&c| c).count();
+    let mut stats = WriteStats {
+        written,
+        unchanged: changed.len() - written,
+        removed: 0,
+    };
+    if out.exists() {
+        let kept = plan.files.keys().filter(|rel| out.join(rel).is_file()).count();
+        stats.removed = count_files(out).saturating_sub(kept);
+        let old = sibling(out, "old");
+        if old.exists() {
+            let _ = fs::remove_dir_all(&old);
+        }
+        fs::rename(out, &old).map_err(|e| {
+            let _ = fs::remove_dir_all(&tmp);
+            io_diag(out, "move the old output aside", e)
+        })?;
+        if let Err(e) = fs::rename(&tmp, out) {
+            let _ = fs::rename(&old, out);
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(io_diag(out, "move the new output in place", e));
+        }
+        fs::remove_dir_all(&old).map_err(|e| io_diag(&old, "remove the old output", e))?;
+    } else {
+        if let Some(parent) = out.parent() {
+            if !parent.as_os_str().is_empty() {
+                fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
+            }
+        }
+        fs::rename(&tmp, out).map_err(|e| io_diag(out, "move the new output in place", e))?;
+    }
+    Ok(stats)
+}
+
+fn count_files(dir: &Path) -> usize {
+    walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).count()
+}

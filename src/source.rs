@@ -1,0 +1,164 @@
+//! The source snapshot: every input file the build reads, as bytes plus a sha256, keyed by a
+//! logical path (`content/blog/a.md`, `templates/base.html`, `static/logo.svg`,
+//! `data/team.toml`). This is the only module that reads input files; everything after it
+//! works on the snapshot, so a build (and later a rebuild in `serve`) is a pure function of it.
+//!
+//! Layers, lowest first: the theme embedded in the binary (for `default`), the theme on disk
+//! under `themes/NAME/`, then the site's own `templates/`, `static/`, `content/`, `data/`.
+//! A file in a higher layer replaces the file with the same logical path below it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use include_dir::{include_dir, Dir};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::error::Diagnostic;
+
+/// The default theme, compiled into the binary so `sitegen init` sites build anywhere.
+pub static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes/default");
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where it came from, for messages: a path relative to the site root, or
+    /// `<embedded>/themes/default/...` for the built-in theme.
+    pub origin: String,
+    pub bytes: Arc<[u8]>,
+    pub sha256: [u8; 32],
+}
+
+impl SourceFile {
+    pub fn new(origin: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        let bytes = bytes.into();
+        let sha256 = Sha256::digest(&bytes).into();
+        SourceFile {
+            origin: origin.into(),
+            bytes,
+            sha256,
+        }
+    }
+}
+
+/// The snapshot. Keys are logical paths with `/` separators.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTree {
+    pub files: BTreeMap<String, SourceFile>,
+}
+
+impl SourceTree {
+    /// Adds or replaces one file (used by tests and by the layering below).
+    pub fn insert(&mut self, logical: impl Into<String>, file: SourceFile) {
+        self.files.insert(logical.into(), file);
+    }
+
+    pub fn get(&self, logical: &str) -> Option<&SourceFile> {
+        self.files.get(logical)
+    }
+
+    /// Files under a logical folder (`"content/"`), in path order.
+    pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a SourceFile)> + 'a {
+        self.files
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Reads a site from disk: the layers described in the module doc.
+    pub fn read(root: &Path, config: &Config) -> Result<SourceTree, Vec<Diagnostic>> {
+        let mut tree = SourceTree::default();
+        if config.theme == "default" {
+            add_embedded(&mut tree, &DEFAULT_THEME);
+        }
+        let mut errors = Vec::new();
+        let theme_dir = root.join("themes").join(&config.theme);
+        if config.theme != "default" && !theme_dir.is_dir() {
+            errors.push(Diagnostic::new(
+                "config.toml",
+                format!("theme `{}` not found: no folder `themes/{}`", config.theme, config.theme),
+            ));
+        }
+        let src = root.join(&config.source_dir);
+        let layers: [(PathBuf, &str); 6] = [
+            (theme_dir.join("templates"), "templates/"),
+            (theme_dir.join("static"), "static/"),
+            (src.join("templates"), "templates/"),
+            (src.join("static"), "static/"),
+            (src.join("content"), "content/"),
+            (src.join("data"), "data/"),
+        ];
+        for (dir, prefix) in layers {
+            match read_dir_files(root, &dir, prefix) {
+                Ok(files) => tree.files.extend(files),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn add_embedded(tree: &mut SourceTree, dir: &Dir<'static>) {
+    for entry in dir.entries() {
+        match entry {
+            include_dir::DirEntry::Dir(d) => add_embedded(tree, d),
+            include_dir::DirEntry::File(f) => {
+                let rel = f.path().to_string_lossy().replace('\\', "/");
+                tree.insert(
+                    rel.clone(),
+                    SourceFile::new(format!("<embedded>/themes/default/{rel}"), f.contents()),
+                );
+            }
+        }
+    }
+}
+
+/// Editor droppings that must never become content: `.#a.md`, `a.md~`, `.a.md.swp`, `4913`.
+pub fn is_ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name == "4913"
+}
+
+fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, SourceFile)>, Diagnostic> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let mut paths = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !is_ignored_name(&e.file_name().to_string_lossy()));
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let p = e.path().map(|p| display(root, p)).unwrap_or_else(|| display(root, dir));
+            Diagnostic::new(p, format!("cannot read: {e}"))
+        })?;
+        if entry.file_type().is_file() {
+            paths.push(entry.into_path());
+        }
+    }
+    paths
+        .into_par_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).expect("walkdir yields children").to_string_lossy().replace('\\', "/");
+            let bytes = std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
+            Ok((format!("{prefix}{rel}"), SourceFile::new(display(root, &p), bytes)))
+        })
+        .collect()
+}
+
+/// A path relative to the site root when it is inside it, for messages.
+pub fn display(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,423 @@
+//! The Tera environment: the theme's and the site's templates, plus the functions and
+//! filters sitegen adds (`get_url`, `get_page`, `get_section`, `get_taxonomy`,
+//! `get_taxonomy_url`, `load_data`; `date`, `markdown`, `slugify`, `urlencode`,
+//! `json_encode`, `striptags`). Functions get the site through [`SiteData`], passed in at
+//! construction: no globals. Page values are built once and shared (Tera values are
+//! reference-counted), so no page's context holds a copy of the site.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tera::{Context, Kwargs, State, Tera, Value};
+
+use crate::config::Config;
+use crate::content::parse_date;
+use crate::error::Diagnostic;
+use crate::markdown::{Highlighter, Shortcodes};
+use crate::source::{SourceTree, DEFAULT_THEME};
+
+/// Templates every site has, taken from the default theme when the theme lacks them.
+pub const BUILTIN_TEMPLATES: &[&str] = &["atom.xml", "rss.xml", "sitemap.xml", "robots.txt", "alias.html"];
+
+/// Values of pages, sections and taxonomies, filled in once Markdown is rendered.
+#[derive(Default)]
+pub struct SiteValues {
+    /// By path under `content/`.
+    pub pages: HashMap<String, Value>,
+    pub sections: HashMap<String, Value>,
+    /// By taxonomy name.
+    pub taxonomies: HashMap<String, Value>,
+}
+
+/// What template functions may read.
+pub struct SiteData {
+    pub config: Arc<Config>,
+    /// `blog/post.md` → permalink, for pages and sections.
+    pub urls: HashMap<String, String>,
+    /// Output paths of static files and other non-page outputs (`css/site.css`).
+    pub static_paths: HashSet<String>,
+    /// Files under `data/` (and the whole tree for `load_data` of content files).
+    pub tree: Arc<SourceTree>,
+    pub values: OnceLock<SiteValues>,
+    pub highlighter: Arc<Highlighter>,
+    data_cache: Mutex<HashMap<String, Value>>,
+}
+
+impl SiteData {
+    pub fn new(config: Arc<Config>, urls: HashMap<String, String>, static_paths: HashSet<String>, tree: Arc<SourceTree>, highlighter: Arc<Highlighter>) -> Self {
+        SiteData {
+            config,
+            urls,
+            static_paths,
+            tree,
+            values: OnceLock::new(),
+            highlighter,
+            data_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn values(&self, what: &str) -> tera::TeraResult<&SiteValues> {
+        self.values
+            .get()
+            .ok_or_else(|| tera::Error::message(format!("`{what}` cannot be used in shortcodes: pages are not rendered yet")))
+    }
+}
+
+/// The loaded templates, and where each came from (for messages).
+pub struct Templates {
+    pub tera: Tera,
+    origins: HashMap<String, String>,
+    pub site: Arc<SiteData>,
+}
+
+impl Templates {
+    /// Loads every `templates/**` file of the snapshot. All syntax errors are returned.
+    pub fn load(tree: &SourceTree, site: Arc<SiteData>) -> Result<Templates, Vec<Diagnostic>> {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        tera.global_context().insert("config", &*site.config);
+        register(&mut tera, &site);
+
+        let mut origins = HashMap::new();
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut errors = Vec::new();
+        for (logical, file) in tree.under("templates/") {
+            let name = logical["templates/".len()..].to_string();
+            match std::str::from_utf8(&file.bytes) {
+                Ok(s) => {
+                    origins.insert(name.clone(), file.origin.clone());
+                    sources.push((name, s.to_string()));
+                }
+                Err(e) => {
+                    let (l, c) = crate::error::line_col(&String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]), e.valid_up_to());
+                    errors.push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
+                }
+            }
+        }
+        for name in BUILTIN_TEMPLATES {
+            if !origins.contains_key(*name) {
+                if let Some(f) = DEFAULT_THEME.get_file(format!("templates/{name}")) {
+                    origins.insert(name.to_string(), format!("<embedded>/themes/default/templates/{name}"));
+                    sources.push((name.to_string(), String::from_utf8_lossy(f.contents()).into_owned()));
+                }
+            }
+        }
+        // Tera stops at the first syntax error; drop the broken template and try again, so
+        // one run reports every broken template.
+        loop {
+            match tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str()))) {
+                Ok(()) => break,
+                Err(e) => {
+                    let diags = tera_diagnostics(&e, &origins, "templates");
+                    let bad: Vec<String> = match e.kind() {
+                        tera::ErrorKind::SyntaxError(r) => vec![r.filename().to_string()],
+                        _ => vec![],
+                    };
+                    errors.extend(diags);
+                    if bad.is_empty() || !sources.iter().any(|(n, _)| bad.contains(n)) {
+                        break;
+                    }
+                    sources.retain(|(n, _)| !bad.contains(n));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Templates { tera, origins, site })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.tera.contains_template(name)
+    }
+
+    pub fn origin(&self, name: &str) -> String {
+        self.origins.get(name).cloned().unwrap_or_else(|| format!("templates/{name}"))
+    }
+
+    /// Renders `name`; a failure names the template file, line and column.
+    pub fn render(&self, name: &str, ctx: &Context) -> Result<String, Diagnostic> {
+        self.tera.render(name, ctx).map_err(|e| {
+            tera_diagnostics(&e, &self.origins, &self.origin(name))
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Diagnostic::new(self.origin(name), e.to_string()))
+        })
+    }
+}
+
+/// Converts a Tera error into diagnostics with the template's file and position.
+pub fn tera_diagnostics(e: &tera::Error, origins: &HashMap<String, String>, fallback: &str) -> Vec<Diagnostic> {
+    let origin = |n: &str| origins.get(n).cloned().unwrap_or_else(|| n.to_string());
+    let message_of = |r: &tera::ReportError| {
+        let mut m = r.message().to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            m.push_str(": ");
+            m.push_str(&s.to_string());
+            src = s.source();
+        }
+        m
+    };
+    match e.kind() {
+        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
+            let s = r.span();
+            vec![Diagnostic::at(origin(r.filename()), s.start_line, s.start_col + 1, message_of(r))]
+        }
+        tera::ErrorKind::MissingParent { current, parent } => {
+            vec![Diagnostic::new(origin(current), format!("extends `{parent}`, which is not a template of the site or theme"))]
+        }
+        tera::ErrorKind::TemplateNotFound(name) => vec![Diagnostic::new(fallback, format!("template `{name}` not found"))],
+        _ => {
+            // Reports joined by Tera: "error: MSG\n --> name:line:col\n ...".
+            let text = e.to_string();
+            let mut out = Vec::new();
+            let mut msg: Option<String> = None;
+            for line in text.lines() {
+                if let Some(m) = line.strip_prefix("error: ") {
+                    msg = Some(m.to_string());
+                } else if let (Some(loc), Some(m)) = (line.trim_start().strip_prefix("--> "), msg.as_ref()) {
+                    let mut parts = loc.rsplitn(3, ':');
+                    let col = parts.next().and_then(|c| c.parse().ok());
+                    let line_no = parts.next().and_then(|c| c.parse().ok());
+                    let file = parts.next().unwrap_or(loc);
+                    match (line_no, col) {
+                        (Some(l), Some(c)) => out.push(Diagnostic::at(origin(file), l, c, m.clone())),
+                        _ => out.push(Diagnostic::new(origin(file), m.clone())),
+                    }
+                    msg = None;
+                }
+            }
+            if out.is_empty() {
+                out.push(Diagnostic::new(fallback, text));
+            }
+            out
+        }
+    }
+}
+
+/// Shortcodes are templates under `templates/shortcodes/`.
+pub struct TemplateShortcodes<'a> {
+    pub templates: &'a Templates,
+}
+
+impl Shortcodes for TemplateShortcodes<'_> {
+    fn exists(&self, name: &str) -> bool {
+        self.templates.has(&format!("shortcodes/{name}.html"))
+    }
+
+    fn render(&self, name: &str, args: &serde_json::Map<String, serde_json::Value>, body: Option<&str>) -> Result<String, String> {
+        let mut ctx = Context::new();
+        for (k, v) in args {
+            ctx.insert(k.clone(), v);
+        }
+        if let Some(b) = body {
+            ctx.insert("body", b);
+        }
+        self.templates.render(&format!("shortcodes/{name}.html"), &ctx).map_err(|d| d.to_string())
+    }
+}
+
+fn err(msg: impl ToString) -> tera::Error {
+    tera::Error::message(msg)
+}
+
+fn register(tera: &mut Tera, site: &Arc<SiteData>) {
+    let s = site.clone();
+    tera.register_function("get_url", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let path: String = kw.must_get::<&str>("path")?.to_string();
+        let trailing = kw.get::<bool>("trailing_slash")?;
+        let url = if let Some(rel) = path.strip_prefix("@/") {
+            let (file, anchor) = rel.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((rel, None));
+            let u = s.urls.get(file).ok_or_else(|| err(format!("get_url: there is no page or section `content/{file}`")))?;
+            match anchor {
+                Some(a) => format!("{u}#{a}"),
+                None => u.clone(),
+            }
+        } else {
+            let clean = path.trim_start_matches('/');
+            let looks_like_file = clean.rsplit('/').next().is_some_and(|l| l.contains('.'));
+            if looks_like_file && !s.static_paths.contains(clean) {
+                return Err(err(format!("get_url: no static file `{clean}` (looked in `static/` of the site and theme)")));
+            }
+            let mut u = s.config.permalink(&format!("/{clean}"));
+            if trailing == Some(true) && !u.ends_with('/') {
+                u.push('/');
+            }
+            u
+        };
+        Ok(Value::from(url))
+    });
+
+    let s = site.clone();
+    tera.register_function("get_page", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let path = kw.must_get::<&str>("path")?;
+        let path = path.trim_start_matches("@/");
+        s.values("get_page")?.pages.get(path).cloned().ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
+    });
+
+    let s = site.clone();
+    tera.register_function("get_section", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let path = kw.must_get::<&str>("path")?;
+        let path = path.trim_start_matches("@/");
+        s.values("get_section")?.sections.get(path).cloned().ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
+    });
+
+    let s = site.clone();
+    tera.register_function("get_taxonomy", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let kind = kw.must_get::<&str>("kind")?;
+        s.values("get_taxonomy")?.taxonomies.get(kind).cloned().ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in config.toml")))
+    });
+
+    let s = site.clone();
+    tera.register_function("get_taxonomy_url", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let kind = kw.must_get::<&str>("kind")?;
+        let name = kw.must_get::<&str>("name")?;
+        if !s.config.taxonomies.iter().any(|t| t.name == kind) {
+            return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
+        }
+        Ok(Value::from(s.config.permalink(&format!("/{}/{}/", crate::content::slugify(kind), crate::content::slugify(name)))))
+    });
+
+    let s = site.clone();
+    tera.register_function("load_data", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let path = kw.must_get::<&str>("path")?.trim_start_matches('/');
+        let format = kw.get::<&str>("format")?;
+        let required = kw.get::<bool>("required")?.unwrap_or(true);
+        load_data(&s, path, format, required)
+    });
+
+    tera.register_filter("date", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
+        let format = kw.get::<&str>("format")?.unwrap_or("%Y-%m-%d");
+        let d = if let Some(s) = v.as_str() {
+            parse_date(s).ok_or_else(|| err(format!("date: `{s}` is not a date")))?
+        } else if let Some(n) = v.as_i64() {
+            chrono::DateTime::from_timestamp(n, 0).ok_or_else(|| err("date: timestamp out of range"))?.fixed_offset()
+        } else {
+            return Err(err(format!("date: expected a date string, got {}", v.name())));
+        };
+        Ok(match format {
+            "rfc3339" => d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "rfc2822" => d.to_rfc2822(),
+            f => {
+                use std::fmt::Write;
+                let mut out = String::new();
+                write!(out, "{}", d.format(f)).map_err(|_| err(format!("date: invalid format `{f}`")))?;
+                out
+            }
+        })
+    });
+
+    let s = site.clone();
+    tera.register_filter("markdown", move |text: &str, kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let inline = kw.get::<bool>("inline")?.unwrap_or(false);
+        let urls = &s.urls;
+        let resolve = |p: &str| urls.get(p).cloned();
+        let input = crate::markdown::Input {
+            origin: "<markdown filter>",
+            text,
+            body_offset: 0,
+            config: &s.config.markdown,
+            base_url: &s.config.base_url,
+            highlighter: &s.highlighter,
+            resolve: &resolve,
+            shortcodes: &crate::markdown::NoShortcodes,
+        };
+        let r = crate::markdown::render(&input).map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;
+        let mut html = r.html;
+        if inline {
+            let t = html.trim_end();
+            if let Some(inner) = t.strip_prefix("<p>").and_then(|x| x.strip_suffix("</p>")) {
+                if !inner.contains("<p>") {
+                    html = inner.to_string();
+                }
+            }
+        }
+        Ok(Value::safe_string(&html))
+    });
+
+    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::content::slugify(s));
+    tera.register_filter("urlencode", |s: &str, _: Kwargs, _: &State| urlencode(s));
+    tera.register_filter("striptags", |s: &str, _: Kwargs, _: &State| strip_tags(s));
+    tera.register_filter("json_encode", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
+        let pretty = kw.get::<bool>("pretty")?.unwrap_or(false);
+        let j = serde_json::to_value(v).map_err(err)?;
+        if pretty {
+            serde_json::to_string_pretty(&j).map_err(err)
+        } else {
+            serde_json::to_string(&j).map_err(err)
+        }
+    });
+}
+
+fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> tera::TeraResult<Value> {
+    let logical = if path.starts_with("data/") || path.starts_with("content/") || path.starts_with("static/") {
+        path.to_string()
+    } else {
+        format!("data/{path}")
+    };
+    if let Some(v) = s.data_cache.lock().expect("data cache lock").get(&logical) {
+        return Ok(v.clone());
+    }
+    let Some(file) = s.tree.get(&logical) else {
+        if !required {
+            return Ok(Value::none());
+        }
+        return Err(err(format!("load_data: no file `{logical}`")));
+    };
+    let text = std::str::from_utf8(&file.bytes).map_err(|_| err(format!("load_data: `{}` is not valid UTF-8", file.origin)))?;
+    let ext = format.map(str::to_string).unwrap_or_else(|| logical.rsplit('.').next().unwrap_or("").to_lowercase());
+    let json: serde_json::Value = match ext.as_str() {
+        "json" => serde_json::from_str(text).map_err(|e| err(format!("load_data: {}:{}:{}: {e}", file.origin, e.line(), e.column())))?,
+        "toml" => {
+            let t: toml::Table = toml::from_str(text).map_err(|e| err(format!("load_data: {}", crate::config::toml_diagnostic(&file.origin, text, &e))))?;
+            crate::content::front_matter::toml_to_json(toml::Value::Table(t))
+        }
+        "yaml" | "yml" => {
+            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?;
+            crate::content::front_matter::yaml_to_json(y)
+        }
+        "csv" => {
+            let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+            let headers: Vec<String> = rdr.headers().map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?.iter().map(String::from).collect();
+            let mut records = Vec::new();
+            for r in rdr.records() {
+                let r = r.map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?;
+                records.push(serde_json::Value::Array(r.iter().map(|f| serde_json::Value::String(f.to_string())).collect()));
+            }
+            serde_json::json!({ "headers": headers, "records": records })
+        }
+        "txt" | "md" | "html" | "plain" => serde_json::Value::String(text.to_string()),
+        other => return Err(err(format!("load_data: unknown format `{other}` for `{logical}` (json, toml, yaml, csv, txt)"))),
+    };
+    let v = Value::from_serializable(&json);
+    s.data_cache.lock().expect("data cache lock").insert(logical, v.clone());
+    Ok(v)
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
