@@ -93,7 +93,10 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     for s in &model.sections {
         urls.insert(s.relative_path.clone(), config.permalink(&s.path));
     }
-    let mut static_paths: HashSet<String> = tree.under("static/").map(|(k, _)| k["static/".len()..].to_string()).collect();
+    let mut static_paths: HashSet<String> = tree
+        .under("static/")
+        .map(|(k, _)| k["static/".len()..].to_string())
+        .collect();
     for f in &model.loose_files {
         static_paths.insert(f.relative_path.clone());
     }
@@ -106,7 +109,13 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     static_paths.insert("sitemap.xml".into());
     static_paths.insert("robots.txt".into());
     let highlighter = Arc::new(Highlighter::new());
-    let site = Arc::new(SiteData::new(config.clone(), urls.clone(), static_paths, tree.clone(), highlighter.clone()));
+    let site = Arc::new(SiteData::new(
+        config.clone(),
+        urls.clone(),
+        static_paths,
+        tree.clone(),
+        highlighter.clone(),
+    ));
     let templates = match Templates::load(&tree, site.clone()) {
         Ok(t) => t,
         Err(e) => {
@@ -119,7 +128,7 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     let shortcodes = TemplateShortcodes { templates: &templates };
     let resolve = |p: &str| urls.get(p).cloned();
     let render_md = |origin: &str, text: &str, body_offset: usize| {
-        markdown::render(&markdown::Input {
+        markdown::render_all(&markdown::Input {
             origin,
             text,
             body_offset,
@@ -130,38 +139,52 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
             shortcodes: &shortcodes,
         })
     };
-    let page_md: Vec<Result<Rendered, Vec<Diagnostic>>> = model.pages.par_iter().map(|p| render_md(&p.origin, &p.text, p.body_offset)).collect();
-    let section_md: Vec<Result<Rendered, Vec<Diagnostic>>> = model.sections.par_iter().map(|s| render_md(&s.origin, &s.text, s.body_offset)).collect();
+    let page_md: Vec<(Rendered, Vec<Diagnostic>)> = model
+        .pages
+        .par_iter()
+        .map(|p| render_md(&p.origin, &p.text, p.body_offset))
+        .collect();
+    let section_md: Vec<(Rendered, Vec<Diagnostic>)> = model
+        .sections
+        .par_iter()
+        .map(|s| render_md(&s.origin, &s.text, s.body_offset))
+        .collect();
     let mut page_r = Vec::with_capacity(page_md.len());
-    for r in page_md {
-        match r {
-            Ok(r) => page_r.push(r),
-            Err(e) => {
-                errors.extend(e);
-                page_r.push(Rendered::default());
-            }
-        }
+    for (r, e) in page_md {
+        errors.extend(e);
+        page_r.push(r);
     }
     let mut section_r = Vec::with_capacity(section_md.len());
-    for r in section_md {
-        match r {
-            Ok(r) => section_r.push(r),
-            Err(e) => {
-                errors.extend(e);
-                section_r.push(Rendered::default());
-            }
-        }
+    for (r, e) in section_md {
+        errors.extend(e);
+        section_r.push(r);
     }
     check_anchors(&model, &page_r, &section_r, &mut errors);
 
     // Template values, built once and shared by reference count.
     let values = build_values(&model, &page_r, &section_r, &config);
-    let page_values: Vec<Value> = model.pages.iter().map(|p| values.pages[&p.relative_path].clone()).collect();
-    let section_values: Vec<Value> = model.sections.iter().map(|s| values.sections[&s.relative_path].clone()).collect();
+    let page_values: Vec<Value> = model
+        .pages
+        .iter()
+        .map(|p| values.pages[&p.relative_path].clone())
+        .collect();
+    let section_values: Vec<Value> = model
+        .sections
+        .iter()
+        .map(|s| values.sections[&s.relative_path].clone())
+        .collect();
     let taxonomy_values = values.taxonomies.clone();
     let _ = site.values.set(values);
 
-    let jobs = render_jobs(&model, &config, &templates, &page_values, &section_values, &taxonomy_values, &mut errors);
+    let jobs = render_jobs(
+        &model,
+        &config,
+        &templates,
+        &page_values,
+        &section_values,
+        &taxonomy_values,
+        &mut errors,
+    );
     let rendered: Vec<Result<(String, OutputFile), Diagnostic>> = jobs
         .into_par_iter()
         .map(|job| {
@@ -173,7 +196,10 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     let mut plan = BuildPlan::default();
     let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
         if let Some(prev) = plan.files.get(&path) {
-            errors.push(Diagnostic::new(file.source.clone(), format!("writes `{path}`, which `{}` writes too", prev.source)));
+            errors.push(Diagnostic::new(
+                file.source.clone(),
+                format!("writes `{path}`, which `{}` writes too", prev.source),
+            ));
         } else {
             plan.files.insert(path, file);
         }
@@ -188,9 +214,16 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     let mut static_files = 0;
     for (logical, f) in tree.under("static/") {
         static_files += 1;
-        add(logical["static/".len()..].to_string(), OutputFile::new(f.bytes.clone(), f.origin.clone()), &mut errors);
+        add(
+            logical["static/".len()..].to_string(),
+            OutputFile::new(f.bytes.clone(), f.origin.clone()),
+            &mut errors,
+        );
     }
-    let copy_content = |rel: &str, out: String, errors: &mut Vec<Diagnostic>, add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
+    let copy_content = |rel: &str,
+                        out: String,
+                        errors: &mut Vec<Diagnostic>,
+                        add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
         if let Some(f) = tree.get(&format!("content/{rel}")) {
             add(out, OutputFile::new(f.bytes.clone(), f.origin.clone()), errors);
         }
@@ -215,7 +248,11 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     }
     if config.markdown.highlight_code {
         if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
-            add(SYNTAX_CSS.to_string(), OutputFile::new(css.into_bytes(), "markdown.highlight_theme in config.toml"), &mut errors);
+            add(
+                SYNTAX_CSS.to_string(),
+                OutputFile::new(css.into_bytes(), "markdown.highlight_theme in config.toml"),
+                &mut errors,
+            );
         }
     }
 
@@ -240,12 +277,25 @@ fn check_anchors(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered],
             model.section_by_path.get(rel).map(|&i| &section_r[i].heading_ids)
         }
     };
-    let origins = model.pages.iter().map(|p| &p.origin).zip(page_r.iter()).chain(model.sections.iter().map(|s| &s.origin).zip(section_r.iter()));
+    let origins = model
+        .pages
+        .iter()
+        .map(|p| &p.origin)
+        .zip(page_r.iter())
+        .chain(model.sections.iter().map(|s| &s.origin).zip(section_r.iter()));
     for (origin, r) in origins {
         for a in &r.anchor_refs {
             if let Some(ids) = ids_of(&a.target) {
                 if !ids.contains(&a.anchor) {
-                    errors.push(Diagnostic::at(origin.as_str(), a.line, a.column, format!("link to `@/{}#{}`, but that page has no heading with id `{}`", a.target, a.anchor, a.anchor)));
+                    errors.push(Diagnostic::at(
+                        origin.as_str(),
+                        a.line,
+                        a.column,
+                        format!(
+                            "link to `@/{}#{}`, but that page has no heading with id `{}`",
+                            a.target, a.anchor, a.anchor
+                        ),
+                    ));
                 }
             }
         }
@@ -309,7 +359,10 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
             let s = &model.sections[p.section];
             let mut m = Map::new();
             m.insert("title".into(), v_str(p.title()));
-            m.insert("description".into(), p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none));
+            m.insert(
+                "description".into(),
+                p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
+            );
             m.insert("date".into(), v_opt_date(p.date));
             m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
             m.insert("slug".into(), v_str(&p.slug));
@@ -317,21 +370,50 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
             m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
             m.insert("relative_path".into(), v_str(&p.relative_path));
             m.insert("content".into(), Value::safe_string(&r.html));
-            m.insert("summary".into(), r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none));
+            m.insert(
+                "summary".into(),
+                r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
+            );
             m.insert("toc".into(), Value::from_serializable(&r.toc));
             m.insert("word_count".into(), Value::from(r.word_count));
-            m.insert("reading_time".into(), Value::from(reading_time(r.word_count, config.markdown.words_per_minute)));
+            m.insert(
+                "reading_time".into(),
+                Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
+            );
             m.insert("draft".into(), Value::from(p.fm.draft));
-            m.insert("weight".into(), p.fm.weight.map(Value::from).unwrap_or_else(Value::none));
+            m.insert(
+                "weight".into(),
+                p.fm.weight.map(Value::from).unwrap_or_else(Value::none),
+            );
             let mut tax = Map::new();
             for (k, names) in &p.fm.taxonomies {
-                tax.insert(k.clone().into(), Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()));
+                tax.insert(
+                    k.clone().into(),
+                    Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()),
+                );
             }
             m.insert("taxonomies".into(), Value::from(tax));
             m.insert("extra".into(), json(&p.fm.extra));
-            m.insert("components".into(), Value::from(p.path.split('/').filter(|c| !c.is_empty()).map(v_str).collect::<Vec<_>>()));
+            m.insert(
+                "components".into(),
+                Value::from(
+                    p.path
+                        .split('/')
+                        .filter(|c| !c.is_empty())
+                        .map(v_str)
+                        .collect::<Vec<_>>(),
+                ),
+            );
             let dir = p.path.clone();
-            m.insert("assets".into(), Value::from(p.assets.iter().map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a))))).collect::<Vec<_>>()));
+            m.insert(
+                "assets".into(),
+                Value::from(
+                    p.assets
+                        .iter()
+                        .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                        .collect::<Vec<_>>(),
+                ),
+            );
             m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
             m.insert("section".into(), v_str(&s.relative_path));
             let (prev, next) = neighbours[i];
@@ -346,7 +428,10 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
             m.insert("next".into(), nv);
             m.insert("lower".into(), lower);
             m.insert("higher".into(), higher);
-            m.insert("aliases".into(), Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()));
+            m.insert(
+                "aliases".into(),
+                Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()),
+            );
             m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
             Value::from(m)
         })
@@ -361,7 +446,11 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
 
     let mut taxonomies = HashMap::new();
     for t in &model.taxonomies {
-        let items: Vec<Value> = t.terms.iter().map(|term| term_value(term, &page_values, config)).collect();
+        let items: Vec<Value> = t
+            .terms
+            .iter()
+            .map(|term| term_value(term, &page_values, config))
+            .collect();
         let mut m = Map::new();
         m.insert("name".into(), v_str(&t.config.name));
         m.insert("path".into(), v_str(&t.path));
@@ -372,8 +461,18 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
         taxonomies.insert(t.config.name.clone(), Value::from(m));
     }
     SiteValues {
-        pages: model.pages.iter().zip(page_values).map(|(p, v)| (p.relative_path.clone(), v)).collect(),
-        sections: model.sections.iter().zip(section_values).map(|(s, v)| (s.relative_path.clone(), v)).collect(),
+        pages: model
+            .pages
+            .iter()
+            .zip(page_values)
+            .map(|(p, v)| (p.relative_path.clone(), v))
+            .collect(),
+        sections: model
+            .sections
+            .iter()
+            .zip(section_values)
+            .map(|(s, v)| (s.relative_path.clone(), v))
+            .collect(),
         taxonomies,
     }
 }
@@ -381,22 +480,59 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
 fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
     let mut m = Map::new();
     m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
-    m.insert("description".into(), s.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none));
+    m.insert(
+        "description".into(),
+        s.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
+    );
     m.insert("path".into(), v_str(&s.path));
     m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
     m.insert("relative_path".into(), v_str(&s.relative_path));
     m.insert("content".into(), Value::safe_string(&r.html));
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));
-    m.insert("reading_time".into(), Value::from(reading_time(r.word_count, config.markdown.words_per_minute)));
-    m.insert("pages".into(), Value::from(s.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()));
-    m.insert("subsections".into(), Value::from(s.subsections.iter().map(|&i| v_str(&model.sections[i].relative_path)).collect::<Vec<_>>()));
+    m.insert(
+        "reading_time".into(),
+        Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
+    );
+    m.insert(
+        "pages".into(),
+        Value::from(s.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()),
+    );
+    m.insert(
+        "subsections".into(),
+        Value::from(
+            s.subsections
+                .iter()
+                .map(|&i| v_str(&model.sections[i].relative_path))
+                .collect::<Vec<_>>(),
+        ),
+    );
     m.insert("extra".into(), json(&s.fm.extra));
-    m.insert("weight".into(), s.fm.weight.map(Value::from).unwrap_or_else(Value::none));
-    m.insert("components".into(), Value::from(s.path.split('/').filter(|c| !c.is_empty()).map(v_str).collect::<Vec<_>>()));
+    m.insert(
+        "weight".into(),
+        s.fm.weight.map(Value::from).unwrap_or_else(Value::none),
+    );
+    m.insert(
+        "components".into(),
+        Value::from(
+            s.path
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .map(v_str)
+                .collect::<Vec<_>>(),
+        ),
+    );
     m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
     let dir = s.path.clone();
-    m.insert("assets".into(), Value::from(s.assets.iter().map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a))))).collect::<Vec<_>>()));
+    m.insert(
+        "assets".into(),
+        Value::from(
+            s.assets
+                .iter()
+                .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                .collect::<Vec<_>>(),
+        ),
+    );
     Value::from(m)
 }
 
@@ -407,7 +543,10 @@ fn term_value(term: &crate::content::Term, page_values: &[Value], config: &Confi
     m.insert("path".into(), v_str(&term.path));
     m.insert("permalink".into(), Value::from(config.permalink(&term.path)));
     m.insert("page_count".into(), Value::from(term.pages.len()));
-    m.insert("pages".into(), Value::from(term.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()));
+    m.insert(
+        "pages".into(),
+        Value::from(term.pages.iter().map(|&i| page_values[i].clone()).collect::<Vec<_>>()),
+    );
     Value::from(m)
 }
 
@@ -427,11 +566,21 @@ fn base_context(config: &Config, path: &str) -> Context {
 }
 
 /// Pagination: the pager pages of `pages` under `base_path` (`/blog/`).
-fn paginate(config: &Config, base_path: &str, paginate_path: &str, pages: &[Value], per: usize) -> Vec<(String, Value)> {
+fn paginate(
+    config: &Config,
+    base_path: &str,
+    paginate_path: &str,
+    pages: &[Value],
+    per: usize,
+) -> Vec<(String, Value)> {
     if per == 0 {
         return vec![];
     }
-    let chunks: Vec<&[Value]> = if pages.is_empty() { vec![&pages[..0]] } else { pages.chunks(per).collect() };
+    let chunks: Vec<&[Value]> = if pages.is_empty() {
+        vec![&pages[..0]]
+    } else {
+        pages.chunks(per).collect()
+    };
     let n = chunks.len();
     let url = |k: usize| -> String {
         if k == 1 {
@@ -452,10 +601,27 @@ fn paginate(config: &Config, base_path: &str, paginate_path: &str, pages: &[Valu
             m.insert("total_pages".into(), Value::from(pages.len()));
             m.insert("first".into(), Value::from(config.permalink(&url(1))));
             m.insert("last".into(), Value::from(config.permalink(&url(n))));
-            m.insert("previous".into(), if k > 1 { Value::from(config.permalink(&url(k - 1))) } else { Value::none() });
-            m.insert("next".into(), if k < n { Value::from(config.permalink(&url(k + 1))) } else { Value::none() });
+            m.insert(
+                "previous".into(),
+                if k > 1 {
+                    Value::from(config.permalink(&url(k - 1)))
+                } else {
+                    Value::none()
+                },
+            );
+            m.insert(
+                "next".into(),
+                if k < n {
+                    Value::from(config.permalink(&url(k + 1)))
+                } else {
+                    Value::none()
+                },
+            );
             m.insert("pages".into(), Value::from(chunk.to_vec()));
-            m.insert("base_url".into(), Value::from(config.permalink(&format!("{base_path}{paginate_path}/"))));
+            m.insert(
+                "base_url".into(),
+                Value::from(config.permalink(&format!("{base_path}{paginate_path}/"))),
+            );
             (url(k), Value::from(m))
         })
         .collect()
@@ -491,9 +657,19 @@ fn render_jobs(
             (None, Some(t)) => (t.clone(), None),
             (None, None) => ("page.html".to_string(), None),
         };
-        let origin = if key.is_none() && s.fm.page_template.is_some() { &s.origin } else { &p.origin };
+        let origin = if key.is_none() && s.fm.page_template.is_some() {
+            &s.origin
+        } else {
+            &p.origin
+        };
         let text = if key.is_some() { &p.text } else { &s.text };
-        if !need(&tpl, origin, key.or(s.fm.page_template.as_ref().map(|_| "page_template")), text, errors) {
+        if !need(
+            &tpl,
+            origin,
+            key.or(s.fm.page_template.as_ref().map(|_| "page_template")),
+            text,
+            errors,
+        ) {
             continue;
         }
         let mut ctx = base_context(config, &p.path);
@@ -515,9 +691,25 @@ fn render_jobs(
         if !s.fm.render {
             continue;
         }
-        let tpl = s.fm.template.clone().unwrap_or_else(|| if s.dir.is_empty() { "index.html".into() } else { "section.html".into() });
-        let tpl = if s.dir.is_empty() && s.fm.template.is_none() && !templates.has("index.html") { "section.html".to_string() } else { tpl };
-        if !need(&tpl, &s.origin, s.fm.template.as_ref().map(|_| "template"), &s.text, errors) {
+        let tpl = s.fm.template.clone().unwrap_or_else(|| {
+            if s.dir.is_empty() {
+                "index.html".into()
+            } else {
+                "section.html".into()
+            }
+        });
+        let tpl = if s.dir.is_empty() && s.fm.template.is_none() && !templates.has("index.html") {
+            "section.html".to_string()
+        } else {
+            tpl
+        };
+        if !need(
+            &tpl,
+            &s.origin,
+            s.fm.template.as_ref().map(|_| "template"),
+            &s.text,
+            errors,
+        ) {
             continue;
         }
         let pages: Vec<Value> = s.pages.iter().map(|&pi| page_values[pi].clone()).collect();
@@ -549,8 +741,20 @@ fn render_jobs(
             }
         }
         if s.fm.generate_feeds {
-            let pages: Vec<Value> = s.pages.iter().filter(|&&pi| model.pages[pi].date.is_some()).map(|&pi| page_values[pi].clone()).collect();
-            feed_jobs(config, &s.path, pages, &s.origin, Some(("section", section_values[i].clone())), &mut jobs);
+            let pages: Vec<Value> = s
+                .pages
+                .iter()
+                .filter(|&&pi| model.pages[pi].date.is_some())
+                .map(|&pi| page_values[pi].clone())
+                .collect();
+            feed_jobs(
+                config,
+                &s.path,
+                pages,
+                &s.origin,
+                Some(("section", section_values[i].clone())),
+                &mut jobs,
+            );
         }
     }
 
@@ -602,15 +806,32 @@ fn render_jobs(
                 }
             }
             if t.config.feed {
-                let dated: Vec<Value> = term.pages.iter().filter(|&&pi| model.pages[pi].date.is_some()).map(|&pi| page_values[pi].clone()).collect();
-                feed_jobs(config, &term.path, dated, &source, Some(("term", tvalue.clone())), &mut jobs);
+                let dated: Vec<Value> = term
+                    .pages
+                    .iter()
+                    .filter(|&&pi| model.pages[pi].date.is_some())
+                    .map(|&pi| page_values[pi].clone())
+                    .collect();
+                feed_jobs(
+                    config,
+                    &term.path,
+                    dated,
+                    &source,
+                    Some(("term", tvalue.clone())),
+                    &mut jobs,
+                );
             }
         }
     }
 
     // Site feeds, sitemap, robots.txt, 404.
     if config.generate_feeds {
-        let pages: Vec<Value> = model.pages_by_date().into_iter().filter(|&pi| model.pages[pi].date.is_some()).map(|pi| page_values[pi].clone()).collect();
+        let pages: Vec<Value> = model
+            .pages_by_date()
+            .into_iter()
+            .filter(|&pi| model.pages[pi].date.is_some())
+            .map(|pi| page_values[pi].clone())
+            .collect();
         feed_jobs(config, "/", pages, "config.toml", None, &mut jobs);
     }
     if config.generate_sitemap {
@@ -635,7 +856,10 @@ fn render_jobs(
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut ctx = base_context(config, "/sitemap.xml");
-        ctx.insert_value("entries", Value::from(entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>()));
+        ctx.insert_value(
+            "entries",
+            Value::from(entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
+        );
         jobs.push(RenderJob {
             output: "sitemap.xml".into(),
             template: "sitemap.xml".into(),
@@ -662,18 +886,31 @@ fn render_jobs(
     jobs
 }
 
-fn feed_jobs(config: &Config, base: &str, mut pages: Vec<Value>, source: &str, extra: Option<(&'static str, Value)>, jobs: &mut Vec<RenderJob>) {
+fn feed_jobs(
+    config: &Config,
+    base: &str,
+    mut pages: Vec<Value>,
+    source: &str,
+    extra: Option<(&'static str, Value)>,
+    jobs: &mut Vec<RenderJob>,
+) {
     if config.feed_limit > 0 {
         pages.truncate(config.feed_limit);
     }
-    let last_updated = pages.iter().filter_map(|p| p.get_from_path("updated").and_then(|v| v.as_str()).map(String::from)).max();
+    let last_updated = pages
+        .iter()
+        .filter_map(|p| p.get_from_path("updated").and_then(|v| v.as_str()).map(String::from))
+        .max();
     for name in &config.feed_filenames {
         let path = format!("{base}{name}");
         let mut ctx = base_context(config, &path);
         ctx.insert("feed_url", &config.permalink(&path));
         ctx.insert("feed_base_url", &config.permalink(base));
         ctx.insert_value("pages", Value::from(pages.clone()));
-        ctx.insert_value("last_updated", last_updated.clone().map(Value::from).unwrap_or_else(Value::none));
+        ctx.insert_value(
+            "last_updated",
+            last_updated.clone().map(Value::from).unwrap_or_else(Value::none),
+        );
         if let Some((k, v)) = &extra {
             ctx.insert_value(*k, v.clone());
         }
@@ -716,7 +953,10 @@ pub fn check_links(plan: &BuildPlan, config: &Config) -> Vec<Diagnostic> {
                     let end = text[start..].find('"').map(|e| start + e).unwrap_or(text.len());
                     let url = &text[start..end];
                     from = end;
-                    let local = if let Some(rest) = url.strip_prefix(config.base_url.as_str()).filter(|_| config.base_url.starts_with("http")) {
+                    let local = if let Some(rest) = url
+                        .strip_prefix(config.base_url.as_str())
+                        .filter(|_| config.base_url.starts_with("http"))
+                    {
                         Some(rest.to_string())
                     } else if url.starts_with('/') && !url.starts_with("//") {
                         url.strip_prefix(base_path).map(String::from)
@@ -728,9 +968,15 @@ pub fn check_links(plan: &BuildPlan, config: &Config) -> Vec<Diagnostic> {
                     let local = if local.is_empty() { "/" } else { local };
                     let decoded = percent_decode(local);
                     let target = output_path(&decoded);
-                    let exists = plan.files.contains_key(&target) || plan.files.contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
+                    let exists = plan.files.contains_key(&target)
+                        || plan
+                            .files
+                            .contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
                     if !exists {
-                        out.push(Diagnostic::new(format!("public/{path}"), format!("broken internal link `{url}`: nothing is built at `{target}`")));
+                        out.push(Diagnostic::new(
+                            format!("public/{path}"),
+                            format!("broken internal link `{url}`: nothing is built at `{target}`"),
+                        ));
                     }
                 }
             }
@@ -744,7 +990,7 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+        if b[i] == b'%' && i + 2 < b.len() {
             if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(v);
                 i += 3;

@@ -14,7 +14,11 @@ use crate::error::{Diagnostic, Errors};
 use crate::source::SourceTree;
 
 #[derive(Debug, Parser)]
-#[command(name = "sitegen", version, about = "Static sites and assets from Markdown and Tera templates, published to S3 + CloudFront")]
+#[command(
+    name = "sitegen",
+    version,
+    about = "Static sites and assets from Markdown and Tera templates, published to S3 + CloudFront"
+)]
 pub struct Cli {
     /// The site's root folder (holding config.toml).
     #[arg(long, global = true, default_value = ".", env = "SITEGEN_ROOT")]
@@ -119,7 +123,8 @@ pub fn run(cli: Cli) -> i32 {
 pub fn load_site(root: &Path, config_file: &Path, args: &SiteArgs) -> Result<(Arc<Config>, Arc<SourceTree>), Errors> {
     let config_path = root.join(config_file);
     let shown = config_file.display().to_string();
-    let text = std::fs::read(&config_path).map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
+    let text = std::fs::read(&config_path)
+        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
     let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
     let mut config = Config::parse(&shown, &text).map_err(Errors::sorted)?;
     if let Some(b) = &args.base_url {
@@ -140,7 +145,13 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
     let (config, result) = build_site(cli, &args.site).map_err(|e| {
         let n = e.0.len();
         let mut e = e;
-        e.0.push(Diagnostic::new("sitegen build", format!("failed with {n} error{}; the output folder was left as it was", if n == 1 { "" } else { "s" })));
+        e.0.push(Diagnostic::new(
+            "sitegen build",
+            format!(
+                "failed with {n} error{}; the output folder was left as it was",
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
         e
     })?;
     let rendered = start.elapsed();
@@ -149,14 +160,19 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         None => cli.root.join(&config.output_dir),
     };
     let stats = crate::output::write_to_disk(&result.plan, &out)?;
+    let shown = out.strip_prefix(".").unwrap_or(&out).display().to_string();
     p.warnings(&result.warnings);
-    p.detail(format!("rendered in {} ms, written in {} ms", rendered.as_millis(), (start.elapsed() - rendered).as_millis()));
+    p.detail(format!(
+        "rendered in {} ms, written in {} ms",
+        rendered.as_millis(),
+        (start.elapsed() - rendered).as_millis()
+    ));
     p.info(format!(
         "Built {} pages, {} sections, {} static files into `{}` ({} written, {} unchanged, {} removed) in {} ms",
         result.stats.pages,
         result.stats.sections,
         result.stats.static_files,
-        out.display(),
+        shown,
         stats.written,
         stats.unchanged,
         stats.removed,

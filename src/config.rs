@@ -151,21 +151,40 @@ impl Config {
         let mut cfg: Config = toml::from_str(text).map_err(|e| vec![toml_diagnostic(file, text, &e)])?;
         cfg.base_url = cfg.base_url.trim_end_matches('/').to_string();
         let mut errs = Vec::new();
-        if !(cfg.base_url.starts_with("http://") || cfg.base_url.starts_with("https://") || cfg.base_url.starts_with('/') || cfg.base_url.is_empty()) {
-            errs.push(Diagnostic::new(file, format!("`base_url` must start with `http://`, `https://` or `/`, got `{}`", cfg.base_url)));
+        if !(cfg.base_url.starts_with("http://")
+            || cfg.base_url.starts_with("https://")
+            || cfg.base_url.starts_with('/')
+            || cfg.base_url.is_empty())
+        {
+            errs.push(Diagnostic::new(
+                file,
+                format!(
+                    "`base_url` must start with `http://`, `https://` or `/`, got `{}`",
+                    cfg.base_url
+                ),
+            ));
         }
         for f in &cfg.feed_filenames {
             if !FEED_FORMATS.contains(&f.as_str()) {
-                errs.push(Diagnostic::new(file, format!("`feed_filenames` may hold `atom.xml` and `rss.xml`, got `{f}`")));
+                errs.push(Diagnostic::new(
+                    file,
+                    format!("`feed_filenames` may hold `atom.xml` and `rss.xml`, got `{f}`"),
+                ));
             }
         }
         let mut seen = std::collections::BTreeSet::new();
         for t in &cfg.taxonomies {
             if t.name.is_empty() || t.name.contains('/') {
-                errs.push(Diagnostic::new(file, format!("taxonomy name `{}` must be a non-empty URL segment", t.name)));
+                errs.push(Diagnostic::new(
+                    file,
+                    format!("taxonomy name `{}` must be a non-empty URL segment", t.name),
+                ));
             }
             if !seen.insert(&t.name) {
-                errs.push(Diagnostic::new(file, format!("taxonomy `{}` is declared twice", t.name)));
+                errs.push(Diagnostic::new(
+                    file,
+                    format!("taxonomy `{}` is declared twice", t.name),
+                ));
             }
         }
         if crate::markdown::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
@@ -206,7 +225,7 @@ impl Config {
 
 /// Turns a TOML error into a diagnostic with the line and column of its span.
 pub fn toml_diagnostic(file: &str, text: &str, e: &toml::de::Error) -> Diagnostic {
-    let msg = e.message().trim().to_string();
+    let msg = e.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ");
     match e.span() {
         Some(span) => {
             let (l, c) = line_col(text, span.start);

@@ -77,20 +77,31 @@ Link to other pages by their file: [the blog](@/blog/_index.md).
 pub fn init(dir: &Path, force: bool) -> Result<usize, Diagnostic> {
     let shown = dir.display().to_string();
     if dir.exists() {
-        let has_files = std::fs::read_dir(dir).map_err(|e| Diagnostic::new(&shown, format!("cannot read folder: {e}")))?.next().is_some();
+        let has_files = std::fs::read_dir(dir)
+            .map_err(|e| Diagnostic::new(&shown, format!("cannot read folder: {e}")))?
+            .next()
+            .is_some();
         if has_files && !force {
-            return Err(Diagnostic::new(&shown, "folder is not empty; use `--force` to write the new site's files into it anyway"));
+            return Err(Diagnostic::new(
+                &shown,
+                "folder is not empty; use `--force` to write the new site's files into it anyway",
+            ));
         }
     }
     for (rel, content) in STARTER {
         let p = dir.join(rel);
         if p.exists() {
-            return Err(Diagnostic::new(p.display().to_string(), "already exists; not overwriting it"));
+            return Err(Diagnostic::new(
+                p.display().to_string(),
+                "already exists; not overwriting it",
+            ));
         }
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Diagnostic::new(parent.display().to_string(), format!("cannot create folder: {e}")))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Diagnostic::new(parent.display().to_string(), format!("cannot create folder: {e}")))?;
         }
-        std::fs::write(&p, content).map_err(|e| Diagnostic::new(p.display().to_string(), format!("cannot write: {e}")))?;
+        std::fs::write(&p, content)
+            .map_err(|e| Diagnostic::new(p.display().to_string(), format!("cannot write: {e}")))?;
     }
     Ok(STARTER.len())
 }

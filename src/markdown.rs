@@ -41,7 +41,13 @@ impl Highlighter {
     pub fn highlight(&self, lang: &str, code: &str) -> Option<String> {
         let ss = self.syntaxes();
         let syntax = ss.find_syntax_by_token(lang)?;
-        let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, ss, ClassStyle::SpacedPrefixed { prefix: HIGHLIGHT_CLASS_PREFIX });
+        let mut gen = ClassedHTMLGenerator::new_with_class_style(
+            syntax,
+            ss,
+            ClassStyle::SpacedPrefixed {
+                prefix: HIGHLIGHT_CLASS_PREFIX,
+            },
+        );
         for line in LinesWithEndings::from(code) {
             gen.parse_html_for_line_which_includes_newline(line).ok()?;
         }
@@ -52,7 +58,13 @@ impl Highlighter {
     pub fn theme_css(name: &str) -> Option<String> {
         let ts = ThemeSet::load_defaults();
         let theme = ts.themes.get(name)?;
-        syntect::html::css_for_theme_with_class_style(theme, ClassStyle::SpacedPrefixed { prefix: HIGHLIGHT_CLASS_PREFIX }).ok()
+        syntect::html::css_for_theme_with_class_style(
+            theme,
+            ClassStyle::SpacedPrefixed {
+                prefix: HIGHLIGHT_CLASS_PREFIX,
+            },
+        )
+        .ok()
     }
 
     pub fn theme_names() -> Vec<String> {
@@ -63,7 +75,12 @@ impl Highlighter {
 /// Renders shortcodes: `{{ name(arg=1) }}` inline, `{% name(arg=1) %}body{% end %}` with a body.
 pub trait Shortcodes: Sync {
     fn exists(&self, name: &str) -> bool;
-    fn render(&self, name: &str, args: &serde_json::Map<String, serde_json::Value>, body: Option<&str>) -> Result<String, String>;
+    fn render(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+        body: Option<&str>,
+    ) -> Result<String, String>;
 }
 
 /// No shortcodes at all (Markdown rendered from templates with the `markdown` filter).
@@ -73,7 +90,12 @@ impl Shortcodes for NoShortcodes {
     fn exists(&self, _: &str) -> bool {
         false
     }
-    fn render(&self, _: &str, _: &serde_json::Map<String, serde_json::Value>, _: Option<&str>) -> Result<String, String> {
+    fn render(
+        &self,
+        _: &str,
+        _: &serde_json::Map<String, serde_json::Value>,
+        _: Option<&str>,
+    ) -> Result<String, String> {
         Err("shortcodes are not available here".into())
     }
 }
@@ -132,6 +154,17 @@ const SUMMARY_MARKER: &str = "<!-- more -->";
 
 /// Renders a Markdown body. All problems are returned together.
 pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
+    let (r, errors) = render_all(input);
+    if errors.is_empty() {
+        Ok(r)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Renders a Markdown body, returning what could be rendered along with every problem found
+/// (so a page with one broken link still has its headings checked by the pages linking it).
+pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
     let body = &input.text[input.body_offset..];
     let mut errors = Vec::new();
     let expanded = expand_shortcodes(input, body, &mut errors);
@@ -157,7 +190,12 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
     while i < events.len() {
         let (ev, range) = &events[i];
         match ev {
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
                 let end = find_end(&events, i);
                 let inner: Vec<Event<'_>> = events[i + 1..end].iter().map(|(e, _)| e.clone()).collect();
                 let title: String = inner
@@ -195,7 +233,12 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
                     let _ = write!(html, " class=\"{}\"", escape_attr(&c.join(" ")));
                 }
                 for (k, v) in attrs {
-                    let _ = write!(html, " {}=\"{}\"", escape_attr(k), escape_attr(v.as_deref().unwrap_or("")));
+                    let _ = write!(
+                        html,
+                        " {}=\"{}\"",
+                        escape_attr(k),
+                        escape_attr(v.as_deref().unwrap_or(""))
+                    );
                 }
                 html.push('>');
                 let label = escape_attr(&title);
@@ -207,7 +250,11 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
                         let _ = write!(html, "{inner_html}<a class=\"anchor\" href=\"#{}\" aria-label=\"Anchor link for: {label}\">#</a>", escape_attr(&hid));
                     }
                     AnchorLinks::Heading => {
-                        let _ = write!(html, "<a class=\"heading-link\" href=\"#{}\">{inner_html}</a>", escape_attr(&hid));
+                        let _ = write!(
+                            html,
+                            "<a class=\"heading-link\" href=\"#{}\">{inner_html}</a>",
+                            escape_attr(&hid)
+                        );
                     }
                     AnchorLinks::None => html.push_str(&inner_html),
                 }
@@ -232,14 +279,23 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
                     }
                 }
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info.split(|c: char| c == ',' || c.is_whitespace()).next().unwrap_or("").to_string(),
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
                 out.push(Event::Html(CowStr::from(code_block(input, &lang, &code))));
                 i = end + 1;
                 continue;
             }
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 let mut dest = dest_url.to_string();
                 if let Some(target) = dest.strip_prefix("@/") {
                     let (file, anchor) = match target.split_once('#') {
@@ -264,12 +320,19 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
                         }
                         None => {
                             let (l, c) = pos(range);
-                            errors.push(Diagnostic::at(input.origin, l, c, format!("link to `@/{file}`, but there is no page or section `content/{file}`")));
+                            errors.push(Diagnostic::at(
+                                input.origin,
+                                l,
+                                c,
+                                format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
+                            ));
                         }
                     }
                 }
-                let external = (dest.starts_with("http://") || dest.starts_with("https://")) && !(input.base_url.starts_with("http") && dest.starts_with(input.base_url));
-                let custom = external && (input.config.external_links_target_blank || input.config.external_links_no_follow);
+                let external = (dest.starts_with("http://") || dest.starts_with("https://"))
+                    && !(input.base_url.starts_with("http") && dest.starts_with(input.base_url));
+                let custom =
+                    external && (input.config.external_links_target_blank || input.config.external_links_no_follow);
                 if custom {
                     let mut html = format!("<a href=\"{}\"", escape_attr(&dest));
                     if !title.is_empty() {
@@ -321,11 +384,7 @@ pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
     }
     r.html = html;
     r.toc = nest_headings(flat_headings);
-    if errors.is_empty() {
-        Ok(r)
-    } else {
-        Err(errors)
-    }
+    (r, errors)
 }
 
 fn heading_level(l: HeadingLevel) -> u32 {
@@ -358,7 +417,11 @@ fn find_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
 }
 
 fn code_block(input: &Input<'_>, lang: &str, code: &str) -> String {
-    let highlighted = if input.config.highlight_code && !lang.is_empty() { input.highlighter.highlight(lang, code) } else { None };
+    let highlighted = if input.config.highlight_code && !lang.is_empty() {
+        input.highlighter.highlight(lang, code)
+    } else {
+        None
+    };
     let body = highlighted.unwrap_or_else(|| escape_html(code));
     if lang.is_empty() {
         format!("<pre class=\"code\"><code>{body}</code></pre>\n")
@@ -486,17 +549,18 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
         }
         let block = bytes[p + 1] == b'%';
         let (open, close) = if block { ("{%", "%}") } else { ("{{", "}}") };
-        // Escaped: {{/* name() */}} → {{ name() }}
+        // Escaped: {{/* name() */}} → {{ name() }}, kept verbatim (no smart punctuation).
         if body[p + 2..].starts_with("/*") {
             if let Some(e) = body[p + 4..].find(&format!("*/{close}")) {
+                let end = p + 4 + e + 4;
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
-                md.push_str(open);
-                md.push_str(&body[p + 4..p + 4 + e]);
-                md.push_str(close);
-                p = p + 4 + e + 4;
+                md.push_str(&placeholder(ex.outputs.len()));
+                ex.outputs
+                    .push(escape_html(&format!("{open}{}{close}", &body[p + 4..p + 4 + e])));
+                ex.map.push((md.len(), end));
+                p = end;
                 copied = p;
-                ex.map.push((md.len(), p));
                 continue;
             }
         }
@@ -519,7 +583,15 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
         }
         if !input.shortcodes.exists(&call.name) {
             let (l, c) = at(p);
-            errors.push(Diagnostic::at(input.origin, l, c, format!("unknown shortcode `{}`: no template `templates/shortcodes/{}.html`", call.name, call.name)));
+            errors.push(Diagnostic::at(
+                input.origin,
+                l,
+                c,
+                format!(
+                    "unknown shortcode `{}`: no template `templates/shortcodes/{}.html`",
+                    call.name, call.name
+                ),
+            ));
             p = call.end;
             continue;
         }
@@ -528,7 +600,12 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
                 Some((inner_end, after)) => (Some(&body[call.end..inner_end]), after),
                 None => {
                     let (l, c) = at(p);
-                    errors.push(Diagnostic::at(input.origin, l, c, format!("shortcode `{}` has no closing `{{% end %}}`", call.name)));
+                    errors.push(Diagnostic::at(
+                        input.origin,
+                        l,
+                        c,
+                        format!("shortcode `{}` has no closing `{{% end %}}`", call.name),
+                    ));
                     p = call.end;
                     continue;
                 }
@@ -547,7 +624,12 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
             }
             Err(e) => {
                 let (l, c) = at(p);
-                errors.push(Diagnostic::at(input.origin, l, c, format!("shortcode `{}` failed: {e}", call.name)));
+                errors.push(Diagnostic::at(
+                    input.origin,
+                    l,
+                    c,
+                    format!("shortcode `{}` failed: {e}", call.name),
+                ));
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), end));
             }
@@ -728,7 +810,9 @@ fn parse_value(s: &str, p: &mut usize) -> Result<serde_json::Value, String> {
                     if let Ok(i) = tok.parse::<i64>() {
                         Ok(i.into())
                     } else if let Ok(f) = tok.parse::<f64>() {
-                        Ok(serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null))
+                        Ok(serde_json::Number::from_f64(f)
+                            .map(serde_json::Value::Number)
+                            .unwrap_or(serde_json::Value::Null))
                     } else {
                         Err(format!("`{tok}` is not a string, number, boolean or array"))
                     }

@@ -78,7 +78,10 @@ impl SourceTree {
         if config.theme != "default" && !theme_dir.is_dir() {
             errors.push(Diagnostic::new(
                 "config.toml",
-                format!("theme `{}` not found: no folder `themes/{}`", config.theme, config.theme),
+                format!(
+                    "theme `{}` not found: no folder `themes/{}`",
+                    config.theme, config.theme
+                ),
             ));
         }
         let src = root.join(&config.source_dir);
@@ -151,8 +154,13 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
     paths
         .into_par_iter()
         .map(|p| {
-            let rel = p.strip_prefix(dir).expect("walkdir yields children").to_string_lossy().replace('\\', "/");
-            let bytes = std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
+            let rel = p
+                .strip_prefix(dir)
+                .expect("walkdir yields children")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let bytes =
+                std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
             Ok((format!("{prefix}{rel}"), SourceFile::new(display(root, &p), bytes)))
         })
         .collect()

@@ -44,7 +44,13 @@ pub struct SiteData {
 }
 
 impl SiteData {
-    pub fn new(config: Arc<Config>, urls: HashMap<String, String>, static_paths: HashSet<String>, tree: Arc<SourceTree>, highlighter: Arc<Highlighter>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        urls: HashMap<String, String>,
+        static_paths: HashSet<String>,
+        tree: Arc<SourceTree>,
+        highlighter: Arc<Highlighter>,
+    ) -> Self {
         SiteData {
             config,
             urls,
@@ -57,9 +63,11 @@ impl SiteData {
     }
 
     fn values(&self, what: &str) -> tera::TeraResult<&SiteValues> {
-        self.values
-            .get()
-            .ok_or_else(|| tera::Error::message(format!("`{what}` cannot be used in shortcodes: pages are not rendered yet")))
+        self.values.get().ok_or_else(|| {
+            tera::Error::message(format!(
+                "`{what}` cannot be used in shortcodes: pages are not rendered yet"
+            ))
+        })
     }
 }
 
@@ -89,7 +97,10 @@ impl Templates {
                     sources.push((name, s.to_string()));
                 }
                 Err(e) => {
-                    let (l, c) = crate::error::line_col(&String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]), e.valid_up_to());
+                    let (l, c) = crate::error::line_col(
+                        &String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]),
+                        e.valid_up_to(),
+                    );
                     errors.push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
                 }
             }
@@ -103,21 +114,31 @@ impl Templates {
             }
         }
         // Tera stops at the first syntax error; drop the broken template and try again, so
-        // one run reports every broken template.
+        // one run reports every broken template. Templates that extend a dropped one are
+        // dropped silently: their parent's error is the one to fix.
+        let mut dropped: Vec<String> = Vec::new();
         loop {
             match tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str()))) {
                 Ok(()) => break,
                 Err(e) => {
-                    let diags = tera_diagnostics(&e, &origins, "templates");
-                    let bad: Vec<String> = match e.kind() {
-                        tera::ErrorKind::SyntaxError(r) => vec![r.filename().to_string()],
-                        _ => vec![],
+                    let bad = match e.kind() {
+                        tera::ErrorKind::SyntaxError(r) => {
+                            errors.extend(tera_diagnostics(&e, &origins, "templates"));
+                            r.filename().to_string()
+                        }
+                        tera::ErrorKind::MissingParent { current, parent } if dropped.contains(parent) => {
+                            current.clone()
+                        }
+                        _ => {
+                            errors.extend(tera_diagnostics(&e, &origins, "templates"));
+                            break;
+                        }
                     };
-                    errors.extend(diags);
-                    if bad.is_empty() || !sources.iter().any(|(n, _)| bad.contains(n)) {
+                    if !sources.iter().any(|(n, _)| *n == bad) {
                         break;
                     }
-                    sources.retain(|(n, _)| !bad.contains(n));
+                    sources.retain(|(n, _)| *n != bad);
+                    dropped.push(bad);
                 }
             }
         }
@@ -133,7 +154,10 @@ impl Templates {
     }
 
     pub fn origin(&self, name: &str) -> String {
-        self.origins.get(name).cloned().unwrap_or_else(|| format!("templates/{name}"))
+        self.origins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| format!("templates/{name}"))
     }
 
     /// Renders `name`; a failure names the template file, line and column.
@@ -163,12 +187,22 @@ pub fn tera_diagnostics(e: &tera::Error, origins: &HashMap<String, String>, fall
     match e.kind() {
         tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
             let s = r.span();
-            vec![Diagnostic::at(origin(r.filename()), s.start_line, s.start_col + 1, message_of(r))]
+            vec![Diagnostic::at(
+                origin(r.filename()),
+                s.start_line,
+                s.start_col + 1,
+                message_of(r),
+            )]
         }
         tera::ErrorKind::MissingParent { current, parent } => {
-            vec![Diagnostic::new(origin(current), format!("extends `{parent}`, which is not a template of the site or theme"))]
+            vec![Diagnostic::new(
+                origin(current),
+                format!("extends `{parent}`, which is not a template of the site or theme"),
+            )]
         }
-        tera::ErrorKind::TemplateNotFound(name) => vec![Diagnostic::new(fallback, format!("template `{name}` not found"))],
+        tera::ErrorKind::TemplateNotFound(name) => {
+            vec![Diagnostic::new(fallback, format!("template `{name}` not found"))]
+        }
         _ => {
             // Reports joined by Tera: "error: MSG\n --> name:line:col\n ...".
             let text = e.to_string();
@@ -207,7 +241,12 @@ impl Shortcodes for TemplateShortcodes<'_> {
         self.templates.has(&format!("shortcodes/{name}.html"))
     }
 
-    fn render(&self, name: &str, args: &serde_json::Map<String, serde_json::Value>, body: Option<&str>) -> Result<String, String> {
+    fn render(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+        body: Option<&str>,
+    ) -> Result<String, String> {
         let mut ctx = Context::new();
         for (k, v) in args {
             ctx.insert(k.clone(), v);
@@ -215,7 +254,9 @@ impl Shortcodes for TemplateShortcodes<'_> {
         if let Some(b) = body {
             ctx.insert("body", b);
         }
-        self.templates.render(&format!("shortcodes/{name}.html"), &ctx).map_err(|d| d.to_string())
+        self.templates
+            .render(&format!("shortcodes/{name}.html"), &ctx)
+            .map_err(|d| d.to_string())
     }
 }
 
@@ -230,7 +271,10 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         let trailing = kw.get::<bool>("trailing_slash")?;
         let url = if let Some(rel) = path.strip_prefix("@/") {
             let (file, anchor) = rel.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((rel, None));
-            let u = s.urls.get(file).ok_or_else(|| err(format!("get_url: there is no page or section `content/{file}`")))?;
+            let u = s
+                .urls
+                .get(file)
+                .ok_or_else(|| err(format!("get_url: there is no page or section `content/{file}`")))?;
             match anchor {
                 Some(a) => format!("{u}#{a}"),
                 None => u.clone(),
@@ -239,7 +283,9 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             let clean = path.trim_start_matches('/');
             let looks_like_file = clean.rsplit('/').next().is_some_and(|l| l.contains('.'));
             if looks_like_file && !s.static_paths.contains(clean) {
-                return Err(err(format!("get_url: no static file `{clean}` (looked in `static/` of the site and theme)")));
+                return Err(err(format!(
+                    "get_url: no static file `{clean}` (looked in `static/` of the site and theme)"
+                )));
             }
             let mut u = s.config.permalink(&format!("/{clean}"));
             if trailing == Some(true) && !u.ends_with('/') {
@@ -254,31 +300,53 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     tera.register_function("get_page", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
         let path = kw.must_get::<&str>("path")?;
         let path = path.trim_start_matches("@/");
-        s.values("get_page")?.pages.get(path).cloned().ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
+        s.values("get_page")?
+            .pages
+            .get(path)
+            .cloned()
+            .ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
     });
 
     let s = site.clone();
     tera.register_function("get_section", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
         let path = kw.must_get::<&str>("path")?;
         let path = path.trim_start_matches("@/");
-        s.values("get_section")?.sections.get(path).cloned().ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
+        s.values("get_section")?
+            .sections
+            .get(path)
+            .cloned()
+            .ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
     });
 
     let s = site.clone();
-    tera.register_function("get_taxonomy", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let kind = kw.must_get::<&str>("kind")?;
-        s.values("get_taxonomy")?.taxonomies.get(kind).cloned().ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in config.toml")))
-    });
+    tera.register_function(
+        "get_taxonomy",
+        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let kind = kw.must_get::<&str>("kind")?;
+            s.values("get_taxonomy")?
+                .taxonomies
+                .get(kind)
+                .cloned()
+                .ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in config.toml")))
+        },
+    );
 
     let s = site.clone();
-    tera.register_function("get_taxonomy_url", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let kind = kw.must_get::<&str>("kind")?;
-        let name = kw.must_get::<&str>("name")?;
-        if !s.config.taxonomies.iter().any(|t| t.name == kind) {
-            return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
-        }
-        Ok(Value::from(s.config.permalink(&format!("/{}/{}/", crate::content::slugify(kind), crate::content::slugify(name)))))
-    });
+    tera.register_function(
+        "get_taxonomy_url",
+        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let kind = kw.must_get::<&str>("kind")?;
+            let name = kw.must_get::<&str>("name")?;
+            if !s.config.taxonomies.iter().any(|t| t.name == kind) {
+                return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
+            }
+            Ok(Value::from(s.config.permalink(&format!(
+                "/{}/{}/",
+                crate::content::slugify(kind),
+                crate::content::slugify(name)
+            ))))
+        },
+    );
 
     let s = site.clone();
     tera.register_function("load_data", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
@@ -293,7 +361,9 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         let d = if let Some(s) = v.as_str() {
             parse_date(s).ok_or_else(|| err(format!("date: `{s}` is not a date")))?
         } else if let Some(n) = v.as_i64() {
-            chrono::DateTime::from_timestamp(n, 0).ok_or_else(|| err("date: timestamp out of range"))?.fixed_offset()
+            chrono::DateTime::from_timestamp(n, 0)
+                .ok_or_else(|| err("date: timestamp out of range"))?
+                .fixed_offset()
         } else {
             return Err(err(format!("date: expected a date string, got {}", v.name())));
         };
@@ -310,45 +380,52 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     });
 
     let s = site.clone();
-    tera.register_filter("markdown", move |text: &str, kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let inline = kw.get::<bool>("inline")?.unwrap_or(false);
-        let urls = &s.urls;
-        let resolve = |p: &str| urls.get(p).cloned();
-        let input = crate::markdown::Input {
-            origin: "<markdown filter>",
-            text,
-            body_offset: 0,
-            config: &s.config.markdown,
-            base_url: &s.config.base_url,
-            highlighter: &s.highlighter,
-            resolve: &resolve,
-            shortcodes: &crate::markdown::NoShortcodes,
-        };
-        let r = crate::markdown::render(&input).map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;
-        let mut html = r.html;
-        if inline {
-            let t = html.trim_end();
-            if let Some(inner) = t.strip_prefix("<p>").and_then(|x| x.strip_suffix("</p>")) {
-                if !inner.contains("<p>") {
-                    html = inner.to_string();
+    tera.register_filter(
+        "markdown",
+        move |text: &str, kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let inline = kw.get::<bool>("inline")?.unwrap_or(false);
+            let urls = &s.urls;
+            let resolve = |p: &str| urls.get(p).cloned();
+            let input = crate::markdown::Input {
+                origin: "<markdown filter>",
+                text,
+                body_offset: 0,
+                config: &s.config.markdown,
+                base_url: &s.config.base_url,
+                highlighter: &s.highlighter,
+                resolve: &resolve,
+                shortcodes: &crate::markdown::NoShortcodes,
+            };
+            let r = crate::markdown::render(&input)
+                .map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;
+            let mut html = r.html;
+            if inline {
+                let t = html.trim_end();
+                if let Some(inner) = t.strip_prefix("<p>").and_then(|x| x.strip_suffix("</p>")) {
+                    if !inner.contains("<p>") {
+                        html = inner.to_string();
+                    }
                 }
             }
-        }
-        Ok(Value::safe_string(&html))
-    });
+            Ok(Value::safe_string(&html))
+        },
+    );
 
     tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::content::slugify(s));
     tera.register_filter("urlencode", |s: &str, _: Kwargs, _: &State| urlencode(s));
     tera.register_filter("striptags", |s: &str, _: Kwargs, _: &State| strip_tags(s));
-    tera.register_filter("json_encode", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
-        let pretty = kw.get::<bool>("pretty")?.unwrap_or(false);
-        let j = serde_json::to_value(v).map_err(err)?;
-        if pretty {
-            serde_json::to_string_pretty(&j).map_err(err)
-        } else {
-            serde_json::to_string(&j).map_err(err)
-        }
-    });
+    tera.register_filter(
+        "json_encode",
+        |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
+            let pretty = kw.get::<bool>("pretty")?.unwrap_or(false);
+            let j = serde_json::to_value(v).map_err(err)?;
+            if pretty {
+                serde_json::to_string_pretty(&j).map_err(err)
+            } else {
+                serde_json::to_string(&j).map_err(err)
+            }
+        },
+    );
 }
 
 fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> tera::TeraResult<Value> {
@@ -366,30 +443,51 @@ fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> 
         }
         return Err(err(format!("load_data: no file `{logical}`")));
     };
-    let text = std::str::from_utf8(&file.bytes).map_err(|_| err(format!("load_data: `{}` is not valid UTF-8", file.origin)))?;
-    let ext = format.map(str::to_string).unwrap_or_else(|| logical.rsplit('.').next().unwrap_or("").to_lowercase());
+    let text = std::str::from_utf8(&file.bytes)
+        .map_err(|_| err(format!("load_data: `{}` is not valid UTF-8", file.origin)))?;
+    let ext = format
+        .map(str::to_string)
+        .unwrap_or_else(|| logical.rsplit('.').next().unwrap_or("").to_lowercase());
     let json: serde_json::Value = match ext.as_str() {
-        "json" => serde_json::from_str(text).map_err(|e| err(format!("load_data: {}:{}:{}: {e}", file.origin, e.line(), e.column())))?,
+        "json" => serde_json::from_str(text)
+            .map_err(|e| err(format!("load_data: {}:{}:{}: {e}", file.origin, e.line(), e.column())))?,
         "toml" => {
-            let t: toml::Table = toml::from_str(text).map_err(|e| err(format!("load_data: {}", crate::config::toml_diagnostic(&file.origin, text, &e))))?;
+            let t: toml::Table = toml::from_str(text).map_err(|e| {
+                err(format!(
+                    "load_data: {}",
+                    crate::config::toml_diagnostic(&file.origin, text, &e)
+                ))
+            })?;
             crate::content::front_matter::toml_to_json(toml::Value::Table(t))
         }
         "yaml" | "yml" => {
-            let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?;
+            let y: serde_yaml_ng::Value =
+                serde_yaml_ng::from_str(text).map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?;
             crate::content::front_matter::yaml_to_json(y)
         }
         "csv" => {
             let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-            let headers: Vec<String> = rdr.headers().map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?.iter().map(String::from).collect();
+            let headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?
+                .iter()
+                .map(String::from)
+                .collect();
             let mut records = Vec::new();
             for r in rdr.records() {
                 let r = r.map_err(|e| err(format!("load_data: {}: {e}", file.origin)))?;
-                records.push(serde_json::Value::Array(r.iter().map(|f| serde_json::Value::String(f.to_string())).collect()));
+                records.push(serde_json::Value::Array(
+                    r.iter().map(|f| serde_json::Value::String(f.to_string())).collect(),
+                ));
             }
             serde_json::json!({ "headers": headers, "records": records })
         }
         "txt" | "md" | "html" | "plain" => serde_json::Value::String(text.to_string()),
-        other => return Err(err(format!("load_data: unknown format `{other}` for `{logical}` (json, toml, yaml, csv, txt)"))),
+        other => {
+            return Err(err(format!(
+                "load_data: unknown format `{other}` for `{logical}` (json, toml, yaml, csv, txt)"
+            )))
+        }
     };
     let v = Value::from_serializable(&json);
     s.data_cache.lock().expect("data cache lock").insert(logical, v.clone());

@@ -153,7 +153,12 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let first_nl = match t.find('\n') {
         Some(i) if t[fence.len()..i].trim().is_empty() => i + 1,
         _ => {
-            return Err(Diagnostic::at(file, 1, 1, format!("front matter must start with a line holding only `{fence}`")));
+            return Err(Diagnostic::at(
+                file,
+                1,
+                1,
+                format!("front matter must start with a line holding only `{fence}`"),
+            ));
         }
     };
     let mut pos = first_nl;
@@ -170,21 +175,38 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             });
         }
         if end == t.len() {
-            return Err(Diagnostic::at(file, 1, 1, format!("front matter opened with `{fence}` is never closed")));
+            return Err(Diagnostic::at(
+                file,
+                1,
+                1,
+                format!("front matter opened with `{fence}` is never closed"),
+            ));
         }
         pos = end;
     }
 }
 
 /// Parses front matter into `T`, reporting positions in the whole file's coordinates.
-pub fn parse<T: for<'de> Deserialize<'de> + Default>(file: &str, text: &str, split: &Split<'_>) -> Result<T, Diagnostic> {
+pub fn parse<T: for<'de> Deserialize<'de> + Default>(
+    file: &str,
+    text: &str,
+    split: &Split<'_>,
+) -> Result<T, Diagnostic> {
     let value: serde_json::Value = match split.format {
         Format::None => return Ok(T::default()),
         Format::Toml => {
             let table: toml::Table = toml::from_str(split.front_matter).map_err(|e| {
                 let offset = split.front_matter_offset + e.span().map(|s| s.start).unwrap_or(0);
                 let (l, c) = line_col(text, offset);
-                Diagnostic::at(file, l, c, format!("invalid TOML front matter: {}", e.message().trim()))
+                Diagnostic::at(
+                    file,
+                    l,
+                    c,
+                    format!(
+                        "invalid TOML front matter: {}",
+                        e.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ")
+                    ),
+                )
             })?;
             toml_to_json(toml::Value::Table(table))
         }
@@ -213,7 +235,9 @@ pub fn parse<T: for<'de> Deserialize<'de> + Default>(file: &str, text: &str, spl
         let msg = e.to_string();
         // Point at the offending key when the message names one.
         let key = msg.split('`').nth(1).unwrap_or("");
-        let offset = find_key(split.front_matter, key).map(|o| split.front_matter_offset + o).unwrap_or(split.front_matter_offset);
+        let offset = find_key(split.front_matter, key)
+            .map(|o| split.front_matter_offset + o)
+            .unwrap_or(split.front_matter_offset);
         let (l, c) = line_col(text, offset);
         let msg = msg.replace("unknown field", "unknown front matter key");
         Diagnostic::at(file, l, c, msg)
@@ -266,7 +290,10 @@ pub fn yaml_to_json(v: serde_yaml_ng::Value) -> serde_json::Value {
             } else if let Some(u) = n.as_u64() {
                 J::from(u)
             } else {
-                n.as_f64().and_then(serde_json::Number::from_f64).map(J::Number).unwrap_or(J::Null)
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(J::Number)
+                    .unwrap_or(J::Null)
             }
         }
         Y::String(s) => J::String(s),

@@ -117,9 +117,14 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
         return Some(d);
     }
     let utc = FixedOffset::east_opt(0)?;
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(d.and_local_timezone(utc).single()?);
+            return d.and_local_timezone(utc).single();
         }
     }
     if let Ok(d) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
@@ -133,7 +138,11 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
 
 /// `2024-01-02-hello` → (Some(date), "hello").
 fn split_date_prefix(stem: &str) -> (Option<&str>, &str) {
-    if stem.len() > 11 && stem.is_char_boundary(10) && (stem.as_bytes()[10] == b'-' || stem.as_bytes()[10] == b'_') && NaiveDate::parse_from_str(&stem[..10], "%Y-%m-%d").is_ok() {
+    if stem.len() > 11
+        && stem.is_char_boundary(10)
+        && (stem.as_bytes()[10] == b'-' || stem.as_bytes()[10] == b'_')
+        && NaiveDate::parse_from_str(&stem[..10], "%Y-%m-%d").is_ok()
+    {
         (Some(&stem[..10]), &stem[11..])
     } else {
         (None, stem)
@@ -185,7 +194,10 @@ impl SiteModel {
                 match std::str::from_utf8(&file.bytes) {
                     Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), Arc::<str>::from(t))),
                     Err(e) => {
-                        let (l, c) = line_col(&String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]), e.valid_up_to());
+                        let (l, c) = line_col(
+                            &String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]),
+                            e.valid_up_to(),
+                        );
                         errors.push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
                     }
                 }
@@ -195,7 +207,10 @@ impl SiteModel {
         }
 
         let mut sections: BTreeMap<String, Section> = BTreeMap::new();
-        for (rel, origin, text) in md_files.iter().filter(|(r, _, _)| r == "_index.md" || r.ends_with("/_index.md")) {
+        for (rel, origin, text) in md_files
+            .iter()
+            .filter(|(r, _, _)| r == "_index.md" || r.ends_with("/_index.md"))
+        {
             let parsed = front_matter::split(origin, text).and_then(|s| {
                 let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
                 Ok((fm, s.body_offset))
@@ -257,13 +272,22 @@ impl SiteModel {
                 .map(|(r, _, _)| parent_dir(r).to_string())
                 .collect()
         };
-        let in_hidden = |rel: &str| hidden_dirs.iter().any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))));
+        let in_hidden = |rel: &str| {
+            hidden_dirs
+                .iter()
+                .any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))))
+        };
 
         model.sections = sections.into_values().collect();
         for (i, s) in model.sections.iter().enumerate() {
             model.section_by_path.insert(s.relative_path.clone(), i);
         }
-        let dir_to_section: HashMap<String, usize> = model.sections.iter().enumerate().map(|(i, s)| (s.dir.clone(), i)).collect();
+        let dir_to_section: HashMap<String, usize> = model
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.dir.clone(), i))
+            .collect();
         let nearest_section = |mut dir: &str| -> usize {
             loop {
                 if let Some(&i) = dir_to_section.get(dir) {
@@ -282,8 +306,15 @@ impl SiteModel {
         }
 
         // Pass 2: pages.
-        let bundle_dirs: Vec<String> = md_files.iter().filter(|(r, _, _)| r == "index.md" || r.ends_with("/index.md")).map(|(r, _, _)| parent_dir(r).to_string()).collect();
-        for (rel, origin, text) in md_files.iter().filter(|(r, _, _)| !(r == "_index.md" || r.ends_with("/_index.md"))) {
+        let bundle_dirs: Vec<String> = md_files
+            .iter()
+            .filter(|(r, _, _)| r == "index.md" || r.ends_with("/index.md"))
+            .map(|(r, _, _)| parent_dir(r).to_string())
+            .collect();
+        for (rel, origin, text) in md_files
+            .iter()
+            .filter(|(r, _, _)| !(r == "_index.md" || r.ends_with("/_index.md")))
+        {
             if in_hidden(rel) {
                 continue;
             }
@@ -337,14 +368,28 @@ impl SiteModel {
             if let Some(d) = fm.date.as_deref().or(file_date) {
                 date = parse_date(d);
                 if date.is_none() {
-                    errors.push(diag_at_key(origin, text, split.front_matter_offset, split.front_matter, "date", format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)")));
+                    errors.push(diag_at_key(
+                        origin,
+                        text,
+                        split.front_matter_offset,
+                        split.front_matter,
+                        "date",
+                        format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)"),
+                    ));
                 }
             }
             let mut updated = None;
             if let Some(d) = fm.updated.as_deref() {
                 updated = parse_date(d);
                 if updated.is_none() {
-                    errors.push(diag_at_key(origin, text, split.front_matter_offset, split.front_matter, "updated", format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)")));
+                    errors.push(diag_at_key(
+                        origin,
+                        text,
+                        split.front_matter_offset,
+                        split.front_matter,
+                        "updated",
+                        format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)"),
+                    ));
                 }
             }
             for key in fm.taxonomies.keys() {
@@ -411,7 +456,10 @@ impl SiteModel {
             let mut subs = std::mem::take(&mut model.sections[si].subsections);
             subs.sort_by(|&a, &b| {
                 let (a, b) = (&model.sections[a], &model.sections[b]);
-                a.fm.weight.unwrap_or(i64::MAX).cmp(&b.fm.weight.unwrap_or(i64::MAX)).then_with(|| a.path.cmp(&b.path))
+                a.fm.weight
+                    .unwrap_or(i64::MAX)
+                    .cmp(&b.fm.weight.unwrap_or(i64::MAX))
+                    .then_with(|| a.path.cmp(&b.path))
             });
             model.sections[si].subsections = subs;
         }
@@ -439,7 +487,12 @@ impl SiteModel {
             for t in &mut terms {
                 sort_pages(&model.pages, &mut t.pages, SortBy::Date);
             }
-            terms.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.slug.cmp(&b.slug)));
+            terms.sort_by(|a, b| {
+                a.name
+                    .to_lowercase()
+                    .cmp(&b.name.to_lowercase())
+                    .then_with(|| a.slug.cmp(&b.slug))
+            });
             model.taxonomies.push(Taxonomy {
                 config: tc.clone(),
                 path: format!("/{}/", slugify(&tc.name)),
@@ -473,11 +526,18 @@ pub fn sort_pages(pages: &[Page], idx: &mut [usize], by: SortBy) {
         }),
         SortBy::Weight => idx.sort_by(|&a, &b| {
             let (pa, pb) = (&pages[a], &pages[b]);
-            pa.fm.weight.unwrap_or(i64::MAX).cmp(&pb.fm.weight.unwrap_or(i64::MAX)).then_with(|| pa.relative_path.cmp(&pb.relative_path))
+            pa.fm
+                .weight
+                .unwrap_or(i64::MAX)
+                .cmp(&pb.fm.weight.unwrap_or(i64::MAX))
+                .then_with(|| pa.relative_path.cmp(&pb.relative_path))
         }),
         SortBy::Title => idx.sort_by(|&a, &b| {
             let (pa, pb) = (&pages[a], &pages[b]);
-            pa.title().to_lowercase().cmp(&pb.title().to_lowercase()).then_with(|| pa.relative_path.cmp(&pb.relative_path))
+            pa.title()
+                .to_lowercase()
+                .cmp(&pb.title().to_lowercase())
+                .then_with(|| pa.relative_path.cmp(&pb.relative_path))
         }),
         SortBy::None => idx.sort_by(|&a, &b| pages[a].relative_path.cmp(&pages[b].relative_path)),
     }
@@ -491,13 +551,20 @@ mod tests {
     fn tree(files: &[(&str, &str)]) -> SourceTree {
         let mut t = SourceTree::default();
         for (p, c) in files {
-            t.insert(format!("content/{p}"), SourceFile::new(format!("site/content/{p}"), c.as_bytes().to_vec()));
+            t.insert(
+                format!("content/{p}"),
+                SourceFile::new(format!("site/content/{p}"), c.as_bytes().to_vec()),
+            );
         }
         t
     }
 
     fn cfg() -> Config {
-        Config::parse("config.toml", "base_url = \"https://example.com\"\n[[taxonomies]]\nname = \"tags\"\n").unwrap()
+        Config::parse(
+            "config.toml",
+            "base_url = \"https://example.com\"\n[[taxonomies]]\nname = \"tags\"\n",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -505,7 +572,10 @@ mod tests {
         let t = tree(&[
             ("_index.md", ""),
             ("blog/_index.md", "+++\nsort_by = \"weight\"\n+++\n"),
-            ("blog/2024-01-02-Hello World.md", "+++\ntitle = \"Hi\"\nweight = 2\n+++\n"),
+            (
+                "blog/2024-01-02-Hello World.md",
+                "+++\ntitle = \"Hi\"\nweight = 2\n+++\n",
+            ),
             ("blog/bundle/index.md", "+++\nweight = 1\n+++\n"),
             ("blog/bundle/photo.jpg", "x"),
             ("blog/nested/deep.md", ""),
@@ -514,7 +584,11 @@ mod tests {
         ]);
         let (m, errs) = SiteModel::load(&t, &cfg(), false);
         assert!(errs.is_empty(), "{errs:?}");
-        let paths: Vec<_> = m.pages.iter().map(|p| (p.relative_path.as_str(), p.path.as_str())).collect();
+        let paths: Vec<_> = m
+            .pages
+            .iter()
+            .map(|p| (p.relative_path.as_str(), p.path.as_str()))
+            .collect();
         assert_eq!(
             paths,
             vec![
@@ -529,7 +603,10 @@ mod tests {
         assert_eq!(listed, vec!["bundle", "hello-world", "deep"]);
         assert_eq!(m.pages[2].assets, vec!["blog/bundle/photo.jpg"]);
         assert_eq!(m.pages[1].date.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00");
-        assert_eq!(m.loose_files[0].relative_path, "robots-extra.txt");
+        assert_eq!(
+            m.sections[m.section_by_path["_index.md"]].assets,
+            vec!["robots-extra.txt"]
+        );
     }
 
     #[test]
@@ -541,7 +618,10 @@ mod tests {
 
     #[test]
     fn undeclared_taxonomy_and_bad_date_are_errors() {
-        let t = tree(&[("a.md", "+++\ndate = \"yesterday\"\n[taxonomies]\ncategories = [\"x\"]\n+++\n")]);
+        let t = tree(&[(
+            "a.md",
+            "+++\ndate = \"yesterday\"\n[taxonomies]\ncategories = [\"x\"]\n+++\n",
+        )]);
         let (_, errs) = SiteModel::load(&t, &cfg(), false);
         let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(

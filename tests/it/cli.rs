@@ -1,0 +1,88 @@
+//! The command line as a user runs it.
+
+use crate::harness::TestSite;
+
+#[test]
+fn init_then_build_works_in_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = assert_cmd::Command::cargo_bin("sitegen").unwrap();
+    c.current_dir(dir.path()).args(["init", "my-site"]).assert().success();
+    let mut c = assert_cmd::Command::cargo_bin("sitegen").unwrap();
+    let out = c
+        .current_dir(dir.path().join("my-site"))
+        .arg("build")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("Built 1 pages, 2 sections, 1 static files into `public`"),
+        "{out}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("my-site/public/blog/first-post/index.html")).unwrap();
+    assert!(html.contains("<h1 class=\"title\">My first post</h1>"));
+}
+
+#[test]
+fn init_refuses_a_folder_with_files() {
+    let site = TestSite::starter();
+    let out = site.cmd(&["init", "."]).assert().failure().get_output().stderr.clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: .: folder is not empty; use `--force` to write the new site's files into it anyway");
+}
+
+#[test]
+fn check_reports_broken_links_and_writes_nothing() {
+    let site = TestSite::starter();
+    site.cmd(&["check"]).assert().success();
+    site.write(
+        "site/content/blog/links.md",
+        "+++\ntitle = \"Links\"\n+++\n[gone](/blog/gone/) and [ok](/blog/)\n",
+    );
+    let out = site
+        .cmd(&["check"])
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: public/blog/links/index.html: broken internal link `/blog/gone/`: nothing is built at `blog/gone/index.html`");
+    assert!(!site.path("public").exists());
+    // `build` still builds, with a warning.
+    let out = site.cmd(&["build"]).assert().success().get_output().stderr.clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .starts_with("warning: public/blog/links/index.html: broken internal link `/blog/gone/`"));
+}
+
+#[test]
+fn root_and_config_flags() {
+    let site = TestSite::starter();
+    std::fs::rename(site.path("config.toml"), site.path("other.toml")).unwrap();
+    let mut c = assert_cmd::Command::cargo_bin("sitegen").unwrap();
+    c.args([
+        "--root",
+        site.root().to_str().unwrap(),
+        "--config",
+        "other.toml",
+        "build",
+        "-q",
+    ])
+    .assert()
+    .success();
+    assert!(site.path("public/index.html").exists());
+    let out = site.cmd(&["build"]).assert().failure().get_output().stderr.clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .starts_with("error: config.toml: cannot read"));
+}
+
+#[test]
+fn the_repository_documentation_site_builds_and_checks() {
+    let mut c = assert_cmd::Command::cargo_bin("sitegen").unwrap();
+    c.args(["--root", env!("CARGO_MANIFEST_DIR"), "check"])
+        .assert()
+        .success();
+}

@@ -1,0 +1,129 @@
+//! Test harness: a fixture site copied into its own temp dir, built through the library or
+//! the real binary, with helpers that read like the steps a user takes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use sitegen::build::{build, BuildOptions, BuildResult};
+use sitegen::config::Config;
+use sitegen::error::Errors;
+use sitegen::source::SourceTree;
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub struct TestSite {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestSite {
+    /// A copy of `tests/fixtures/NAME` in a fresh temp dir.
+    pub fn fixture(name: &str) -> TestSite {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&fixture_dir(name), dir.path());
+        TestSite { dir }
+    }
+
+    /// A new site from `sitegen init`'s starter files.
+    pub fn starter() -> TestSite {
+        let dir = tempfile::tempdir().unwrap();
+        sitegen::init::init(&dir.path().join("s"), false).unwrap();
+        let s = TestSite { dir };
+        copy_dir(&s.dir.path().join("s"), s.dir.path());
+        std::fs::remove_dir_all(s.dir.path().join("s")).unwrap();
+        s
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Self {
+        std::fs::remove_file(self.path(rel)).unwrap();
+        self
+    }
+
+    /// Builds in memory through the library.
+    pub fn plan(&self) -> Result<BuildResult, Errors> {
+        self.plan_with(BuildOptions::default())
+    }
+
+    pub fn plan_with(&self, opts: BuildOptions) -> Result<BuildResult, Errors> {
+        let text = std::fs::read_to_string(self.path("config.toml")).unwrap();
+        let config = Config::parse("config.toml", &text).map_err(Errors::sorted)?;
+        let tree = SourceTree::read(self.root(), &config).map_err(Errors::sorted)?;
+        build(Arc::new(tree), Arc::new(config), &opts)
+    }
+
+    /// The text of one output file of an in-memory build.
+    pub fn output(&self, rel: &str) -> String {
+        let r = self.plan().unwrap_or_else(|e| panic!("build failed:\n{e}"));
+        let f = r.plan.files.get(rel).unwrap_or_else(|| {
+            panic!(
+                "no output `{rel}`; outputs: {:?}",
+                r.plan.files.keys().collect::<Vec<_>>()
+            )
+        });
+        String::from_utf8(f.bytes.to_vec()).unwrap()
+    }
+
+    /// The error report of a build that must fail.
+    pub fn errors(&self) -> String {
+        match self.plan() {
+            Ok(_) => panic!("the build succeeded, but it should have failed"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The real binary, run in the site's root.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("sitegen").unwrap();
+        c.current_dir(self.root()).args(args);
+        c
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("cannot read `{rel}`: {e}"))
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`: relative path → bytes.
+pub fn snapshot_dir(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! One integration test binary (as ripgrep does): every test gets its own copy of a fixture
+//! site in a temp dir.
+
+mod harness;
+
+mod cli;
+mod errors;
+mod markdown;
+mod output;
+mod site;

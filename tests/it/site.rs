@@ -1,0 +1,88 @@
+//! Whole-site behaviour: sections, pagination, taxonomies, feeds, sitemap, aliases, bundles,
+//! data files, drafts.
+
+use sitegen::build::BuildOptions;
+
+use crate::harness::TestSite;
+
+#[test]
+fn output_tree_of_the_blog_fixture() {
+    let site = TestSite::fixture("blog");
+    let plan = site.plan().unwrap().plan;
+    let listing: Vec<String> = plan.files.keys().cloned().collect();
+    insta::assert_snapshot!(listing.join("\n"));
+}
+
+#[test]
+fn drafts_only_with_the_flag() {
+    let site = TestSite::fixture("blog");
+    let without = site.plan().unwrap().plan;
+    assert!(!without.files.contains_key("posts/draft/index.html"));
+    let with = site.plan_with(BuildOptions { drafts: true }).unwrap().plan;
+    assert!(with.files.contains_key("posts/draft/index.html"));
+}
+
+#[test]
+fn section_pagination() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!("posts_page_1", site.output("posts/index.html"));
+    insta::assert_snapshot!("posts_page_2", site.output("posts/page/2/index.html"));
+}
+
+#[test]
+fn page_in_a_bundle_with_yaml_front_matter() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!(site.output("posts/bundle/index.html"));
+    assert_eq!(site.output("posts/bundle/photo.txt"), "not really a photo\n");
+}
+
+#[test]
+fn custom_page_template_with_data_and_functions() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!(site.output("docs/b/index.html"));
+}
+
+#[test]
+fn taxonomy_pages() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!("tags_list", site.output("tags/index.html"));
+    insta::assert_snapshot!("tags_rust", site.output("tags/rust/index.html"));
+}
+
+#[test]
+fn feeds_sitemap_robots() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!("atom", site.output("atom.xml"));
+    insta::assert_snapshot!("rss", site.output("rss.xml"));
+    insta::assert_snapshot!("sitemap", site.output("sitemap.xml"));
+    insta::assert_snapshot!("robots", site.output("robots.txt"));
+}
+
+#[test]
+fn aliases_redirect_to_the_canonical_url() {
+    let site = TestSite::fixture("blog");
+    insta::assert_snapshot!(site.output("old/bundle/index.html"));
+    assert!(site
+        .output("articles/index.html")
+        .contains("url=https://example.com/sub/posts/"));
+    assert!(site
+        .output("posts/page/1/index.html")
+        .contains("url=https://example.com/sub/posts/"));
+}
+
+#[test]
+fn site_templates_override_theme_templates() {
+    let site = TestSite::fixture("blog");
+    site.write("site/templates/404.html", "custom 404 for {{ config.title }}");
+    assert_eq!(site.output("404.html"), "custom 404 for Blog fixture");
+}
+
+#[test]
+fn base_url_override() {
+    let site = TestSite::fixture("blog");
+    site.cmd(&["build", "--base-url", "http://127.0.0.1:1111/", "-q"])
+        .assert()
+        .success();
+    let html = site.read("public/posts/post-1/index.html");
+    assert!(html.contains("href=\"http://127.0.0.1:1111/posts/post-2/\""), "{html}");
+}
