@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tera::{Context, Map, Value};
 
+use crate::assets::{self, AssetSet};
 use crate::config::Config;
 use crate::content::{Page, Section, SiteModel};
 use crate::error::{Diagnostic, Errors};
@@ -24,6 +25,9 @@ pub const SYNTAX_CSS: &str = "syntax-theme.css";
 pub struct BuildOptions {
     /// Include pages and sections marked `draft = true`.
     pub drafts: bool,
+    /// Only the assets and `manifest.json`: the static tier of an app whose HTML comes
+    /// from its own servers.
+    pub assets_only: bool,
 }
 
 /// One file of the output.
@@ -33,6 +37,8 @@ pub struct OutputFile {
     pub sha256: [u8; 32],
     /// What produced it (a content file, a template, a static file), for messages.
     pub source: String,
+    /// Fingerprinted: the name changes whenever the bytes do, so it can be cached forever.
+    pub immutable: bool,
 }
 
 impl OutputFile {
@@ -42,6 +48,7 @@ impl OutputFile {
             sha256: Sha256::digest(&bytes).into(),
             bytes,
             source: source.into(),
+            immutable: false,
         }
     }
 }
@@ -83,6 +90,38 @@ pub fn output_path(url_path: &str) -> String {
 /// Renders the site. Every error found is returned, sorted by file and position.
 pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) -> Result<BuildResult, Errors> {
     let mut errors: Vec<Diagnostic> = Vec::new();
+    // Assets first: pages link to their fingerprinted names.
+    let mut generated = Vec::new();
+    if config.markdown.highlight_code {
+        if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
+            generated.push((
+                SYNTAX_CSS.to_string(),
+                css.into_bytes(),
+                "markdown.highlight_theme in config.toml".to_string(),
+            ));
+        }
+    }
+    let (assets, errs) = assets::process(&tree, generated, &config);
+    errors.extend(errs);
+    let assets = Arc::new(assets);
+    if opts.assets_only {
+        if !errors.is_empty() {
+            return Err(Errors::sorted(errors));
+        }
+        let mut plan = BuildPlan::default();
+        add_assets(&mut plan, &assets);
+        let stats = BuildStats {
+            static_files: assets.assets.len(),
+            outputs: plan.files.len(),
+            ..BuildStats::default()
+        };
+        return Ok(BuildResult {
+            plan,
+            warnings: vec![],
+            stats,
+        });
+    }
+
     let (model, errs) = SiteModel::load(&tree, &config, opts.drafts);
     errors.extend(errs);
 
@@ -93,15 +132,27 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     for s in &model.sections {
         urls.insert(s.relative_path.clone(), config.permalink(&s.path));
     }
-    let mut static_paths: HashSet<String> = tree
-        .under("static/")
-        .map(|(k, _)| k["static/".len()..].to_string())
-        .collect();
+    let mut static_paths: HashSet<String> = HashSet::new();
     for f in &model.loose_files {
         static_paths.insert(f.relative_path.clone());
     }
-    if config.markdown.highlight_code {
-        static_paths.insert(SYNTAX_CSS.to_string());
+    for p in &model.pages {
+        for a in &p.assets {
+            static_paths.insert(format!(
+                "{}{}",
+                p.path.trim_start_matches('/'),
+                a.rsplit('/').next().unwrap_or(a)
+            ));
+        }
+    }
+    for s in &model.sections {
+        for a in &s.assets {
+            static_paths.insert(format!(
+                "{}{}",
+                s.path.trim_start_matches('/'),
+                a.rsplit('/').next().unwrap_or(a)
+            ));
+        }
     }
     if config.generate_feeds {
         static_paths.extend(config.feed_filenames.iter().cloned());
@@ -113,6 +164,7 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
         config.clone(),
         urls.clone(),
         static_paths,
+        assets.clone(),
         tree.clone(),
         highlighter.clone(),
     ));
@@ -188,7 +240,18 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     let rendered: Vec<Result<(String, OutputFile), Diagnostic>> = jobs
         .into_par_iter()
         .map(|job| {
-            let html = templates.render(&job.template, &job.context)?;
+            let mut html = templates.render(&job.template, &job.context)?;
+            if job.output.ends_with(".html") {
+                if let Some(h) = assets.rewrite_html(&html, &config) {
+                    html = h;
+                }
+                if config.minify_html {
+                    return Ok((
+                        job.output,
+                        OutputFile::new(assets::minify_html(html.as_bytes()), job.source),
+                    ));
+                }
+            }
             Ok((job.output, OutputFile::new(html.into_bytes(), job.source)))
         })
         .collect();
@@ -210,15 +273,12 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
             Err(d) => errors.push(d),
         }
     }
-    // Static files: the site's over the theme's was already decided by the snapshot layers.
-    let mut static_files = 0;
-    for (logical, f) in tree.under("static/") {
-        static_files += 1;
-        add(
-            logical["static/".len()..].to_string(),
-            OutputFile::new(f.bytes.clone(), f.origin.clone()),
-            &mut errors,
-        );
+    // Assets: the site's over the theme's was already decided by the snapshot layers.
+    let static_files = assets.assets.len();
+    let mut asset_plan = BuildPlan::default();
+    add_assets(&mut asset_plan, &assets);
+    for (path, f) in asset_plan.files {
+        add(path, f, &mut errors);
     }
     let copy_content = |rel: &str,
                         out: String,
@@ -246,20 +306,11 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     for f in &model.loose_files {
         copy_content(&f.relative_path, f.relative_path.clone(), &mut errors, &mut add);
     }
-    if config.markdown.highlight_code {
-        if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
-            add(
-                SYNTAX_CSS.to_string(),
-                OutputFile::new(css.into_bytes(), "markdown.highlight_theme in config.toml"),
-                &mut errors,
-            );
-        }
-    }
 
     if !errors.is_empty() {
         return Err(Errors::sorted(errors));
     }
-    let warnings = check_links(&plan, &config);
+    let warnings = check_links(&plan, &config, &config.output_dir);
     let stats = BuildStats {
         pages: model.pages.len(),
         sections: model.sections.len(),
@@ -267,6 +318,25 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
         outputs: plan.files.len(),
     };
     Ok(BuildResult { plan, warnings, stats })
+}
+
+/// Every asset, plus `manifest.json`.
+fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
+    for a in assets.assets.values() {
+        plan.files.insert(
+            a.path.clone(),
+            OutputFile {
+                bytes: a.bytes.clone(),
+                sha256: Sha256::digest(&a.bytes).into(),
+                source: a.origin.clone(),
+                immutable: a.fingerprinted,
+            },
+        );
+    }
+    plan.files.insert(
+        assets::MANIFEST.to_string(),
+        OutputFile::new(assets.manifest().into_bytes(), "the asset pipeline"),
+    );
 }
 
 fn check_anchors(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], errors: &mut Vec<Diagnostic>) {
@@ -938,7 +1008,7 @@ fn alias_job(config: &Config, alias: &str, target: &str, source: &str) -> Render
 /// Links inside the generated HTML (`href`/`src`) that point into the site but at no
 /// output file. Plain links are the author's business, so these are warnings for `build`
 /// and errors for `check`.
-pub fn check_links(plan: &BuildPlan, config: &Config) -> Vec<Diagnostic> {
+pub fn check_links(plan: &BuildPlan, config: &Config, output_dir: &str) -> Vec<Diagnostic> {
     let base_path = config.base_path();
     plan.files
         .par_iter()
@@ -974,7 +1044,7 @@ pub fn check_links(plan: &BuildPlan, config: &Config) -> Vec<Diagnostic> {
                             .contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
                     if !exists {
                         out.push(Diagnostic::new(
-                            format!("public/{path}"),
+                            format!("{output_dir}/{path}"),
                             format!("broken internal link `{url}`: nothing is built at `{target}`"),
                         ));
                     }

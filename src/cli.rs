@@ -68,6 +68,10 @@ pub struct BuildArgs {
     /// Write here instead of config.toml's `output_dir` (relative to the current folder).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Write only the assets from `static/` and `manifest.json` (for apps that render
+    /// their own HTML and read the manifest).
+    #[arg(long)]
+    pub assets_only: bool,
 }
 
 /// What the CLI prints, kept apart from what it computes.
@@ -134,15 +138,19 @@ pub fn load_site(root: &Path, config_file: &Path, args: &SiteArgs) -> Result<(Ar
     Ok((Arc::new(config), Arc::new(tree)))
 }
 
-fn build_site(cli: &Cli, args: &SiteArgs) -> Result<(Arc<Config>, BuildResult), Errors> {
+fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Config>, BuildResult), Errors> {
     let (config, tree) = load_site(&cli.root, &cli.config, args)?;
-    let result = build::build(tree, config.clone(), &BuildOptions { drafts: args.drafts })?;
+    let opts = BuildOptions {
+        drafts: args.drafts,
+        assets_only,
+    };
+    let result = build::build(tree, config.clone(), &opts)?;
     Ok((config, result))
 }
 
 fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
-    let (config, result) = build_site(cli, &args.site).map_err(|e| {
+    let (config, result) = build_site(cli, &args.site, args.assets_only).map_err(|e| {
         let n = e.0.len();
         let mut e = e;
         e.0.push(Diagnostic::new(
@@ -183,7 +191,7 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
 
 fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
-    let (_, result) = build_site(cli, args)?;
+    let (_, result) = build_site(cli, args, false)?;
     if !result.warnings.is_empty() {
         return Err(Errors::sorted(result.warnings));
     }

@@ -44,6 +44,15 @@ pub struct Config {
     pub taxonomies: Vec<TaxonomyConfig>,
     #[serde(default)]
     pub markdown: MarkdownConfig,
+    /// Where fingerprinted assets are served from when not from `base_url`, e.g. a CDN host
+    /// or a CloudFront path: `https://cdn.example.com/static`.
+    #[serde(default)]
+    pub assets_base_url: Option<String>,
+    #[serde(default)]
+    pub assets: AssetsConfig,
+    /// Minify every HTML page (and the CSS/JS inside it).
+    #[serde(default)]
+    pub minify_html: bool,
     /// Anything the templates want: `{{ config.extra.author }}`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -54,7 +63,7 @@ pub struct Config {
 pub struct TaxonomyConfig {
     /// The front matter key and URL segment, e.g. `tags` → `/tags/rust/`.
     pub name: String,
-    /// Terms per page on a term page; 0 means no pagination.
+    /// Pages listed per page of a term page (`/tags/rust/`); 0 means one page.
     #[serde(default)]
     pub paginate_by: usize,
     /// Write `atom.xml` / `rss.xml` for each term.
@@ -110,6 +119,60 @@ impl Default for MarkdownConfig {
             words_per_minute: default_wpm(),
         }
     }
+}
+
+/// The asset pipeline's settings (`[assets]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AssetsConfig {
+    /// Give assets content-hashed names (`site.3f2a1b4c5d.css`).
+    #[serde(default = "yes")]
+    pub fingerprint: bool,
+    /// Extensions (of the output file) that are fingerprinted.
+    #[serde(default = "default_fingerprint_extensions")]
+    pub fingerprint_extensions: Vec<String>,
+    /// Globs (paths under `static/`) kept under their own name, e.g. files that other sites
+    /// link to by a fixed URL.
+    #[serde(default = "default_fingerprint_exclude")]
+    pub fingerprint_exclude: Vec<String>,
+    /// Hex characters of the hash in file names (8 to 64).
+    #[serde(default = "default_hash_length")]
+    pub hash_length: usize,
+    #[serde(default = "yes")]
+    pub minify_css: bool,
+    #[serde(default)]
+    pub minify_js: bool,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        AssetsConfig {
+            fingerprint: true,
+            fingerprint_extensions: default_fingerprint_extensions(),
+            fingerprint_exclude: default_fingerprint_exclude(),
+            hash_length: default_hash_length(),
+            minify_css: true,
+            minify_js: false,
+        }
+    }
+}
+
+fn default_fingerprint_extensions() -> Vec<String> {
+    [
+        "css", "js", "mjs", "woff", "woff2", "ttf", "otf", "eot", "png", "jpg", "jpeg", "gif", "webp", "avif", "svg",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+fn default_fingerprint_exclude() -> Vec<String> {
+    ["favicon.*", "apple-touch-icon*", "**/.well-known/**", ".well-known/**"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+fn default_hash_length() -> usize {
+    10
 }
 
 fn yes() -> bool {
@@ -196,6 +259,23 @@ impl Config {
                     crate::markdown::Highlighter::theme_names().join(", ")
                 ),
             ));
+        }
+        if !(8..=64).contains(&cfg.assets.hash_length) {
+            errs.push(Diagnostic::new(
+                file,
+                format!(
+                    "`assets.hash_length` must be between 8 and 64, got {}",
+                    cfg.assets.hash_length
+                ),
+            ));
+        }
+        if let Some(b) = &cfg.assets_base_url {
+            if !(b.starts_with("http://") || b.starts_with("https://") || b.starts_with('/')) {
+                errs.push(Diagnostic::new(
+                    file,
+                    format!("`assets_base_url` must start with `http://`, `https://` or `/`, got `{b}`"),
+                ));
+            }
         }
         if errs.is_empty() {
             Ok(cfg)

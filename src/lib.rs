@@ -18,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod assets;
 pub mod build;
 pub mod cli;
 pub mod config;

@@ -75,6 +75,10 @@ impl Highlighter {
 /// Renders shortcodes: `{{ name(arg=1) }}` inline, `{% name(arg=1) %}body{% end %}` with a body.
 pub trait Shortcodes: Sync {
     fn exists(&self, name: &str) -> bool;
+    /// Why `name` cannot be used here, for the error message.
+    fn missing(&self, name: &str) -> String {
+        format!("unknown shortcode `{name}`: no template `templates/shortcodes/{name}.html`")
+    }
     fn render(
         &self,
         name: &str,
@@ -89,6 +93,9 @@ pub struct NoShortcodes;
 impl Shortcodes for NoShortcodes {
     fn exists(&self, _: &str) -> bool {
         false
+    }
+    fn missing(&self, name: &str) -> String {
+        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter (a shortcode's body, for one) does not expand shortcodes")
     }
     fn render(
         &self,
@@ -583,15 +590,7 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
         }
         if !input.shortcodes.exists(&call.name) {
             let (l, c) = at(p);
-            errors.push(Diagnostic::at(
-                input.origin,
-                l,
-                c,
-                format!(
-                    "unknown shortcode `{}`: no template `templates/shortcodes/{}.html`",
-                    call.name, call.name
-                ),
-            ));
+            errors.push(Diagnostic::at(input.origin, l, c, input.shortcodes.missing(&call.name)));
             p = call.end;
             continue;
         }

@@ -123,13 +123,18 @@ fn add_embedded(tree: &mut SourceTree, dir: &Dir<'static>) {
 }
 
 /// Editor droppings that must never become content: `.#a.md`, `a.md~`, `.a.md.swp`, `4913`.
+/// Other dotfiles are ignored too, except in `static/` where `.well-known/` and `.htaccess`
+/// are real files of a site (`allow_dotfiles`); `.git` and `.DS_Store` never count.
+pub fn is_ignored(name: &str, allow_dotfiles: bool) -> bool {
+    if name == ".git" || name == ".DS_Store" || name == ".gitkeep" || name.starts_with(".#") {
+        return true;
+    }
+    (name.starts_with('.') && !allow_dotfiles) || is_ignored_name(name)
+}
+
+/// Names that are never input, whatever the folder: editor temp files.
 pub fn is_ignored_name(name: &str) -> bool {
-    name.starts_with('.')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp")
-        || name == "4913"
+    name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") || name.ends_with(".tmp") || name == "4913"
 }
 
 fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, SourceFile)>, Diagnostic> {
@@ -141,7 +146,7 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored_name(&e.file_name().to_string_lossy()));
+        .filter_entry(|e| e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy(), prefix == "static/"));
     for entry in walker {
         let entry = entry.map_err(|e| {
             let p = e.path().map(|p| display(root, p)).unwrap_or_else(|| display(root, dir));

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tera::{Context, Kwargs, State, Tera, Value};
 
+use crate::assets::AssetSet;
 use crate::config::Config;
 use crate::content::parse_date;
 use crate::error::Diagnostic;
@@ -34,8 +35,10 @@ pub struct SiteData {
     pub config: Arc<Config>,
     /// `blog/post.md` → permalink, for pages and sections.
     pub urls: HashMap<String, String>,
-    /// Output paths of static files and other non-page outputs (`css/site.css`).
+    /// Output paths of non-page outputs that are not assets (feeds, sitemap, content files).
     pub static_paths: HashSet<String>,
+    /// Everything from `static/`, fingerprinted.
+    pub assets: Arc<AssetSet>,
     /// Files under `data/` (and the whole tree for `load_data` of content files).
     pub tree: Arc<SourceTree>,
     pub values: OnceLock<SiteValues>,
@@ -48,6 +51,7 @@ impl SiteData {
         config: Arc<Config>,
         urls: HashMap<String, String>,
         static_paths: HashSet<String>,
+        assets: Arc<AssetSet>,
         tree: Arc<SourceTree>,
         highlighter: Arc<Highlighter>,
     ) -> Self {
@@ -55,6 +59,7 @@ impl SiteData {
             config,
             urls,
             static_paths,
+            assets,
             tree,
             values: OnceLock::new(),
             highlighter,
@@ -281,6 +286,9 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             }
         } else {
             let clean = path.trim_start_matches('/');
+            if let Some(a) = s.assets.get(clean) {
+                return Ok(Value::from(s.assets.url(a)));
+            }
             let looks_like_file = clean.rsplit('/').next().is_some_and(|l| l.contains('.'));
             if looks_like_file && !s.static_paths.contains(clean) {
                 return Err(err(format!(
@@ -294,6 +302,35 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             u
         };
         Ok(Value::from(url))
+    });
+
+    let s = site.clone();
+    tera.register_function("asset", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let a = find_asset(&s, kw.must_get::<&str>("path")?)?;
+        Ok(Value::from(s.assets.url(a)))
+    });
+    let s = site.clone();
+    tera.register_function(
+        "asset_integrity",
+        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            Ok(Value::from(
+                find_asset(&s, kw.must_get::<&str>("path")?)?.integrity.as_str(),
+            ))
+        },
+    );
+    let s = site.clone();
+    tera.register_function("asset_info", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let a = find_asset(&s, kw.must_get::<&str>("path")?)?;
+        let mut m = tera::Map::new();
+        m.insert("url".into(), Value::from(s.assets.url(a)));
+        m.insert("path".into(), Value::from(a.path.as_str()));
+        m.insert("integrity".into(), Value::from(a.integrity.as_str()));
+        m.insert("size".into(), Value::from(a.bytes.len()));
+        m.insert("content_type".into(), Value::from(a.content_type.as_str()));
+        m.insert("fingerprinted".into(), Value::from(a.fingerprinted));
+        m.insert("width".into(), a.width.map(Value::from).unwrap_or_else(Value::none));
+        m.insert("height".into(), a.height.map(Value::from).unwrap_or_else(Value::none));
+        Ok(Value::from(m))
     });
 
     let s = site.clone();
@@ -426,6 +463,15 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             }
         },
     );
+}
+
+fn find_asset<'a>(s: &'a SiteData, path: &str) -> tera::TeraResult<&'a crate::assets::Asset> {
+    s.assets.get(path).ok_or_else(|| {
+        err(format!(
+            "no asset `{path}`: there is no file `static/{}` in the site or theme",
+            path.trim_start_matches('/')
+        ))
+    })
 }
 
 fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> tera::TeraResult<Value> {

@@ -231,15 +231,24 @@ pub fn parse<T: for<'de> Deserialize<'de> + Default>(
         let (l, c) = line_col(text, split.front_matter_offset);
         return Err(Diagnostic::at(file, l, c, "front matter must be a table of keys"));
     }
-    serde_json::from_value::<T>(value).map_err(|e| {
-        let msg = e.to_string();
-        // Point at the offending key when the message names one.
-        let key = msg.split('`').nth(1).unwrap_or("");
-        let offset = find_key(split.front_matter, key)
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e
+            .inner()
+            .to_string()
+            .replace("unknown field", "unknown front matter key");
+        // Point at the offending key: the first segment of the path, or for an unknown key
+        // the name the message quotes.
+        let first = path.split(['.', '[']).next().unwrap_or("");
+        let (key, msg) = if msg.starts_with("unknown front matter key") || first.is_empty() || path == "." {
+            (msg.split('`').nth(1).unwrap_or("").to_string(), msg)
+        } else {
+            (first.to_string(), format!("`{path}`: {msg}"))
+        };
+        let offset = find_key(split.front_matter, &key)
             .map(|o| split.front_matter_offset + o)
             .unwrap_or(split.front_matter_offset);
         let (l, c) = line_col(text, offset);
-        let msg = msg.replace("unknown field", "unknown front matter key");
         Diagnostic::at(file, l, c, msg)
     })
 }
@@ -350,6 +359,26 @@ mod tests {
         let e = parse::<PageFrontMatter>("a.md", t, &s).unwrap_err();
         assert_eq!((e.line, e.column), (Some(3), Some(1)));
         assert!(e.message.contains("unknown front matter key `titel`"), "{}", e.message);
+    }
+
+    #[test]
+    fn wrong_value_points_at_its_key() {
+        let t = "+++\ntitle = \"A\"\nweight = \"heavy\"\n+++\n";
+        let s = split("a.md", t).unwrap();
+        let e = parse::<PageFrontMatter>("a.md", t, &s).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a.md:3:1: `weight`: invalid type: string \"heavy\", expected i64"
+        );
+        let t = "+++\ntitle = \"A\"\nsort_by = \"newest\"\n+++\n";
+        let s = split("a.md", t).unwrap();
+        let e = parse::<SectionFrontMatter>("a.md", t, &s).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.message.starts_with("`sort_by`: unknown variant `newest`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

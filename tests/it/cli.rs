@@ -18,7 +18,7 @@ fn init_then_build_works_in_an_empty_folder() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(
-        out.starts_with("Built 1 pages, 2 sections, 1 static files into `public`"),
+        out.starts_with("Built 1 pages, 2 sections, 3 static files into `public`"),
         "{out}"
     );
     let html = std::fs::read_to_string(dir.path().join("my-site/public/blog/first-post/index.html")).unwrap();

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod assets;
 mod cli;
 mod errors;
 mod markdown;

@@ -18,7 +18,13 @@ fn drafts_only_with_the_flag() {
     let site = TestSite::fixture("blog");
     let without = site.plan().unwrap().plan;
     assert!(!without.files.contains_key("posts/draft/index.html"));
-    let with = site.plan_with(BuildOptions { drafts: true }).unwrap().plan;
+    let with = site
+        .plan_with(BuildOptions {
+            drafts: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .plan;
     assert!(with.files.contains_key("posts/draft/index.html"));
 }
 

@@ -1,0 +1,580 @@
+//! The asset pipeline: every file under `static/` (site and theme) becomes an [`Asset`].
+//! SCSS is compiled in-process (grass), CSS references (`url(...)`, `@import`) are resolved
+//! and rewritten to the fingerprinted names of their targets, CSS and (optionally) JS are
+//! minified, and fingerprintable files get `name.<hash>.ext` names where the hash is of the
+//! final bytes. Because an asset's references are rewritten before it is hashed, a changed
+//! font changes the hash of the CSS that uses it, and nothing else.
+//!
+//! Pure: the input is the source snapshot, the output is an [`AssetSet`] (plus diagnostics).
+//! The set answers the template functions (`asset`, `get_url`), rewrites `src`/`href` in the
+//! rendered HTML, and serialises `manifest.json` for app servers and for `publish`
+//! (whatever is listed there is immutable).
+
+mod css;
+mod minify;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha384};
+
+use crate::config::Config;
+use crate::error::Diagnostic;
+use crate::source::{SourceFile, SourceTree};
+
+pub use minify::{minify_html, minify_js};
+
+/// Name of the file listing fingerprinted assets, at the root of the output.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One output file produced from `static/` (or generated, like `syntax-theme.css`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    /// The path as authored, under `static/`: `css/site.scss`.
+    pub logical: String,
+    /// The output path before fingerprinting: `css/site.css`.
+    pub plain_path: String,
+    /// The output path: `css/site.3f2a1b4c5d.css` (or `plain_path` when not fingerprinted).
+    pub path: String,
+    pub bytes: Arc<[u8]>,
+    /// `sha384-…`, for `integrity` attributes.
+    pub integrity: String,
+    pub content_type: String,
+    pub fingerprinted: bool,
+    pub origin: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// All assets of a build, by logical path.
+#[derive(Debug, Clone, Default)]
+pub struct AssetSet {
+    pub assets: BTreeMap<String, Asset>,
+    /// `css/site.css` (the plain output path) → logical path.
+    by_plain: HashMap<String, String>,
+    /// Prefix of asset URLs: `assets_base_url`, or the site's `base_url`.
+    base: String,
+}
+
+#[derive(Serialize)]
+struct ManifestEntry<'a> {
+    url: String,
+    path: &'a str,
+    integrity: &'a str,
+    size: usize,
+    content_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    version: u32,
+    assets: BTreeMap<&'a str, ManifestEntry<'a>>,
+}
+
+impl AssetSet {
+    /// The URL an asset is served from.
+    pub fn url(&self, a: &Asset) -> String {
+        format!("{}/{}", self.base, a.path)
+    }
+
+    /// Finds an asset by its logical path (`css/site.scss`) or plain output path (`css/site.css`).
+    pub fn get(&self, p: &str) -> Option<&Asset> {
+        let p = p.trim_start_matches('/');
+        self.assets
+            .get(p)
+            .or_else(|| self.by_plain.get(p).and_then(|l| self.assets.get(l)))
+    }
+
+    /// `manifest.json`: logical path → URL, output path, integrity, size, content type, for
+    /// every fingerprinted asset.
+    pub fn manifest(&self) -> String {
+        let m = Manifest {
+            version: 1,
+            assets: self
+                .assets
+                .values()
+                .filter(|a| a.fingerprinted)
+                .map(|a| {
+                    (
+                        a.logical.as_str(),
+                        ManifestEntry {
+                            url: self.url(a),
+                            path: &a.path,
+                            integrity: &a.integrity,
+                            size: a.bytes.len(),
+                            content_type: &a.content_type,
+                            width: a.width,
+                            height: a.height,
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&m).expect("manifest serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Rewrites `src`, `href`, `srcset`, `poster` and `content` attribute values that point at
+    /// a fingerprinted asset's plain path to its fingerprinted URL. `None` when nothing changed.
+    pub fn rewrite_html(&self, html: &str, config: &Config) -> Option<String> {
+        if !self.assets.values().any(|a| a.fingerprinted) {
+            return None;
+        }
+        let base_path = config.base_path();
+        let mut out = String::new();
+        let mut copied = 0;
+        let bytes = html.as_bytes();
+        let mut i = 0;
+        while let Some(off) = memchr_eq_quote(&bytes[i..]) {
+            let q = i + off; // index of `=`
+            i = q + 2;
+            let name_end = q;
+            let name_start = html[..name_end]
+                .rfind(|c: char| c.is_ascii_whitespace())
+                .map(|s| s + 1)
+                .unwrap_or(name_end);
+            let attr = &html[name_start..name_end];
+            if !matches!(attr, "src" | "href" | "srcset" | "poster" | "content" | "data-src") {
+                continue;
+            }
+            let quote = bytes[q + 1];
+            let vstart = q + 2;
+            let Some(vlen) = html[vstart..].find(quote as char) else {
+                break;
+            };
+            let value = &html[vstart..vstart + vlen];
+            let new = if attr == "srcset" {
+                let parts: Vec<String> = value
+                    .split(',')
+                    .map(|part| {
+                        let t = part.trim();
+                        let (u, rest) = t
+                            .split_once(' ')
+                            .map(|(u, r)| (u, format!(" {r}")))
+                            .unwrap_or((t, String::new()));
+                        match self.resolve_url(u, config, base_path) {
+                            Some(n) => format!("{n}{rest}"),
+                            None => t.to_string(),
+                        }
+                    })
+                    .collect();
+                let joined = parts.join(", ");
+                (joined != value).then_some(joined)
+            } else {
+                self.resolve_url(value, config, base_path)
+            };
+            if let Some(n) = new {
+                out.push_str(&html[copied..vstart]);
+                out.push_str(&n);
+                copied = vstart + vlen;
+            }
+            i = vstart + vlen;
+        }
+        if copied == 0 {
+            return None;
+        }
+        out.push_str(&html[copied..]);
+        Some(out)
+    }
+
+    /// The fingerprinted URL for a URL that points at an asset's plain path.
+    fn resolve_url(&self, url: &str, config: &Config, base_path: &str) -> Option<String> {
+        let rest = if config.base_url.starts_with("http") && url.starts_with(&config.base_url) {
+            &url[config.base_url.len()..]
+        } else if url.starts_with('/') && !url.starts_with("//") {
+            url.strip_prefix(base_path)?
+        } else {
+            return None;
+        };
+        let (path, suffix) = match rest.find(['?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let a = self
+            .by_plain
+            .get(path.trim_start_matches('/'))
+            .and_then(|l| self.assets.get(l))?;
+        if !a.fingerprinted {
+            return None;
+        }
+        Some(format!("{}{suffix}", self.url(a)))
+    }
+}
+
+/// Finds the next `="` or `='`.
+fn memchr_eq_quote(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'=' && (b[i + 1] == b'"' || b[i + 1] == b'\'') {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The kind of processing an asset gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Scss,
+    Css,
+    Js,
+    Other,
+}
+
+fn kind_of(path: &str) -> Kind {
+    match ext(path).as_str() {
+        "scss" | "sass" => Kind::Scss,
+        "css" => Kind::Css,
+        "js" | "mjs" => Kind::Js,
+        _ => Kind::Other,
+    }
+}
+
+fn ext(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// `css/site.css` + `3f2a` → `css/site.3f2a.css`.
+pub fn fingerprinted_name(path: &str, hash: &str) -> String {
+    let (dir, name) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    match name.rfind('.') {
+        Some(0) | None => format!("{dir}{name}.{hash}"),
+        Some(d) => format!("{dir}{}.{hash}{}", &name[..d], &name[d..]),
+    }
+}
+
+pub fn sri(bytes: &[u8]) -> String {
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes))
+    )
+}
+
+fn content_type(path: &str) -> String {
+    mime_guess::from_path(path)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_string()
+}
+
+struct Input {
+    logical: String,
+    plain_path: String,
+    kind: Kind,
+    file: SourceFile,
+    fingerprint: bool,
+}
+
+/// Builds the asset set from `static/**` of the snapshot plus `generated` files
+/// (logical path, bytes, origin), such as the syntax-highlighting stylesheet.
+pub fn process(
+    tree: &SourceTree,
+    generated: Vec<(String, Vec<u8>, String)>,
+    config: &Config,
+) -> (AssetSet, Vec<Diagnostic>) {
+    let mut errors = Vec::new();
+    let ac = &config.assets;
+    let exclude = match build_globset(&ac.fingerprint_exclude) {
+        Ok(g) => g,
+        Err(e) => {
+            errors.push(Diagnostic::new(
+                "config.toml",
+                format!("invalid `assets.fingerprint_exclude` glob: {e}"),
+            ));
+            GlobSet::empty()
+        }
+    };
+    let mut inputs: BTreeMap<String, Input> = BTreeMap::new();
+    let files = tree
+        .under("static/")
+        .map(|(k, f)| (k["static/".len()..].to_string(), f.clone()))
+        .chain(generated.into_iter().map(|(l, b, o)| (l, SourceFile::new(o, b))));
+    for (logical, file) in files {
+        let kind = kind_of(&logical);
+        let name = logical.rsplit('/').next().unwrap_or(&logical);
+        if kind == Kind::Scss && name.starts_with('_') {
+            continue; // a partial: only imported
+        }
+        let plain_path = if kind == Kind::Scss {
+            format!("{}.css", logical.rsplit_once('.').map(|(s, _)| s).unwrap_or(&logical))
+        } else {
+            logical.clone()
+        };
+        let fingerprint = ac.fingerprint
+            && ac
+                .fingerprint_extensions
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(&ext(&plain_path)))
+            && !exclude.is_match(&logical);
+        inputs.insert(
+            logical.clone(),
+            Input {
+                logical,
+                plain_path,
+                kind,
+                file,
+                fingerprint,
+            },
+        );
+    }
+    let base = config
+        .assets_base_url
+        .clone()
+        .map(|b| b.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| config.base_url.clone());
+    let mut set = AssetSet {
+        assets: BTreeMap::new(),
+        by_plain: HashMap::new(),
+        base,
+    };
+    for i in inputs.values() {
+        if let Some(prev) = set.by_plain.insert(i.plain_path.clone(), i.logical.clone()) {
+            errors.push(Diagnostic::new(
+                &i.file.origin,
+                format!("writes `{}`, which `static/{prev}` writes too", i.plain_path),
+            ));
+        }
+    }
+
+    // Leaves first (everything but stylesheets), in parallel.
+    let leaves: Vec<Result<Asset, Diagnostic>> = inputs
+        .values()
+        .filter(|i| !matches!(i.kind, Kind::Css | Kind::Scss))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|i| {
+            let bytes: Vec<u8> = if i.kind == Kind::Js && ac.minify_js {
+                let text = std::str::from_utf8(&i.file.bytes)
+                    .map_err(|_| Diagnostic::new(&i.file.origin, "file is not valid UTF-8"))?;
+                minify_js(text, &i.file.origin)?.into_bytes()
+            } else {
+                i.file.bytes.to_vec()
+            };
+            Ok(finish(i, bytes, config))
+        })
+        .collect();
+    for r in leaves {
+        match r {
+            Ok(a) => {
+                set.assets.insert(a.logical.clone(), a);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+
+    // Stylesheets: compile, then depth-first so every reference is final before it is used.
+    let sheets: Vec<&Input> = inputs
+        .values()
+        .filter(|i| matches!(i.kind, Kind::Css | Kind::Scss))
+        .collect();
+    let mut compiled: HashMap<String, css::Sheet> = HashMap::new();
+    for i in &sheets {
+        match css::load(tree, i.kind == Kind::Scss, &i.logical, &i.plain_path, &i.file) {
+            Ok(s) => {
+                compiled.insert(i.logical.clone(), s);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    let mut state: HashMap<String, bool> = HashMap::new(); // false: in progress, true: done
+    for i in &sheets {
+        let mut stack = Vec::new();
+        visit(
+            &i.logical,
+            &inputs,
+            &compiled,
+            &mut set,
+            &mut state,
+            &mut stack,
+            config,
+            &mut errors,
+        );
+    }
+    // An asset that failed is still known under its plain name, so templates that use it do
+    // not add errors of their own: the asset's error is the one to fix, and the build fails.
+    for i in inputs.values() {
+        if !set.assets.contains_key(&i.logical) {
+            let mut a = finish(i, Vec::new(), config);
+            a.fingerprinted = false;
+            a.path = a.plain_path.clone();
+            set.assets.insert(i.logical.clone(), a);
+        }
+    }
+    (set, errors)
+}
+
+#[allow(clippy::too_many_arguments)] // a recursive walk over the same shared state
+fn visit(
+    logical: &str,
+    inputs: &BTreeMap<String, Input>,
+    compiled: &HashMap<String, css::Sheet>,
+    set: &mut AssetSet,
+    state: &mut HashMap<String, bool>,
+    stack: &mut Vec<String>,
+    config: &Config,
+    errors: &mut Vec<Diagnostic>,
+) -> bool {
+    match state.get(logical) {
+        Some(true) => return true,
+        Some(false) => {
+            let start = stack.iter().position(|s| s == logical).unwrap_or(0);
+            let mut cycle: Vec<String> = stack[start..].iter().map(|s| format!("static/{s}")).collect();
+            cycle.push(format!("static/{logical}"));
+            let origin = inputs
+                .get(&stack[stack.len() - 1])
+                .map(|i| i.file.origin.clone())
+                .unwrap_or_default();
+            errors.push(Diagnostic::new(
+                origin,
+                format!("stylesheets reference each other in a cycle: {}", cycle.join(" → ")),
+            ));
+            return false;
+        }
+        None => {}
+    }
+    let (Some(input), Some(sheet)) = (inputs.get(logical), compiled.get(logical)) else {
+        return false;
+    };
+    state.insert(logical.to_string(), false);
+    stack.push(logical.to_string());
+    let mut ok = true;
+    let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for r in &sheet.refs {
+        let Some(target_plain) = css::resolve(&input.plain_path, &r.url, config.base_path()) else {
+            continue;
+        };
+        let Some(target) = set
+            .by_plain
+            .get(&target_plain)
+            .cloned()
+            .or_else(|| inputs.contains_key(&target_plain).then(|| target_plain.clone()))
+        else {
+            let (line, col) = sheet.position_of(&r.url);
+            errors.push(match line {
+                Some(l) => Diagnostic::at(
+                    sheet.origin_of(&r.url),
+                    l,
+                    col.unwrap_or(1),
+                    format!(
+                        "`{}` references `{}`, which is not a file in `static/` (looked for `static/{target_plain}`)",
+                        input.logical, r.url
+                    ),
+                ),
+                None => Diagnostic::new(
+                    &input.file.origin,
+                    format!(
+                        "references `{}`, which is not a file in `static/` (looked for `static/{target_plain}`)",
+                        r.url
+                    ),
+                ),
+            });
+            ok = false;
+            continue;
+        };
+        if matches!(inputs.get(&target).map(|i| i.kind), Some(Kind::Css | Kind::Scss))
+            && !visit(&target, inputs, compiled, set, state, stack, config, errors)
+        {
+            ok = false;
+            continue;
+        }
+        let Some(t) = set.assets.get(&target) else { continue };
+        if !t.fingerprinted {
+            continue;
+        }
+        let new_url = if r.url.starts_with('/') || r.url.starts_with("http") {
+            format!("{}{}", set.url(t), r.suffix())
+        } else {
+            css::replace_file_name(&r.url, t.path.rsplit('/').next().unwrap_or(&t.path))
+        };
+        replacements.push((r.range.clone(), new_url));
+    }
+    stack.pop();
+    if !ok {
+        state.insert(logical.to_string(), true);
+        return false;
+    }
+    let mut text = sheet.css.clone();
+    replacements.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    for (range, new) in replacements {
+        text.replace_range(range, &new);
+    }
+    let text = if config.assets.minify_css {
+        match minify::minify_css(&text, &input.file.origin) {
+            Ok(t) => t,
+            Err(d) => {
+                errors.push(d);
+                state.insert(logical.to_string(), true);
+                return false;
+            }
+        }
+    } else {
+        text
+    };
+    let a = finish(input, text.into_bytes(), config);
+    set.assets.insert(a.logical.clone(), a);
+    state.insert(logical.to_string(), true);
+    true
+}
+
+fn finish(i: &Input, bytes: Vec<u8>, config: &Config) -> Asset {
+    let path = if i.fingerprint {
+        let hash = Sha256::digest(&bytes);
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        fingerprinted_name(&i.plain_path, &hex[..config.assets.hash_length.clamp(8, 64)])
+    } else {
+        i.plain_path.clone()
+    };
+    let (width, height) = match imagesize::blob_size(&bytes) {
+        Ok(s) if matches!(kind_of(&i.plain_path), Kind::Other) => (Some(s.width as u32), Some(s.height as u32)),
+        _ => (None, None),
+    };
+    Asset {
+        logical: i.logical.clone(),
+        plain_path: i.plain_path.clone(),
+        path,
+        integrity: sri(&bytes),
+        content_type: content_type(&i.plain_path),
+        bytes: bytes.into(),
+        fingerprinted: i.fingerprint,
+        origin: i.file.origin.clone(),
+        width,
+        height,
+    }
+}
+
+fn build_globset(globs: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(Glob::new(g)?);
+    }
+    b.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprinted_names() {
+        assert_eq!(fingerprinted_name("css/site.css", "abc"), "css/site.abc.css");
+        assert_eq!(fingerprinted_name("a.tar.gz", "abc"), "a.tar.abc.gz");
+        assert_eq!(fingerprinted_name("LICENSE", "abc"), "LICENSE.abc");
+        assert_eq!(fingerprinted_name("x/.hidden", "abc"), "x/.hidden.abc");
+    }
+}
