@@ -28,6 +28,18 @@ pub struct BuildOptions {
     /// Only the assets and `manifest.json`: the static tier of an app whose HTML comes
     /// from its own servers.
     pub assets_only: bool,
+    /// Look for broken internal links in the output (warnings; `check` turns them into errors).
+    pub check_links: bool,
+}
+
+impl BuildOptions {
+    /// What `sitegen build` does by default.
+    pub fn new() -> Self {
+        BuildOptions {
+            check_links: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// One file of the output.
@@ -65,6 +77,8 @@ pub struct BuildStats {
     pub sections: usize,
     pub static_files: usize,
     pub outputs: usize,
+    /// Outputs rendered by this build (the others were reused from the previous build).
+    pub rendered: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +87,8 @@ pub struct BuildResult {
     /// Problems that do not stop a build (broken plain links); `sitegen check` fails on them.
     pub warnings: Vec<Diagnostic>,
     pub stats: BuildStats,
+    /// Outputs this build rendered (the rest were reused), sorted.
+    pub rendered: Vec<String>,
 }
 
 /// `/blog/a/` → `blog/a/index.html`; `/feed.json` → `feed.json`.
@@ -89,235 +105,432 @@ pub fn output_path(url_path: &str) -> String {
 
 /// Renders the site. Every error found is returned, sorted by file and position.
 pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) -> Result<BuildResult, Errors> {
-    let mut errors: Vec<Diagnostic> = Vec::new();
-    // Assets first: pages link to their fingerprinted names.
-    let mut generated = Vec::new();
-    if config.markdown.highlight_code {
-        if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
-            generated.push((
-                SYNTAX_CSS.to_string(),
-                css.into_bytes(),
-                "markdown.highlight_theme in config.toml".to_string(),
-            ));
+    Builder::default().build(tree, config, opts)
+}
+
+/// The context variables whose values decide a render job's output (besides the template).
+const JOB_VARS: &[&str] = &[
+    "current_path",
+    "page",
+    "section",
+    "paginator",
+    "taxonomy",
+    "term",
+    "terms",
+    "pages",
+    "entries",
+    "last_updated",
+    "url",
+    "feed_url",
+    "feed_base_url",
+];
+
+/// Something a template function read while rendering one output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dep {
+    Page(String),
+    Section(String),
+    Taxonomy(String),
+    Data(String),
+    Url(String),
+}
+
+#[derive(Clone)]
+struct CachedMarkdown {
+    sha256: [u8; 32],
+    links_key: u64,
+    templates_key: u64,
+    result: Arc<(Rendered, Vec<Diagnostic>)>,
+}
+
+#[derive(Clone)]
+struct CachedOutput {
+    key: u64,
+    deps: Vec<(Dep, u64)>,
+    file: OutputFile,
+}
+
+/// A build that remembers the last one: Markdown renders, template values and outputs whose
+/// inputs did not change are reused, so a rebuild after one edit renders only what that edit
+/// can affect. `sitegen build` uses a fresh one; `serve` and `build --watch` keep one.
+///
+/// Reuse is decided by keys, never by guessing: a Markdown render is reused when the file's
+/// sha256, the URLs it links to and (for files with shortcodes) the templates are the same;
+/// a page's value when its inputs are the same; an output when its template, its context
+/// values (compared by identity, since unchanged values are reused) and everything its
+/// template functions read are the same.
+#[derive(Default)]
+pub struct Builder {
+    config: Option<Arc<Config>>,
+    markdown: HashMap<String, CachedMarkdown>,
+    values: HashMap<String, (u64, Value)>,
+    outputs: HashMap<String, CachedOutput>,
+}
+
+/// A hash for cache keys (stable within one process, which is all a cache needs).
+pub fn hash_of(parts: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(parts)
+}
+
+/// The identity of a shared value: its address (shared values are reused when unchanged and
+/// kept alive by the cache, so an equal address means the same value).
+pub fn value_ptr(v: &Value) -> Option<usize> {
+    v.as_map()
+        .map(|m| m as *const _ as usize)
+        .or_else(|| v.as_array().map(|a| a.as_ptr() as usize))
+}
+
+/// A hash of a context value: shared values (pages, sections, terms) by identity, anything
+/// else by content.
+fn ident(v: &Value, shared: &HashSet<usize>) -> u64 {
+    use std::hash::Hasher;
+    if let Some(p) = value_ptr(v) {
+        if shared.contains(&p) {
+            return hash_of(("shared", p));
         }
     }
-    let (assets, errs) = assets::process(&tree, generated, &config);
-    errors.extend(errs);
-    let assets = Arc::new(assets);
-    if opts.assets_only {
+    if let Some(m) = v.as_map() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (k, child) in m.iter() {
+            h.write(format!("{k:?}").as_bytes());
+            h.write_u64(ident(child, shared));
+        }
+        return h.finish();
+    }
+    if let Some(a) = v.as_array() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_usize(a.len());
+        for child in a {
+            h.write_u64(ident(child, shared));
+        }
+        return h.finish();
+    }
+    match v.as_str() {
+        Some(s) => hash_of(("s", s, v.is_safe())),
+        None => hash_of(("v", format!("{v:?}"))),
+    }
+}
+
+impl Builder {
+    /// Builds `tree`, reusing what the previous build of this builder can lend.
+    pub fn build(
+        &mut self,
+        tree: Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, Errors> {
+        if self.config.as_deref() != Some(&*config) {
+            *self = Builder::default();
+            self.config = Some(config.clone());
+        }
+        let mut errors: Vec<Diagnostic> = Vec::new();
+        // Assets first: pages link to their fingerprinted names.
+        let mut generated = Vec::new();
+        if config.markdown.highlight_code {
+            if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
+                generated.push((
+                    SYNTAX_CSS.to_string(),
+                    css.into_bytes(),
+                    "markdown.highlight_theme in config.toml".to_string(),
+                ));
+            }
+        }
+        let (assets, errs) = assets::process(&tree, generated, &config);
+        errors.extend(errs);
+        let assets = Arc::new(assets);
+        if opts.assets_only {
+            if !errors.is_empty() {
+                return Err(Errors::sorted(errors));
+            }
+            let mut plan = BuildPlan::default();
+            add_assets(&mut plan, &assets);
+            let stats = BuildStats {
+                static_files: assets.assets.len(),
+                outputs: plan.files.len(),
+                ..BuildStats::default()
+            };
+            return Ok(BuildResult {
+                plan,
+                warnings: vec![],
+                stats,
+                rendered: vec![],
+            });
+        }
+        let assets_key = hash_of(
+            assets
+                .assets
+                .values()
+                .map(|a| (&a.path, &a.integrity))
+                .collect::<Vec<_>>(),
+        );
+
+        let (model, errs) = SiteModel::load(&tree, &config, opts.drafts);
+        errors.extend(errs);
+
+        let mut urls = HashMap::new();
+        for p in &model.pages {
+            urls.insert(p.relative_path.clone(), config.permalink(&p.path));
+        }
+        for s in &model.sections {
+            urls.insert(s.relative_path.clone(), config.permalink(&s.path));
+        }
+        let mut static_paths: HashSet<String> = HashSet::new();
+        for f in &model.loose_files {
+            static_paths.insert(f.relative_path.clone());
+        }
+        for p in &model.pages {
+            for a in &p.assets {
+                static_paths.insert(format!(
+                    "{}{}",
+                    p.path.trim_start_matches('/'),
+                    a.rsplit('/').next().unwrap_or(a)
+                ));
+            }
+        }
+        for s in &model.sections {
+            for a in &s.assets {
+                static_paths.insert(format!(
+                    "{}{}",
+                    s.path.trim_start_matches('/'),
+                    a.rsplit('/').next().unwrap_or(a)
+                ));
+            }
+        }
+        if config.generate_feeds {
+            static_paths.extend(config.feed_filenames.iter().cloned());
+        }
+        static_paths.insert("sitemap.xml".into());
+        static_paths.insert("robots.txt".into());
+        let highlighter = Arc::new(Highlighter::new());
+        let site = Arc::new(SiteData::new(
+            config.clone(),
+            urls.clone(),
+            static_paths,
+            assets.clone(),
+            tree.clone(),
+            highlighter.clone(),
+        ));
+        let templates = match Templates::load(&tree, site.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.extend(e);
+                return Err(Errors::sorted(errors));
+            }
+        };
+        let templates_key = hash_of(tree.under("templates/").map(|(k, f)| (k, f.sha256)).collect::<Vec<_>>());
+
+        // Markdown, in parallel, reusing renders whose inputs did not change.
+        let shortcodes = TemplateShortcodes { templates: &templates };
+        let resolve = |p: &str| urls.get(p).cloned();
+        let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| urls.get(l)).collect::<Vec<_>>());
+        let render_md = |origin: &str, text: &str, body_offset: usize, sha: [u8; 32]| -> CachedMarkdown {
+            let uses_templates = text.contains("{{") || text.contains("{%");
+            let tkey = if uses_templates { templates_key } else { 0 };
+            if let Some(c) = self.markdown.get(origin) {
+                if c.sha256 == sha && c.templates_key == tkey && sha != [0; 32] && c.links_key == links_key(&c.result.0)
+                {
+                    return c.clone();
+                }
+            }
+            let result = markdown::render_all(&markdown::Input {
+                origin,
+                text,
+                body_offset,
+                config: &config.markdown,
+                base_url: &config.base_url,
+                highlighter: &highlighter,
+                resolve: &resolve,
+                shortcodes: &shortcodes,
+            });
+            CachedMarkdown {
+                sha256: sha,
+                links_key: links_key(&result.0),
+                templates_key: tkey,
+                result: Arc::new(result),
+            }
+        };
+        let page_md: Vec<CachedMarkdown> = model
+            .pages
+            .par_iter()
+            .map(|p| render_md(&p.origin, &p.text, p.body_offset, p.sha256))
+            .collect();
+        let section_md: Vec<CachedMarkdown> = model
+            .sections
+            .par_iter()
+            .map(|s| render_md(&s.origin, &s.text, s.body_offset, s.sha256))
+            .collect();
+        let mut new_markdown = HashMap::with_capacity(page_md.len() + section_md.len());
+        for (p, c) in model.pages.iter().zip(&page_md) {
+            errors.extend(c.result.1.iter().cloned());
+            new_markdown.insert(p.origin.clone(), c.clone());
+        }
+        for (s, c) in model.sections.iter().zip(&section_md) {
+            errors.extend(c.result.1.iter().cloned());
+            new_markdown.insert(s.origin.clone(), c.clone());
+        }
+        let page_r: Vec<&Rendered> = page_md.iter().map(|c| &c.result.0).collect();
+        let section_r: Vec<&Rendered> = section_md.iter().map(|c| &c.result.0).collect();
+        check_anchors(&model, &page_r, &section_r, &mut errors);
+
+        // Template values, built once, shared by reference count, reused when unchanged.
+        let md_ids: (Vec<usize>, Vec<usize>) = (
+            page_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
+            section_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
+        );
+        let (values, new_values) = build_values(&model, &page_r, &section_r, &config, &md_ids, &self.values);
+        let page_values: Vec<Value> = model
+            .pages
+            .iter()
+            .map(|p| values.pages[&p.relative_path].clone())
+            .collect();
+        let section_values: Vec<Value> = model
+            .sections
+            .iter()
+            .map(|s| values.sections[&s.relative_path].clone())
+            .collect();
+        let taxonomy_values = values.taxonomies.clone();
+        let shared: HashSet<usize> = new_values.values().filter_map(|(_, v)| value_ptr(v)).collect();
+        let _ = site.values.set(values);
+
+        let jobs = render_jobs(
+            &model,
+            &config,
+            &templates,
+            &page_values,
+            &section_values,
+            &taxonomy_values,
+            &mut errors,
+        );
+        let rendered: Vec<Result<(String, CachedOutput, bool), Diagnostic>> = jobs
+            .into_par_iter()
+            .map(|job| {
+                let vars: Vec<u64> = JOB_VARS
+                    .iter()
+                    .map(|k| job.context.get(k).map(|v| ident(v, &shared)).unwrap_or(0))
+                    .collect();
+                let key = hash_of((&job.template, &job.output, templates_key, assets_key, vars));
+                if let Some(c) = self.outputs.get(&job.output) {
+                    if c.key == key && c.deps.iter().all(|(d, id)| site.dep_ident(d) == *id) {
+                        return Ok((job.output, c.clone(), false));
+                    }
+                }
+                let current_path = job
+                    .context
+                    .get("current_path")
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                let mut html = templates.render(&job.template, &job.context)?;
+                let deps: Vec<(Dep, u64)> = site
+                    .take_deps(&current_path)
+                    .into_iter()
+                    .map(|d| {
+                        let id = site.dep_ident(&d);
+                        (d, id)
+                    })
+                    .collect();
+                if job.output.ends_with(".html") {
+                    if let Some(h) = assets.rewrite_html(&html, &config) {
+                        html = h;
+                    }
+                }
+                let bytes = if job.output.ends_with(".html") && config.minify_html {
+                    assets::minify_html(html.as_bytes())
+                } else {
+                    html.into_bytes()
+                };
+                let file = OutputFile::new(bytes, job.source);
+                Ok((job.output, CachedOutput { key, deps, file }, true))
+            })
+            .collect();
+
+        let mut plan = BuildPlan::default();
+        let mut new_outputs = HashMap::new();
+        let mut rendered_paths = Vec::new();
+        let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
+            if let Some(prev) = plan.files.get(&path) {
+                errors.push(Diagnostic::new(
+                    file.source.clone(),
+                    format!("writes `{path}`, which `{}` writes too", prev.source),
+                ));
+            } else {
+                plan.files.insert(path, file);
+            }
+        };
+        for r in rendered {
+            match r {
+                Ok((p, c, fresh)) => {
+                    if fresh {
+                        rendered_paths.push(p.clone());
+                    }
+                    add(p.clone(), c.file.clone(), &mut errors);
+                    new_outputs.insert(p, c);
+                }
+                Err(d) => errors.push(d),
+            }
+        }
+        // Assets: the site's over the theme's was already decided by the snapshot layers.
+        let static_files = assets.assets.len();
+        let mut asset_plan = BuildPlan::default();
+        add_assets(&mut asset_plan, &assets);
+        for (path, f) in asset_plan.files {
+            add(path, f, &mut errors);
+        }
+        let copy_content = |rel: &str,
+                            out: String,
+                            errors: &mut Vec<Diagnostic>,
+                            add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
+            if let Some(f) = tree.get(&format!("content/{rel}")) {
+                add(out, OutputFile::new(f.bytes.clone(), f.origin.clone()), errors);
+            }
+        };
+        for p in &model.pages {
+            let dir = output_path(&p.path);
+            let dir = dir.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+            for a in &p.assets {
+                let name = a.rsplit('/').next().unwrap_or(a);
+                copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
+            }
+        }
+        for s in &model.sections {
+            let dir = s.path.trim_start_matches('/');
+            for a in &s.assets {
+                let name = a.rsplit('/').next().unwrap_or(a);
+                copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
+            }
+        }
+        for f in &model.loose_files {
+            copy_content(&f.relative_path, f.relative_path.clone(), &mut errors, &mut add);
+        }
+
+        // Keep what this build made for the next one, even when it failed: the caches hold
+        // only values that are correct for their keys.
+        self.markdown = new_markdown;
+        self.values = new_values;
+        self.outputs = new_outputs;
         if !errors.is_empty() {
             return Err(Errors::sorted(errors));
         }
-        let mut plan = BuildPlan::default();
-        add_assets(&mut plan, &assets);
-        let stats = BuildStats {
-            static_files: assets.assets.len(),
-            outputs: plan.files.len(),
-            ..BuildStats::default()
-        };
-        return Ok(BuildResult {
-            plan,
-            warnings: vec![],
-            stats,
-        });
-    }
-
-    let (model, errs) = SiteModel::load(&tree, &config, opts.drafts);
-    errors.extend(errs);
-
-    let mut urls = HashMap::new();
-    for p in &model.pages {
-        urls.insert(p.relative_path.clone(), config.permalink(&p.path));
-    }
-    for s in &model.sections {
-        urls.insert(s.relative_path.clone(), config.permalink(&s.path));
-    }
-    let mut static_paths: HashSet<String> = HashSet::new();
-    for f in &model.loose_files {
-        static_paths.insert(f.relative_path.clone());
-    }
-    for p in &model.pages {
-        for a in &p.assets {
-            static_paths.insert(format!(
-                "{}{}",
-                p.path.trim_start_matches('/'),
-                a.rsplit('/').next().unwrap_or(a)
-            ));
-        }
-    }
-    for s in &model.sections {
-        for a in &s.assets {
-            static_paths.insert(format!(
-                "{}{}",
-                s.path.trim_start_matches('/'),
-                a.rsplit('/').next().unwrap_or(a)
-            ));
-        }
-    }
-    if config.generate_feeds {
-        static_paths.extend(config.feed_filenames.iter().cloned());
-    }
-    static_paths.insert("sitemap.xml".into());
-    static_paths.insert("robots.txt".into());
-    let highlighter = Arc::new(Highlighter::new());
-    let site = Arc::new(SiteData::new(
-        config.clone(),
-        urls.clone(),
-        static_paths,
-        assets.clone(),
-        tree.clone(),
-        highlighter.clone(),
-    ));
-    let templates = match Templates::load(&tree, site.clone()) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.extend(e);
-            return Err(Errors::sorted(errors));
-        }
-    };
-
-    // Markdown, in parallel.
-    let shortcodes = TemplateShortcodes { templates: &templates };
-    let resolve = |p: &str| urls.get(p).cloned();
-    let render_md = |origin: &str, text: &str, body_offset: usize| {
-        markdown::render_all(&markdown::Input {
-            origin,
-            text,
-            body_offset,
-            config: &config.markdown,
-            base_url: &config.base_url,
-            highlighter: &highlighter,
-            resolve: &resolve,
-            shortcodes: &shortcodes,
-        })
-    };
-    let page_md: Vec<(Rendered, Vec<Diagnostic>)> = model
-        .pages
-        .par_iter()
-        .map(|p| render_md(&p.origin, &p.text, p.body_offset))
-        .collect();
-    let section_md: Vec<(Rendered, Vec<Diagnostic>)> = model
-        .sections
-        .par_iter()
-        .map(|s| render_md(&s.origin, &s.text, s.body_offset))
-        .collect();
-    let mut page_r = Vec::with_capacity(page_md.len());
-    for (r, e) in page_md {
-        errors.extend(e);
-        page_r.push(r);
-    }
-    let mut section_r = Vec::with_capacity(section_md.len());
-    for (r, e) in section_md {
-        errors.extend(e);
-        section_r.push(r);
-    }
-    check_anchors(&model, &page_r, &section_r, &mut errors);
-
-    // Template values, built once and shared by reference count.
-    let values = build_values(&model, &page_r, &section_r, &config);
-    let page_values: Vec<Value> = model
-        .pages
-        .iter()
-        .map(|p| values.pages[&p.relative_path].clone())
-        .collect();
-    let section_values: Vec<Value> = model
-        .sections
-        .iter()
-        .map(|s| values.sections[&s.relative_path].clone())
-        .collect();
-    let taxonomy_values = values.taxonomies.clone();
-    let _ = site.values.set(values);
-
-    let jobs = render_jobs(
-        &model,
-        &config,
-        &templates,
-        &page_values,
-        &section_values,
-        &taxonomy_values,
-        &mut errors,
-    );
-    let rendered: Vec<Result<(String, OutputFile), Diagnostic>> = jobs
-        .into_par_iter()
-        .map(|job| {
-            let mut html = templates.render(&job.template, &job.context)?;
-            if job.output.ends_with(".html") {
-                if let Some(h) = assets.rewrite_html(&html, &config) {
-                    html = h;
-                }
-                if config.minify_html {
-                    return Ok((
-                        job.output,
-                        OutputFile::new(assets::minify_html(html.as_bytes()), job.source),
-                    ));
-                }
-            }
-            Ok((job.output, OutputFile::new(html.into_bytes(), job.source)))
-        })
-        .collect();
-
-    let mut plan = BuildPlan::default();
-    let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
-        if let Some(prev) = plan.files.get(&path) {
-            errors.push(Diagnostic::new(
-                file.source.clone(),
-                format!("writes `{path}`, which `{}` writes too", prev.source),
-            ));
+        let warnings = if opts.check_links {
+            check_links(&plan, &config, &config.output_dir)
         } else {
-            plan.files.insert(path, file);
-        }
-    };
-    for r in rendered {
-        match r {
-            Ok((p, f)) => add(p, f, &mut errors),
-            Err(d) => errors.push(d),
-        }
+            Vec::new()
+        };
+        let stats = BuildStats {
+            pages: model.pages.len(),
+            sections: model.sections.len(),
+            static_files,
+            outputs: plan.files.len(),
+            rendered: rendered_paths.len(),
+        };
+        rendered_paths.sort();
+        Ok(BuildResult {
+            plan,
+            warnings,
+            stats,
+            rendered: rendered_paths,
+        })
     }
-    // Assets: the site's over the theme's was already decided by the snapshot layers.
-    let static_files = assets.assets.len();
-    let mut asset_plan = BuildPlan::default();
-    add_assets(&mut asset_plan, &assets);
-    for (path, f) in asset_plan.files {
-        add(path, f, &mut errors);
-    }
-    let copy_content = |rel: &str,
-                        out: String,
-                        errors: &mut Vec<Diagnostic>,
-                        add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
-        if let Some(f) = tree.get(&format!("content/{rel}")) {
-            add(out, OutputFile::new(f.bytes.clone(), f.origin.clone()), errors);
-        }
-    };
-    for p in &model.pages {
-        let dir = output_path(&p.path);
-        let dir = dir.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
-        for a in &p.assets {
-            let name = a.rsplit('/').next().unwrap_or(a);
-            copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
-        }
-    }
-    for s in &model.sections {
-        let dir = s.path.trim_start_matches('/');
-        for a in &s.assets {
-            let name = a.rsplit('/').next().unwrap_or(a);
-            copy_content(a, format!("{dir}{name}"), &mut errors, &mut add);
-        }
-    }
-    for f in &model.loose_files {
-        copy_content(&f.relative_path, f.relative_path.clone(), &mut errors, &mut add);
-    }
-
-    if !errors.is_empty() {
-        return Err(Errors::sorted(errors));
-    }
-    let warnings = check_links(&plan, &config, &config.output_dir);
-    let stats = BuildStats {
-        pages: model.pages.len(),
-        sections: model.sections.len(),
-        static_files,
-        outputs: plan.files.len(),
-    };
-    Ok(BuildResult { plan, warnings, stats })
 }
 
 /// Every asset, plus `manifest.json`.
@@ -339,7 +552,7 @@ fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
     );
 }
 
-fn check_anchors(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], errors: &mut Vec<Diagnostic>) {
+fn check_anchors(model: &SiteModel, page_r: &[&Rendered], section_r: &[&Rendered], errors: &mut Vec<Diagnostic>) {
     let ids_of = |rel: &str| -> Option<&Vec<String>> {
         if let Some(&i) = model.page_by_path.get(rel) {
             Some(&page_r[i].heading_ids)
@@ -410,7 +623,24 @@ fn ancestors(model: &SiteModel, mut section: Option<usize>) -> Vec<Value> {
     v
 }
 
-fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], config: &Config) -> SiteValues {
+type ValueCache = HashMap<String, (u64, Value)>;
+
+/// Builds (or reuses from `old`) the template values of every page, section, term and
+/// taxonomy. Returns them and the cache for the next build.
+fn build_values(
+    model: &SiteModel,
+    page_r: &[&Rendered],
+    section_r: &[&Rendered],
+    config: &Config,
+    md_ids: &(Vec<usize>, Vec<usize>),
+    old: &ValueCache,
+) -> (SiteValues, ValueCache) {
+    let reuse = |name: String, key: u64, make: &dyn Fn() -> Value| -> (String, (u64, Value)) {
+        match old.get(&name) {
+            Some((k, v)) if *k == key => (name, (key, v.clone())),
+            _ => (name, (key, make())),
+        }
+    };
     // previous/next in each section's order.
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); model.pages.len()];
     for s in &model.sections {
@@ -420,117 +650,165 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
         }
     }
     let stubs: Vec<Value> = model.pages.iter().map(|p| stub(p, config)).collect();
-    let page_values: Vec<Value> = model
+    let page_value = |i: usize, p: &Page| -> Value {
+        let r = &page_r[i];
+        let s = &model.sections[p.section];
+        let mut m = Map::new();
+        m.insert("title".into(), v_str(p.title()));
+        m.insert(
+            "description".into(),
+            p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
+        );
+        m.insert("date".into(), v_opt_date(p.date));
+        m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
+        m.insert("slug".into(), v_str(&p.slug));
+        m.insert("path".into(), v_str(&p.path));
+        m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
+        m.insert("relative_path".into(), v_str(&p.relative_path));
+        m.insert("content".into(), Value::safe_string(&r.html));
+        m.insert(
+            "summary".into(),
+            r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
+        );
+        m.insert("toc".into(), Value::from_serializable(&r.toc));
+        m.insert("word_count".into(), Value::from(r.word_count));
+        m.insert(
+            "reading_time".into(),
+            Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
+        );
+        m.insert("draft".into(), Value::from(p.fm.draft));
+        m.insert(
+            "weight".into(),
+            p.fm.weight.map(Value::from).unwrap_or_else(Value::none),
+        );
+        let mut tax = Map::new();
+        for (k, names) in &p.fm.taxonomies {
+            tax.insert(
+                k.clone().into(),
+                Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()),
+            );
+        }
+        m.insert("taxonomies".into(), Value::from(tax));
+        m.insert("extra".into(), json(&p.fm.extra));
+        m.insert(
+            "components".into(),
+            Value::from(
+                p.path
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .map(v_str)
+                    .collect::<Vec<_>>(),
+            ),
+        );
+        let dir = p.path.clone();
+        m.insert(
+            "assets".into(),
+            Value::from(
+                p.assets
+                    .iter()
+                    .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                    .collect::<Vec<_>>(),
+            ),
+        );
+        m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
+        m.insert("section".into(), v_str(&s.relative_path));
+        let (prev, next) = neighbours[i];
+        let pv = prev.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
+        let nv = next.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
+        // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
+        let (lower, higher) = match s.fm.sort_by {
+            crate::content::SortBy::Date => (nv.clone(), pv.clone()),
+            _ => (pv.clone(), nv.clone()),
+        };
+        m.insert("previous".into(), pv);
+        m.insert("next".into(), nv);
+        m.insert("lower".into(), lower);
+        m.insert("higher".into(), higher);
+        m.insert(
+            "aliases".into(),
+            Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()),
+        );
+        m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
+        Value::from(m)
+    };
+    let stub_key = |j: Option<usize>| j.map(|j| (model.pages[j].title().to_string(), model.pages[j].path.clone()));
+    let page_entries: Vec<(String, (u64, Value))> = model
         .pages
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
-            let r = &page_r[i];
             let s = &model.sections[p.section];
-            let mut m = Map::new();
-            m.insert("title".into(), v_str(p.title()));
-            m.insert(
-                "description".into(),
-                p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
-            );
-            m.insert("date".into(), v_opt_date(p.date));
-            m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
-            m.insert("slug".into(), v_str(&p.slug));
-            m.insert("path".into(), v_str(&p.path));
-            m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
-            m.insert("relative_path".into(), v_str(&p.relative_path));
-            m.insert("content".into(), Value::safe_string(&r.html));
-            m.insert(
-                "summary".into(),
-                r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
-            );
-            m.insert("toc".into(), Value::from_serializable(&r.toc));
-            m.insert("word_count".into(), Value::from(r.word_count));
-            m.insert(
-                "reading_time".into(),
-                Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
-            );
-            m.insert("draft".into(), Value::from(p.fm.draft));
-            m.insert(
-                "weight".into(),
-                p.fm.weight.map(Value::from).unwrap_or_else(Value::none),
-            );
-            let mut tax = Map::new();
-            for (k, names) in &p.fm.taxonomies {
-                tax.insert(
-                    k.clone().into(),
-                    Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()),
-                );
-            }
-            m.insert("taxonomies".into(), Value::from(tax));
-            m.insert("extra".into(), json(&p.fm.extra));
-            m.insert(
-                "components".into(),
-                Value::from(
-                    p.path
-                        .split('/')
-                        .filter(|c| !c.is_empty())
-                        .map(v_str)
-                        .collect::<Vec<_>>(),
-                ),
-            );
-            let dir = p.path.clone();
-            m.insert(
-                "assets".into(),
-                Value::from(
-                    p.assets
-                        .iter()
-                        .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
-                        .collect::<Vec<_>>(),
-                ),
-            );
-            m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
-            m.insert("section".into(), v_str(&s.relative_path));
-            let (prev, next) = neighbours[i];
-            let pv = prev.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
-            let nv = next.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
-            // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
-            let (lower, higher) = match s.fm.sort_by {
-                crate::content::SortBy::Date => (nv.clone(), pv.clone()),
-                _ => (pv.clone(), nv.clone()),
-            };
-            m.insert("previous".into(), pv);
-            m.insert("next".into(), nv);
-            m.insert("lower".into(), lower);
-            m.insert("higher".into(), higher);
-            m.insert(
-                "aliases".into(),
-                Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()),
-            );
-            m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
-            Value::from(m)
+            let key = hash_of((
+                md_ids.0[i],
+                &p.path,
+                &p.slug,
+                &s.relative_path,
+                format!("{:?}", s.fm.sort_by),
+                stub_key(neighbours[i].0),
+                stub_key(neighbours[i].1),
+                &p.assets,
+                p.section,
+            ));
+            reuse(format!("page:{}", p.relative_path), key, &|| page_value(i, p))
         })
         .collect();
+    let page_values: Vec<Value> = page_entries.iter().map(|(_, (_, v))| v.clone()).collect();
+    let mut cache: ValueCache = page_entries.into_iter().collect();
 
-    let section_values: Vec<Value> = model
-        .sections
-        .iter()
-        .enumerate()
-        .map(|(i, s)| section_value(model, s, &section_r[i], &page_values, config))
-        .collect();
+    let ptrs = |idx: &[usize]| idx.iter().map(|&i| value_ptr(&page_values[i])).collect::<Vec<_>>();
+    let mut section_values = Vec::with_capacity(model.sections.len());
+    for (i, sec) in model.sections.iter().enumerate() {
+        let key = hash_of((
+            md_ids.1[i],
+            &sec.path,
+            ptrs(&sec.pages),
+            sec.subsections
+                .iter()
+                .map(|&j| &model.sections[j].relative_path)
+                .collect::<Vec<_>>(),
+            sec.parent.map(|j| &model.sections[j].relative_path),
+            &sec.assets,
+        ));
+        let (name, entry) = reuse(format!("section:{}", sec.relative_path), key, &|| {
+            section_value(model, sec, section_r[i], &page_values, config)
+        });
+        section_values.push(entry.1.clone());
+        cache.insert(name, entry);
+    }
 
     let mut taxonomies = HashMap::new();
     for t in &model.taxonomies {
-        let items: Vec<Value> = t
-            .terms
-            .iter()
-            .map(|term| term_value(term, &page_values, config))
-            .collect();
-        let mut m = Map::new();
-        m.insert("name".into(), v_str(&t.config.name));
-        m.insert("path".into(), v_str(&t.path));
-        m.insert("permalink".into(), Value::from(config.permalink(&t.path)));
-        m.insert("paginate_by".into(), Value::from(t.config.paginate_by));
-        m.insert("feed".into(), Value::from(t.config.feed));
-        m.insert("items".into(), Value::from(items));
-        taxonomies.insert(t.config.name.clone(), Value::from(m));
+        let mut items = Vec::with_capacity(t.terms.len());
+        for term in &t.terms {
+            let key = hash_of((&term.name, &term.slug, &term.path, ptrs(&term.pages)));
+            let (name, entry) = reuse(format!("term:{}/{}", t.config.name, term.slug), key, &|| {
+                term_value(term, &page_values, config)
+            });
+            items.push(entry.1.clone());
+            cache.insert(name, entry);
+        }
+        let key = hash_of((
+            &t.config.name,
+            &t.path,
+            t.config.paginate_by,
+            t.config.feed,
+            items.iter().map(value_ptr).collect::<Vec<_>>(),
+        ));
+        let make = || {
+            let mut m = Map::new();
+            m.insert("name".into(), v_str(&t.config.name));
+            m.insert("path".into(), v_str(&t.path));
+            m.insert("permalink".into(), Value::from(config.permalink(&t.path)));
+            m.insert("paginate_by".into(), Value::from(t.config.paginate_by));
+            m.insert("feed".into(), Value::from(t.config.feed));
+            m.insert("items".into(), Value::from(items.clone()));
+            Value::from(m)
+        };
+        let (name, entry) = reuse(format!("taxonomy:{}", t.config.name), key, &make);
+        taxonomies.insert(t.config.name.clone(), entry.1.clone());
+        cache.insert(name, entry);
     }
-    SiteValues {
+    let values = SiteValues {
         pages: model
             .pages
             .iter()
@@ -544,7 +822,8 @@ fn build_values(model: &SiteModel, page_r: &[Rendered], section_r: &[Rendered], 
             .map(|(s, v)| (s.relative_path.clone(), v))
             .collect(),
         taxonomies,
-    }
+    };
+    (values, cache)
 }
 
 fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {

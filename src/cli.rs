@@ -143,6 +143,7 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
     let opts = BuildOptions {
         drafts: args.drafts,
         assets_only,
+        check_links: true,
     };
     let result = build::build(tree, config.clone(), &opts)?;
     Ok((config, result))

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tera::{Context, Kwargs, State, Tera, Value};
 
 use crate::assets::AssetSet;
+use crate::build::{hash_of, value_ptr, Dep};
 use crate::config::Config;
 use crate::content::parse_date;
 use crate::error::Diagnostic;
@@ -44,6 +45,9 @@ pub struct SiteData {
     pub values: OnceLock<SiteValues>,
     pub highlighter: Arc<Highlighter>,
     data_cache: Mutex<HashMap<String, Value>>,
+    /// What template functions read, per output (`current_path`): incremental builds re-render
+    /// an output when any of it changed.
+    deps: Mutex<HashMap<String, Vec<Dep>>>,
 }
 
 impl SiteData {
@@ -64,6 +68,40 @@ impl SiteData {
             values: OnceLock::new(),
             highlighter,
             data_cache: Mutex::new(HashMap::new()),
+            deps: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Notes that the output being rendered (`current_path` in `state`) read `dep`.
+    fn record(&self, state: &State, dep: Dep) {
+        if let Ok(Some(path)) = state.get::<String>("current_path") {
+            self.deps.lock().expect("deps lock").entry(path).or_default().push(dep);
+        }
+    }
+
+    /// What the output at `current_path` read while it was rendered.
+    pub fn take_deps(&self, current_path: &str) -> Vec<Dep> {
+        let mut v = self
+            .deps
+            .lock()
+            .expect("deps lock")
+            .remove(current_path)
+            .unwrap_or_default();
+        v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        v.dedup();
+        v
+    }
+
+    /// The identity of what `dep` reads in this build (see `build::Builder`).
+    pub fn dep_ident(&self, dep: &Dep) -> u64 {
+        let values = self.values.get();
+        let ptr = |m: Option<&HashMap<String, Value>>, k: &str| m.and_then(|m| m.get(k)).and_then(value_ptr);
+        match dep {
+            Dep::Page(p) => hash_of(("page", ptr(values.map(|v| &v.pages), p))),
+            Dep::Section(p) => hash_of(("section", ptr(values.map(|v| &v.sections), p))),
+            Dep::Taxonomy(p) => hash_of(("taxonomy", ptr(values.map(|v| &v.taxonomies), p))),
+            Dep::Data(p) => hash_of(("data", self.tree.get(p).map(|f| f.sha256))),
+            Dep::Url(p) => hash_of(("url", self.urls.get(p))),
         }
     }
 
@@ -271,11 +309,12 @@ fn err(msg: impl ToString) -> tera::Error {
 
 fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
-    tera.register_function("get_url", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+    tera.register_function("get_url", move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
         let path: String = kw.must_get::<&str>("path")?.to_string();
         let trailing = kw.get::<bool>("trailing_slash")?;
         let url = if let Some(rel) = path.strip_prefix("@/") {
             let (file, anchor) = rel.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((rel, None));
+            s.record(state, Dep::Url(file.to_string()));
             let u = s
                 .urls
                 .get(file)
@@ -334,26 +373,34 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     });
 
     let s = site.clone();
-    tera.register_function("get_page", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let path = kw.must_get::<&str>("path")?;
-        let path = path.trim_start_matches("@/");
-        s.values("get_page")?
-            .pages
-            .get(path)
-            .cloned()
-            .ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
-    });
+    tera.register_function(
+        "get_page",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?;
+            let path = path.trim_start_matches("@/");
+            s.record(state, Dep::Page(path.to_string()));
+            s.values("get_page")?
+                .pages
+                .get(path)
+                .cloned()
+                .ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
+        },
+    );
 
     let s = site.clone();
-    tera.register_function("get_section", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let path = kw.must_get::<&str>("path")?;
-        let path = path.trim_start_matches("@/");
-        s.values("get_section")?
-            .sections
-            .get(path)
-            .cloned()
-            .ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
-    });
+    tera.register_function(
+        "get_section",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?;
+            let path = path.trim_start_matches("@/");
+            s.record(state, Dep::Section(path.to_string()));
+            s.values("get_section")?
+                .sections
+                .get(path)
+                .cloned()
+                .ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
+        },
+    );
 
     let s = site.clone();
     tera.register_function(
@@ -386,12 +433,21 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     );
 
     let s = site.clone();
-    tera.register_function("load_data", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-        let path = kw.must_get::<&str>("path")?.trim_start_matches('/');
-        let format = kw.get::<&str>("format")?;
-        let required = kw.get::<bool>("required")?.unwrap_or(true);
-        load_data(&s, path, format, required)
-    });
+    tera.register_function(
+        "load_data",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?.trim_start_matches('/');
+            let logical = if path.starts_with("data/") || path.starts_with("content/") || path.starts_with("static/") {
+                path.to_string()
+            } else {
+                format!("data/{path}")
+            };
+            s.record(state, Dep::Data(logical));
+            let format = kw.get::<&str>("format")?;
+            let required = kw.get::<bool>("required")?.unwrap_or(true);
+            load_data(&s, path, format, required)
+        },
+    );
 
     tera.register_filter("date", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
         let format = kw.get::<&str>("format")?.unwrap_or("%Y-%m-%d");

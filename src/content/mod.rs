@@ -23,6 +23,8 @@ pub struct Page {
     /// Where the file is, for messages (`site/content/blog/post.md`).
     pub origin: String,
     pub text: Arc<str>,
+    /// sha256 of the file, for caches.
+    pub sha256: [u8; 32],
     pub body_offset: usize,
     pub fm: PageFrontMatter,
     pub slug: String,
@@ -52,6 +54,8 @@ pub struct Section {
     pub relative_path: String,
     pub origin: String,
     pub text: Arc<str>,
+    /// sha256 of the file, for caches.
+    pub sha256: [u8; 32],
     pub body_offset: usize,
     pub fm: SectionFrontMatter,
     /// `/`, `/blog/`.
@@ -192,7 +196,7 @@ impl SiteModel {
             let rel = &logical["content/".len()..];
             if rel.ends_with(".md") {
                 match std::str::from_utf8(&file.bytes) {
-                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), Arc::<str>::from(t))),
+                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), Arc::<str>::from(t), file.sha256)),
                     Err(e) => {
                         let (l, c) = line_col(
                             &String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]),
@@ -207,9 +211,9 @@ impl SiteModel {
         }
 
         let mut sections: BTreeMap<String, Section> = BTreeMap::new();
-        for (rel, origin, text) in md_files
+        for (rel, origin, text, sha) in md_files
             .iter()
-            .filter(|(r, _, _)| r == "_index.md" || r.ends_with("/_index.md"))
+            .filter(|(r, _, _, _)| r == "_index.md" || r.ends_with("/_index.md"))
         {
             let parsed = front_matter::split(origin, text).and_then(|s| {
                 let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
@@ -238,6 +242,7 @@ impl SiteModel {
                     relative_path: rel.clone(),
                     origin: origin.clone(),
                     text: text.clone(),
+                    sha256: *sha,
                     body_offset,
                     fm,
                     path,
@@ -253,6 +258,7 @@ impl SiteModel {
             relative_path: "_index.md".into(),
             origin: format!("{}/content/_index.md", config.source_dir),
             text: Arc::from(""),
+            sha256: [0; 32],
             body_offset: 0,
             fm: SectionFrontMatter::default(),
             path: "/".into(),
@@ -268,8 +274,8 @@ impl SiteModel {
         } else {
             md_files
                 .iter()
-                .filter(|(r, _, _)| r.ends_with("_index.md") && !sections.contains_key(parent_dir(r)))
-                .map(|(r, _, _)| parent_dir(r).to_string())
+                .filter(|(r, _, _, _)| r.ends_with("_index.md") && !sections.contains_key(parent_dir(r)))
+                .map(|(r, _, _, _)| parent_dir(r).to_string())
                 .collect()
         };
         let in_hidden = |rel: &str| {
@@ -308,12 +314,12 @@ impl SiteModel {
         // Pass 2: pages.
         let bundle_dirs: Vec<String> = md_files
             .iter()
-            .filter(|(r, _, _)| r == "index.md" || r.ends_with("/index.md"))
-            .map(|(r, _, _)| parent_dir(r).to_string())
+            .filter(|(r, _, _, _)| r == "index.md" || r.ends_with("/index.md"))
+            .map(|(r, _, _, _)| parent_dir(r).to_string())
             .collect();
-        for (rel, origin, text) in md_files
+        for (rel, origin, text, sha) in md_files
             .iter()
-            .filter(|(r, _, _)| !(r == "_index.md" || r.ends_with("/_index.md")))
+            .filter(|(r, _, _, _)| !(r == "_index.md" || r.ends_with("/_index.md")))
         {
             if in_hidden(rel) {
                 continue;
@@ -409,6 +415,7 @@ impl SiteModel {
                 relative_path: rel.clone(),
                 origin: origin.clone(),
                 text: text.clone(),
+                sha256: *sha,
                 body_offset,
                 fm,
                 slug,

@@ -6,6 +6,7 @@ mod harness;
 mod assets;
 mod cli;
 mod errors;
+mod incremental;
 mod markdown;
 mod output;
 mod site;
