@@ -42,6 +42,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Build without writing anything; report every error and broken internal link.
     Check(SiteArgs),
+    /// Build into memory, serve on 127.0.0.1, rebuild what changes and reload the browser.
+    Serve(ServeArgs),
     /// Create a new site in DIR (which must be empty or missing).
     Init {
         dir: PathBuf,
@@ -51,7 +53,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SiteArgs {
     /// Include pages and sections marked `draft = true`.
     #[arg(long)]
@@ -72,6 +74,25 @@ pub struct BuildArgs {
     /// their own HTML and read the manifest).
     #[arg(long)]
     pub assets_only: bool,
+    /// Keep running: rebuild what changed whenever a source file changes, and write the
+    /// changed files (each replaced atomically).
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// The port; if it is taken, the next free one is used. 0 picks any free port.
+    #[arg(short, long, default_value_t = 1111)]
+    pub port: u16,
+    /// The address to listen on. The default keeps the server private to this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Open the site in the default browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// What the CLI prints, kept apart from what it computes.
@@ -109,6 +130,17 @@ pub fn run(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Build(args) => cmd_build(&cli, args, &printer),
         Command::Check(args) => cmd_check(&cli, args, &printer),
+        Command::Serve(args) => crate::serve::serve(
+            &cli.root,
+            &cli.config,
+            args.site.clone(),
+            crate::serve::ServeOptions {
+                bind: args.bind,
+                port: args.port,
+                open: args.open,
+            },
+            cli.quiet,
+        ),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -150,6 +182,23 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
 }
 
 fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
+    if args.watch {
+        let out = match &args.output {
+            Some(o) => o.clone(),
+            None => {
+                let (config, _) = load_site(&cli.root, &cli.config, &args.site)?;
+                cli.root.join(&config.output_dir)
+            }
+        };
+        return crate::serve::watch_build(
+            &cli.root,
+            &cli.config,
+            args.site.clone(),
+            args.assets_only,
+            &out,
+            p.quiet,
+        );
+    }
     let start = Instant::now();
     let (config, result) = build_site(cli, &args.site, args.assets_only).map_err(|e| {
         let n = e.0.len();

@@ -53,6 +53,10 @@ pub struct Config {
     /// Minify every HTML page (and the CSS/JS inside it).
     #[serde(default)]
     pub minify_html: bool,
+    /// Set by `sitegen serve`, never by config.toml: integrity attributes are left empty so
+    /// a stylesheet can be swapped in place while editing.
+    #[serde(skip)]
+    pub serve_mode: bool,
     /// Anything the templates want: `{{ config.extra.author }}`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -112,3 +112,40 @@ fn count_files(dir: &Path) -> usize {
         .filter(|e| e.file_type().is_file())
         .count()
 }
+
+/// Brings `out` from `old` to `new` file by file: changed files are written to a temporary
+/// name and renamed over the old one (so a reader, e.g. an app reading `manifest.json`, never
+/// sees half a file), removed files are deleted. For `build --watch`, after a first
+/// [`write_to_disk`].
+pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnostic> {
+    let mut stats = WriteStats::default();
+    for (rel, file) in &new.files {
+        if old.files.get(rel).is_some_and(|o| o.sha256 == file.sha256) {
+            stats.unchanged += 1;
+            continue;
+        }
+        let target = out.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
+        }
+        let tmp = target.with_file_name(format!(
+            ".{}.sitegen-tmp",
+            target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        fs::write(&tmp, &file.bytes).map_err(|e| io_diag(&tmp, "write", e))?;
+        fs::rename(&tmp, &target).map_err(|e| io_diag(&target, "replace", e))?;
+        stats.written += 1;
+    }
+    for rel in old.files.keys().filter(|k| !new.files.contains_key(*k)) {
+        let p = out.join(rel);
+        match fs::remove_file(&p) {
+            Ok(()) => stats.removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_diag(&p, "remove", e)),
+        }
+    }
+    Ok(stats)
+}

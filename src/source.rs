@@ -67,6 +67,84 @@ impl SourceTree {
             .map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The folders on disk that make the snapshot, lowest layer first, with their logical
+    /// prefix. (The embedded default theme is below all of them.)
+    pub fn layers(root: &Path, config: &Config) -> Vec<(PathBuf, &'static str)> {
+        let theme_dir = root.join("themes").join(&config.theme);
+        let src = root.join(&config.source_dir);
+        vec![
+            (theme_dir.join("templates"), "templates/"),
+            (theme_dir.join("static"), "static/"),
+            (src.join("templates"), "templates/"),
+            (src.join("static"), "static/"),
+            (src.join("content"), "content/"),
+            (src.join("data"), "data/"),
+        ]
+    }
+
+    /// A new snapshot where the files at or under `changed` (paths on disk: files or folders,
+    /// created, modified or deleted) are read again; every other file is shared with `self`.
+    /// A deleted site file lets the theme's file of the same logical path show through again.
+    pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
+        let layers = Self::layers(root, config);
+        let mut logical: Vec<String> = Vec::new();
+        for p in changed {
+            if p.file_name().is_some_and(|n| is_ignored_name(&n.to_string_lossy())) {
+                continue;
+            }
+            for (dir, prefix) in &layers {
+                if let Ok(rel) = p.strip_prefix(dir) {
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    logical.push(format!("{prefix}{rel}").trim_end_matches('/').to_string());
+                }
+            }
+        }
+        logical.sort();
+        logical.dedup();
+        let mut tree = self.clone();
+        let mut errors = Vec::new();
+        for l in &logical {
+            let under = format!("{l}/");
+            tree.files.retain(|k, _| k != l && !k.starts_with(&under));
+            if config.theme == "default" {
+                let mut embedded = SourceTree::default();
+                add_embedded(&mut embedded, &DEFAULT_THEME);
+                for (k, f) in embedded.files {
+                    if &k == l || k.starts_with(&under) {
+                        tree.files.insert(k, f);
+                    }
+                }
+            }
+            for (dir, prefix) in &layers {
+                let Some(rel) = l
+                    .strip_prefix(prefix)
+                    .or_else(|| (l.as_str() == prefix.trim_end_matches('/')).then_some(""))
+                else {
+                    continue;
+                };
+                let p = dir.join(rel);
+                if p.is_file() {
+                    match std::fs::read(&p) {
+                        Ok(bytes) => {
+                            tree.files.insert(l.clone(), SourceFile::new(display(root, &p), bytes));
+                        }
+                        Err(e) => errors.push(Diagnostic::new(display(root, &p), format!("cannot read: {e}"))),
+                    }
+                } else if p.is_dir() {
+                    match read_dir_files(root, &p, &format!("{}/", l)) {
+                        Ok(files) => tree.files.extend(files),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Reads a site from disk: the layers described in the module doc.
     pub fn read(root: &Path, config: &Config) -> Result<SourceTree, Vec<Diagnostic>> {
         let mut tree = SourceTree::default();
@@ -84,16 +162,7 @@ impl SourceTree {
                 ),
             ));
         }
-        let src = root.join(&config.source_dir);
-        let layers: [(PathBuf, &str); 6] = [
-            (theme_dir.join("templates"), "templates/"),
-            (theme_dir.join("static"), "static/"),
-            (src.join("templates"), "templates/"),
-            (src.join("static"), "static/"),
-            (src.join("content"), "content/"),
-            (src.join("data"), "data/"),
-        ];
-        for (dir, prefix) in layers {
+        for (dir, prefix) in Self::layers(root, config) {
             match read_dir_files(root, &dir, prefix) {
                 Ok(files) => tree.files.extend(files),
                 Err(e) => errors.push(e),
@@ -146,7 +215,9 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy(), prefix == "static/"));
+        .filter_entry(|e| {
+            e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy(), prefix.starts_with("static/"))
+        });
     for entry in walker {
         let entry = entry.map_err(|e| {
             let p = e.path().map(|p| display(root, p)).unwrap_or_else(|| display(root, dir));

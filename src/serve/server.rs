@@ -1,0 +1,239 @@
+//! The development HTTP server: serves the latest build plan from memory (never a file from
+//! disk, so no path can reach outside the site), injects the live-reload client into HTML,
+//! and pushes rebuild messages over a WebSocket.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Body;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::broadcast;
+
+use crate::build::BuildPlan;
+
+pub const LIVERELOAD_JS: &str = include_str!("livereload.js");
+const SCRIPT_TAG: &str = "<script src=\"/__sitegen/livereload.js\" defer></script>";
+
+/// What the server shows: the last good plan, and the last build error (if the last build
+/// failed), shared with the watcher.
+pub struct Shared {
+    pub plan: RwLock<Arc<BuildPlan>>,
+    pub error: RwLock<Option<String>>,
+    pub tx: broadcast::Sender<String>,
+}
+
+impl Shared {
+    pub fn new(plan: BuildPlan) -> Arc<Shared> {
+        let (tx, _) = broadcast::channel(64);
+        Arc::new(Shared {
+            plan: RwLock::new(Arc::new(plan)),
+            error: RwLock::new(None),
+            tx,
+        })
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/__sitegen/livereload.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    LIVERELOAD_JS,
+                )
+            }),
+        )
+        .route("/__sitegen/livereload", get(livereload))
+        .fallback(get(page))
+        .with_state(shared)
+}
+
+/// Binds `bind:port`, or the next free port (up to 10 tries) when it is taken.
+pub async fn bind(bind: std::net::IpAddr, port: u16) -> std::io::Result<(tokio::net::TcpListener, Option<u16>)> {
+    let mut last_err = None;
+    for p in 0..10u16 {
+        let try_port = if port == 0 { 0 } else { port.saturating_add(p) };
+        match tokio::net::TcpListener::bind(SocketAddr::new(bind, try_port)).await {
+            Ok(l) => return Ok((l, (p > 0).then_some(port))),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no free port")))
+}
+
+async fn livereload(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |socket| client(socket, shared))
+}
+
+async fn client(mut socket: WebSocket, shared: Arc<Shared>) {
+    let mut rx = shared.tx.subscribe();
+    let pending = shared.error.read().expect("error lock").clone();
+    if let Some(e) = pending {
+        if socket.send(WsMessage::Text(e.into())).await.is_err() {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Ok(text) => {
+                    if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// Where a request path leads in the plan.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    File(String),
+    /// `/blog` → `/blog/`.
+    Redirect(String),
+    NotFound,
+}
+
+/// Maps a URL path to an output file. Percent-escapes are decoded; `..` segments, NUL and
+/// backslashes are refused, so nothing outside the plan can be named.
+pub fn lookup(plan: &BuildPlan, raw: &str) -> Lookup {
+    let decoded = percent_decode(raw);
+    if decoded.contains('\0') || decoded.contains('\\') || decoded.split('/').any(|s| s == "..") {
+        return Lookup::NotFound;
+    }
+    let p = decoded.trim_start_matches('/');
+    let candidate = if p.is_empty() || p.ends_with('/') {
+        format!("{p}index.html")
+    } else {
+        p.to_string()
+    };
+    if plan.files.contains_key(&candidate) {
+        return Lookup::File(candidate);
+    }
+    if !p.is_empty() && !p.ends_with('/') && plan.files.contains_key(&format!("{p}/index.html")) {
+        return Lookup::Redirect(format!("/{p}/"));
+    }
+    Lookup::NotFound
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Adds the live-reload client to an HTML page.
+pub fn inject(html: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(html);
+    let lower = text.to_ascii_lowercase();
+    match lower.rfind("</body>") {
+        Some(i) => format!("{}{SCRIPT_TAG}{}", &text[..i], &text[i..]).into_bytes(),
+        None => format!("{text}{SCRIPT_TAG}").into_bytes(),
+    }
+}
+
+fn content_type(path: &str) -> String {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let essence = mime.essence_str();
+    if essence.starts_with("text/")
+        || essence == "application/javascript"
+        || essence == "application/json"
+        || essence == "image/svg+xml"
+        || essence.ends_with("+xml")
+        || essence == "application/xml"
+    {
+        format!("{essence}; charset=utf-8")
+    } else {
+        essence.to_string()
+    }
+}
+
+async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let plan = shared.plan.read().expect("plan lock").clone();
+    let respond = |status: StatusCode, path: &str| {
+        let f = &plan.files[path];
+        let body = if path.ends_with(".html") {
+            inject(&f.bytes)
+        } else {
+            f.bytes.to_vec()
+        };
+        let mut r = Response::new(Body::from(body));
+        *r.status_mut() = status;
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&content_type(path)).expect("ascii content type"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    };
+    match lookup(&plan, uri.path()) {
+        Lookup::File(p) => respond(StatusCode::OK, &p),
+        Lookup::Redirect(to) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
+        Lookup::NotFound if plan.files.contains_key("404.html") => respond(StatusCode::NOT_FOUND, "404.html"),
+        Lookup::NotFound => (StatusCode::NOT_FOUND, "404: not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::OutputFile;
+
+    #[test]
+    fn lookups_and_traversal() {
+        let mut plan = BuildPlan::default();
+        for p in ["index.html", "blog/index.html", "blog/a b/index.html", "css/site.css"] {
+            plan.files.insert(p.into(), OutputFile::new(b"x".to_vec(), "t"));
+        }
+        assert_eq!(lookup(&plan, "/"), Lookup::File("index.html".into()));
+        assert_eq!(lookup(&plan, "/blog/"), Lookup::File("blog/index.html".into()));
+        assert_eq!(lookup(&plan, "/blog"), Lookup::Redirect("/blog/".into()));
+        assert_eq!(
+            lookup(&plan, "/blog/a%20b/"),
+            Lookup::File("blog/a b/index.html".into())
+        );
+        assert_eq!(lookup(&plan, "/css/site.css"), Lookup::File("css/site.css".into()));
+        assert_eq!(lookup(&plan, "/../etc/passwd"), Lookup::NotFound);
+        assert_eq!(lookup(&plan, "/blog/%2e%2e/%2e%2e/etc/passwd"), Lookup::NotFound);
+        assert_eq!(lookup(&plan, "/blog/..%5c..%5cetc"), Lookup::NotFound);
+        assert_eq!(lookup(&plan, "/nope"), Lookup::NotFound);
+    }
+
+    #[test]
+    fn injects_before_the_last_body_end() {
+        assert_eq!(
+            inject(b"<html><body>x</body></html>"),
+            format!("<html><body>x{SCRIPT_TAG}</body></html>").into_bytes()
+        );
+        assert_eq!(inject(b"fragment"), format!("fragment{SCRIPT_TAG}").into_bytes());
+        assert_eq!(content_type("a.css"), "text/css; charset=utf-8");
+        assert_eq!(content_type("a.png"), "image/png");
+    }
+}
