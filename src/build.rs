@@ -323,6 +323,7 @@ impl Builder {
         // Markdown, in parallel, reusing renders whose inputs did not change.
         let shortcodes = TemplateShortcodes { templates: &templates };
         let resolve = |p: &str| urls.get(p).cloned();
+        let resolve_asset = |u: &str| assets.fingerprinted_url(u, &config);
         let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| urls.get(l)).collect::<Vec<_>>());
         let render_md = |origin: &str, text: &str, body_offset: usize, sha: [u8; 32]| -> CachedMarkdown {
             let uses_templates = text.contains("{{") || text.contains("{%");
@@ -341,6 +342,7 @@ impl Builder {
                 base_url: &config.base_url,
                 highlighter: &highlighter,
                 resolve: &resolve,
+                resolve_asset: &resolve_asset,
                 shortcodes: &shortcodes,
             });
             CachedMarkdown {
@@ -1289,44 +1291,52 @@ fn alias_job(config: &Config, alias: &str, target: &str, source: &str) -> Render
 /// and errors for `check`.
 pub fn check_links(plan: &BuildPlan, config: &Config, output_dir: &str) -> Vec<Diagnostic> {
     let base_path = config.base_path();
+    let assets_base = config
+        .assets_base_url
+        .as_deref()
+        .map(|b| b.trim_end_matches('/'))
+        .filter(|b| !b.is_empty());
     plan.files
         .par_iter()
         .filter(|(p, _)| p.ends_with(".html"))
         .flat_map_iter(|(path, file)| {
             let text = String::from_utf8_lossy(&file.bytes);
             let mut out = Vec::new();
-            for attr in ["href=\"", "src=\""] {
-                let mut from = 0;
-                while let Some(i) = text[from..].find(attr) {
-                    let start = from + i + attr.len();
-                    let end = text[start..].find('"').map(|e| start + e).unwrap_or(text.len());
-                    let url = &text[start..end];
-                    from = end;
-                    let local = if let Some(rest) = url
-                        .strip_prefix(config.base_url.as_str())
-                        .filter(|_| config.base_url.starts_with("http"))
-                    {
-                        Some(rest.to_string())
-                    } else if url.starts_with('/') && !url.starts_with("//") {
-                        url.strip_prefix(base_path).map(String::from)
-                    } else {
-                        None
-                    };
-                    let Some(local) = local else { continue };
-                    let local = local.split(['#', '?']).next().unwrap_or("");
-                    let local = if local.is_empty() { "/" } else { local };
-                    let decoded = percent_decode(local);
-                    let target = output_path(&decoded);
-                    let exists = plan.files.contains_key(&target)
-                        || plan
-                            .files
-                            .contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
-                    if !exists {
-                        out.push(Diagnostic::new(
-                            format!("{output_dir}/{path}"),
-                            format!("broken internal link `{url}`: nothing is built at `{target}`"),
-                        ));
-                    }
+            for attr in crate::html::attributes(&text) {
+                if attr.name != "href" && attr.name != "src" {
+                    continue;
+                }
+                let url = &text[attr.value.clone()];
+                // Assets may live under their own base URL, which maps to the output root.
+                let local = if let Some(rest) = assets_base
+                    .and_then(|b| url.strip_prefix(b))
+                    .filter(|r| r.starts_with('/'))
+                {
+                    Some(rest.to_string())
+                } else if let Some(rest) = url
+                    .strip_prefix(config.base_url.as_str())
+                    .filter(|_| config.base_url.starts_with("http"))
+                {
+                    Some(rest.to_string())
+                } else if url.starts_with('/') && !url.starts_with("//") {
+                    url.strip_prefix(base_path).map(String::from)
+                } else {
+                    None
+                };
+                let Some(local) = local else { continue };
+                let local = local.split(['#', '?']).next().unwrap_or("");
+                let local = if local.is_empty() { "/" } else { local };
+                let decoded = percent_decode(local);
+                let target = output_path(&decoded);
+                let exists = plan.files.contains_key(&target)
+                    || plan
+                        .files
+                        .contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
+                if !exists {
+                    out.push(Diagnostic::new(
+                        format!("{output_dir}/{path}"),
+                        format!("broken internal link `{url}`: nothing is built at `{target}`"),
+                    ));
                 }
             }
             out

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod html;
 pub mod init;
 pub mod markdown;
 pub mod output;

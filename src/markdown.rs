@@ -121,6 +121,8 @@ pub struct Input<'a> {
     pub highlighter: &'a Highlighter,
     /// `blog/post.md` → its permalink, or `None` when there is no such page or section.
     pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// `/img/a.png` → its fingerprinted URL, when it names a fingerprinted asset.
+    pub resolve_asset: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub shortcodes: &'a dyn Shortcodes,
 }
 
@@ -336,6 +338,9 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
                         }
                     }
                 }
+                if let Some(u) = (input.resolve_asset)(&dest) {
+                    dest = u;
+                }
                 let external = (dest.starts_with("http://") || dest.starts_with("https://"))
                     && !(input.base_url.starts_with("http") && dest.starts_with(input.base_url));
                 let custom =
@@ -364,6 +369,22 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
                     }));
                 }
                 link_stack.push(custom);
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = (input.resolve_asset)(dest_url)
+                    .map(CowStr::from)
+                    .unwrap_or_else(|| dest_url.clone());
+                out.push(Event::Start(Tag::Image {
+                    link_type: *link_type,
+                    dest_url: dest,
+                    title: title.clone(),
+                    id: id.clone(),
+                }));
             }
             Event::End(TagEnd::Link) => {
                 if link_stack.pop().unwrap_or(false) {

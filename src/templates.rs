@@ -479,6 +479,7 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             let inline = kw.get::<bool>("inline")?.unwrap_or(false);
             let urls = &s.urls;
             let resolve = |p: &str| urls.get(p).cloned();
+            let resolve_asset = |u: &str| s.assets.fingerprinted_url(u, &s.config);
             let input = crate::markdown::Input {
                 origin: "<markdown filter>",
                 text,
@@ -487,6 +488,7 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
                 base_url: &s.config.base_url,
                 highlighter: &s.highlighter,
                 resolve: &resolve,
+                resolve_asset: &resolve_asset,
                 shortcodes: &crate::markdown::NoShortcodes,
             };
             let r = crate::markdown::render(&input)

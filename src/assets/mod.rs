@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha384};
@@ -132,27 +132,15 @@ impl AssetSet {
         let base_path = config.base_path();
         let mut out = String::new();
         let mut copied = 0;
-        let bytes = html.as_bytes();
-        let mut i = 0;
-        while let Some(off) = memchr_eq_quote(&bytes[i..]) {
-            let q = i + off; // index of `=`
-            i = q + 2;
-            let name_end = q;
-            let name_start = html[..name_end]
-                .rfind(|c: char| c.is_ascii_whitespace())
-                .map(|s| s + 1)
-                .unwrap_or(name_end);
-            let attr = &html[name_start..name_end];
-            if !matches!(attr, "src" | "href" | "srcset" | "poster" | "content" | "data-src") {
+        for attr in crate::html::attributes(html) {
+            if !matches!(
+                attr.name.as_str(),
+                "src" | "href" | "srcset" | "poster" | "content" | "data-src"
+            ) {
                 continue;
             }
-            let quote = bytes[q + 1];
-            let vstart = q + 2;
-            let Some(vlen) = html[vstart..].find(quote as char) else {
-                break;
-            };
-            let value = &html[vstart..vstart + vlen];
-            let new = if attr == "srcset" {
+            let value = &html[attr.value.clone()];
+            let new = if attr.name == "srcset" {
                 let parts: Vec<String> = value
                     .split(',')
                     .map(|part| {
@@ -173,17 +161,22 @@ impl AssetSet {
                 self.resolve_url(value, config, base_path)
             };
             if let Some(n) = new {
-                out.push_str(&html[copied..vstart]);
+                out.push_str(&html[copied..attr.value.start]);
                 out.push_str(&n);
-                copied = vstart + vlen;
+                copied = attr.value.end;
             }
-            i = vstart + vlen;
         }
         if copied == 0 {
             return None;
         }
         out.push_str(&html[copied..]);
         Some(out)
+    }
+
+    /// The fingerprinted URL of a URL that names an asset by its plain path (`/img/a.png`,
+    /// `https://example.com/img/a.png`), for Markdown links and images.
+    pub fn fingerprinted_url(&self, url: &str, config: &Config) -> Option<String> {
+        self.resolve_url(url, config, config.base_path())
     }
 
     /// The fingerprinted URL for a URL that points at an asset's plain path.
@@ -208,18 +201,6 @@ impl AssetSet {
         }
         Some(format!("{}{suffix}", self.url(a)))
     }
-}
-
-/// Finds the next `="` or `='`.
-fn memchr_eq_quote(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 1 < b.len() {
-        if b[i] == b'=' && (b[i + 1] == b'"' || b[i + 1] == b'\'') {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
 }
 
 /// The kind of processing an asset gets.
@@ -304,7 +285,18 @@ pub fn process(
     let files = tree
         .under("static/")
         .map(|(k, f)| (k["static/".len()..].to_string(), f.clone()))
-        .chain(generated.into_iter().map(|(l, b, o)| (l, SourceFile::new(o, b))));
+        .collect::<Vec<_>>();
+    let mut files = files;
+    for (l, b, o) in generated {
+        if let Some((_, f)) = files.iter().find(|(k, _)| *k == l) {
+            errors.push(Diagnostic::new(
+                &f.origin,
+                format!("`static/{l}` has the name of a file sitegen generates ({o}); rename it"),
+            ));
+            continue;
+        }
+        files.push((l, SourceFile::new(o, b)));
+    }
     for (logical, file) in files {
         let kind = kind_of(&logical);
         let name = logical.rsplit('/').next().unwrap_or(&logical);
@@ -561,7 +553,7 @@ fn finish(i: &Input, bytes: Vec<u8>, config: &Config) -> Asset {
 fn build_globset(globs: &[String]) -> Result<GlobSet, globset::Error> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        b.add(Glob::new(g)?);
+        b.add(globset::GlobBuilder::new(g).literal_separator(true).build()?);
     }
     b.build()
 }

@@ -202,3 +202,49 @@ fn unknown_asset_in_a_template() {
     );
     insta::assert_snapshot!(site.errors());
 }
+
+#[test]
+fn feeds_get_fingerprinted_urls_too() {
+    let site = site();
+    site.write(
+        "config.toml",
+        site.read("config.toml")
+            .replace("generate_feeds = false", "generate_feeds = true"),
+    );
+    site.write(
+        "site/content/post.md",
+        "+++\ntitle = \"Post\"\ndate = 2024-01-01\n+++\n![bg](/img/bg.png)\n",
+    );
+    let feed = site.output("atom.xml");
+    assert!(feed.contains("img/bg.074522f5bc.png"), "{feed}");
+    assert!(!feed.contains("/img/bg.png"), "{feed}");
+}
+
+#[test]
+fn a_static_file_may_not_take_a_generated_name() {
+    let site = site();
+    site.write(
+        "config.toml",
+        site.read("config.toml")
+            .replace("highlight_code = false", "highlight_code = true"),
+    );
+    site.write("site/static/syntax-theme.css", "pre { color: red }");
+    insta::assert_snapshot!(site.errors(), @"error: site/static/syntax-theme.css: `static/syntax-theme.css` has the name of a file sitegen generates (markdown.highlight_theme in config.toml); rename it");
+}
+
+#[test]
+fn check_sees_links_in_minified_html_and_assets_on_their_own_base() {
+    let site = site();
+    let cfg = site.read("config.toml").replace(
+        "generate_feeds = false",
+        "generate_feeds = false\nminify_html = true\nassets_base_url = \"https://example.com/static\"",
+    );
+    site.write("config.toml", cfg);
+    site.cmd(&["check"]).assert().success();
+    site.write("site/content/broken.md", "+++\ntitle = \"B\"\n+++\n[gone](/nowhere/)\n");
+    let out = site.cmd(&["check"]).assert().failure().get_output().stderr.clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap().trim(),
+        "error: public/broken/index.html: broken internal link `/nowhere/`: nothing is built at `nowhere/index.html`"
+    );
+}
