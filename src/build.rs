@@ -257,11 +257,21 @@ impl Builder {
                 rendered: vec![],
             });
         }
+        // What pages can show of the assets: their URLs, sizes and (except in `serve`, where
+        // integrity is left out) their hashes.
         let assets_key = hash_of(
             assets
                 .assets
                 .values()
-                .map(|a| (&a.path, &a.integrity))
+                .map(|a| {
+                    (
+                        &a.path,
+                        if config.serve_mode { "" } else { a.integrity.as_str() },
+                        a.width,
+                        a.height,
+                        a.bytes.len(),
+                    )
+                })
                 .collect::<Vec<_>>(),
         );
 

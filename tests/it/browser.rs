@@ -1,0 +1,253 @@
+//! End-to-end tests of `sitegen serve` in a real headless Chromium, driven over the DevTools
+//! protocol: edits show up in an open page without any action, CSS is swapped without a
+//! reload, and a broken template shows an overlay until it is fixed.
+//!
+//! They need Debian's `chromium` (`.ci/run` installs it). Without it they are ignored, and
+//! `cargo test` lists them as such: run `cargo test --test it browser -- --ignored`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::TestSite;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// `sitegen serve` on a free port, stopped on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(site: &TestSite) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+            .current_dir(site.root())
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sitegen serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("serve prints its URL").unwrap();
+        let url = first
+            .split(" at ")
+            .nth(1)
+            .and_then(|r| r.split('/').take(3).collect::<Vec<_>>().join("/").into())
+            .unwrap();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium with one page, stopped on drop.
+struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+    socket: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Browser {
+    fn open(url: &str) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut port = None;
+        let mut lines = stderr.lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("DevTools listening on ws://127.0.0.1:").nth(1) {
+                port = rest.split('/').next().map(String::from);
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let port = port.expect("chromium prints its DevTools port");
+        // Open a new page target on the URL.
+        let body = http(&port, &format!("PUT /json/new?{url} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json/new answers JSON");
+        let ws = json["webSocketDebuggerUrl"]
+            .as_str()
+            .expect("a page target")
+            .to_string();
+        let (socket, _) = tungstenite::connect(ws).expect("connect to the page");
+        Browser {
+            child,
+            _profile: profile,
+            socket,
+            next_id: 1,
+        }
+    }
+
+    /// Evaluates a JavaScript expression in the page and returns its value.
+    fn eval(&mut self, expr: &str) -> serde_json::Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = serde_json::json!({"id": id, "method": "Runtime.evaluate", "params": {"expression": expr, "returnByValue": true, "awaitPromise": true}});
+        self.socket
+            .send(tungstenite::Message::Text(msg.to_string().into()))
+            .unwrap();
+        loop {
+            let m = self.socket.read().expect("devtools answers");
+            if let tungstenite::Message::Text(t) = m {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == id {
+                    return v["result"]["result"]["value"].clone();
+                }
+            }
+        }
+    }
+
+    /// Waits until `expr` is true in the page (10 s at most).
+    fn wait_for(&mut self, expr: &str, what: &str) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.eval(expr) == serde_json::Value::Bool(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let body = self.eval("document.documentElement.outerHTML");
+        let bg = self.eval("getComputedStyle(document.body).backgroundColor + ' / ' + Array.from(document.styleSheets).map(s => s.href + ':' + (s.cssRules ? Array.from(s.cssRules).slice(0, 3).map(r => r.cssText).join(' ') : 'x')).join(', ')");
+        panic!("timed out waiting for {what} ({expr}); styles: {bg}; the page is:\n{body}");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request to Chromium's DevTools server; reads the body by its Content-Length
+/// (the server keeps the connection open).
+fn http(port: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).expect("devtools http answers");
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(h) = text.find("\r\n\r\n") {
+            let len = text[..h].lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+            });
+            if let Some(len) = len {
+                if buf.len() >= h + 4 + len {
+                    return String::from_utf8_lossy(&buf[h + 4..h + 4 + len]).into_owned();
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+}
+
+fn page_loaded(b: &mut Browser, url_path: &str) {
+    b.wait_for(
+        &format!("location.pathname === '{url_path}' && document.readyState === 'complete'"),
+        "the page to load",
+    );
+    // The live-reload socket is open once the script ran; give it a moment to connect.
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn an_edited_page_shows_its_new_text_without_any_action() {
+    let site = TestSite::starter();
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/blog/first-post/", server.url));
+    page_loaded(&mut b, "/blog/first-post/");
+    assert_eq!(
+        b.eval("document.querySelector('h1.title').textContent"),
+        "My first post"
+    );
+    let text = site
+        .read("site/content/blog/first-post.md")
+        .replace("Posts live in", "Freshly edited: posts live in");
+    site.write("site/content/blog/first-post.md", text);
+    b.wait_for("document.body.innerText.includes('Freshly edited')", "the edited text");
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn a_css_edit_is_swapped_in_without_a_reload() {
+    let site = TestSite::starter();
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/", server.url));
+    page_loaded(&mut b, "/");
+    b.eval("window.__sitegenMarker = 42");
+    // Override the theme's colour partial: the theme's stylesheet is compiled again.
+    site.write(
+        "site/static/css/_variables.scss",
+        ":root { --bg: #123456; --fg: #fefefe; }\n",
+    );
+    b.wait_for(
+        "getComputedStyle(document.body).backgroundColor === 'rgb(18, 52, 86)'",
+        "the new background colour",
+    );
+    assert_eq!(b.eval("window.__sitegenMarker"), 42, "the page was reloaded");
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn a_broken_template_shows_an_overlay_until_it_is_fixed() {
+    let site = TestSite::starter();
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/blog/first-post/", server.url));
+    page_loaded(&mut b, "/blog/first-post/");
+    site.write(
+        "site/templates/page.html",
+        "{% extends \"base.html\" %}\n{% block content %}<h1>{{ page.title }</h1>{% endblock content %}\n",
+    );
+    b.wait_for(
+        "!!document.getElementById('sitegen-error-overlay')",
+        "the error overlay",
+    );
+    let overlay = b.eval("document.getElementById('sitegen-error-overlay').textContent");
+    let overlay = overlay.as_str().unwrap();
+    assert!(overlay.contains("site/templates/page.html:2:"), "{overlay}");
+    // Fix it (a working override): the overlay goes and the page shows the new template.
+    site.write("site/templates/page.html", "{% extends \"base.html\" %}\n{% block content %}<h1 class=\"fixed\">{{ page.title }}</h1>{% endblock content %}\n");
+    b.wait_for(
+        "!document.getElementById('sitegen-error-overlay') && !!document.querySelector('h1.fixed')",
+        "the fixed page",
+    );
+}
