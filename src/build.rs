@@ -71,7 +71,7 @@ pub struct BuildPlan {
     pub files: BTreeMap<String, OutputFile>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BuildStats {
     pub pages: usize,
     pub sections: usize,
@@ -79,6 +79,8 @@ pub struct BuildStats {
     pub outputs: usize,
     /// Outputs rendered by this build (the others were reused from the previous build).
     pub rendered: usize,
+    /// Time spent per phase, in order (`sitegen build -v` prints them).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +140,7 @@ pub enum Dep {
 #[derive(Clone)]
 struct CachedMarkdown {
     sha256: [u8; 32],
+    uses_templates: bool,
     links_key: u64,
     templates_key: u64,
     result: Arc<(Rendered, Vec<Diagnostic>)>,
@@ -165,6 +168,7 @@ pub struct Builder {
     markdown: HashMap<String, CachedMarkdown>,
     values: HashMap<String, (u64, Value)>,
     outputs: HashMap<String, CachedOutput>,
+    front_matter: crate::content::FrontMatterCache,
 }
 
 /// A hash for cache keys (stable within one process, which is all a cache needs).
@@ -225,6 +229,12 @@ impl Builder {
             self.config = Some(config.clone());
         }
         let mut errors: Vec<Diagnostic> = Vec::new();
+        let mut timings: Vec<(&'static str, std::time::Duration)> = Vec::new();
+        let mut last = std::time::Instant::now();
+        let mut phase = |t: &mut Vec<(&'static str, std::time::Duration)>, name: &'static str| {
+            t.push((name, last.elapsed()));
+            last = std::time::Instant::now();
+        };
         // Assets first: pages link to their fingerprinted names.
         let mut generated = Vec::new();
         if config.markdown.highlight_code {
@@ -275,7 +285,8 @@ impl Builder {
                 .collect::<Vec<_>>(),
         );
 
-        let (model, errs) = SiteModel::load(&tree, &config, opts.drafts);
+        phase(&mut timings, "assets");
+        let (model, errs) = SiteModel::load_cached(&tree, &config, opts.drafts, &mut self.front_matter);
         errors.extend(errs);
 
         let mut urls = HashMap::new();
@@ -321,6 +332,7 @@ impl Builder {
             tree.clone(),
             highlighter.clone(),
         ));
+        phase(&mut timings, "load content");
         let templates = match Templates::load(&tree, site.clone()) {
             Ok(t) => t,
             Err(e) => {
@@ -336,14 +348,15 @@ impl Builder {
         let resolve_asset = |u: &str| assets.fingerprinted_url(u, &config);
         let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| urls.get(l)).collect::<Vec<_>>());
         let render_md = |origin: &str, text: &str, body_offset: usize, sha: [u8; 32]| -> CachedMarkdown {
-            let uses_templates = text.contains("{{") || text.contains("{%");
-            let tkey = if uses_templates { templates_key } else { 0 };
             if let Some(c) = self.markdown.get(origin) {
+                let tkey = if c.uses_templates { templates_key } else { 0 };
                 if c.sha256 == sha && c.templates_key == tkey && sha != [0; 32] && c.links_key == links_key(&c.result.0)
                 {
                     return c.clone();
                 }
             }
+            let uses_templates = text.contains("{{") || text.contains("{%");
+            let tkey = if uses_templates { templates_key } else { 0 };
             let result = markdown::render_all(&markdown::Input {
                 origin,
                 text,
@@ -357,11 +370,13 @@ impl Builder {
             });
             CachedMarkdown {
                 sha256: sha,
+                uses_templates,
                 links_key: links_key(&result.0),
                 templates_key: tkey,
                 result: Arc::new(result),
             }
         };
+        phase(&mut timings, "load templates");
         let page_md: Vec<CachedMarkdown> = model
             .pages
             .par_iter()
@@ -390,6 +405,7 @@ impl Builder {
             page_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
             section_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
         );
+        phase(&mut timings, "markdown");
         let (values, new_values) = build_values(&model, &page_r, &section_r, &config, &md_ids, &self.values);
         let page_values: Vec<Value> = model
             .pages
@@ -405,6 +421,7 @@ impl Builder {
         let shared: HashSet<usize> = new_values.values().filter_map(|(_, v)| value_ptr(v)).collect();
         let _ = site.values.set(values);
 
+        phase(&mut timings, "template values");
         let jobs = render_jobs(
             &model,
             &config,
@@ -456,6 +473,7 @@ impl Builder {
             })
             .collect();
 
+        phase(&mut timings, "render templates");
         let mut plan = BuildPlan::default();
         let mut new_outputs = HashMap::new();
         let mut rendered_paths = Vec::new();
@@ -523,12 +541,15 @@ impl Builder {
         if !errors.is_empty() {
             return Err(Errors::sorted(errors));
         }
+        phase(&mut timings, "assemble the plan");
         let warnings = if opts.check_links {
             check_links(&plan, &config, &config.output_dir)
         } else {
             Vec::new()
         };
+        phase(&mut timings, "check links");
         let stats = BuildStats {
+            timings,
             pages: model.pages.len(),
             sections: model.sections.len(),
             static_files,

@@ -220,6 +220,9 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
     let stats = crate::output::write_to_disk(&result.plan, &out)?;
     let shown = out.strip_prefix(".").unwrap_or(&out).display().to_string();
     p.warnings(&result.warnings);
+    for (name, d) in &result.stats.timings {
+        p.detail(format!("  {name:<18} {:>6} ms", d.as_millis()));
+    }
     p.detail(format!(
         "rendered in {} ms, written in {} ms",
         rendered.as_millis(),

@@ -15,6 +15,16 @@ use crate::error::{line_col, Diagnostic};
 use crate::source::SourceTree;
 pub use front_matter::{PageFrontMatter, SectionFrontMatter, SortBy};
 
+/// Parsed front matter by file, kept between incremental builds.
+#[derive(Debug, Default)]
+pub struct FrontMatterCache {
+    /// Path under `content/` → (sha256, (front matter, front matter start, end, body offset)).
+    #[allow(clippy::type_complexity)] // a private cache entry, named once
+    pages: HashMap<String, ([u8; 32], Result<(PageFrontMatter, usize, usize, usize), Diagnostic>)>,
+    #[allow(clippy::type_complexity)]
+    sections: HashMap<String, ([u8; 32], Result<(SectionFrontMatter, usize), Diagnostic>)>,
+}
+
 /// A Markdown page.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -186,6 +196,18 @@ fn diag_at_key(origin: &str, text: &str, fm_offset: usize, fm: &str, key: &str, 
 impl SiteModel {
     /// Builds the model from the snapshot. Returns every problem found, not only the first.
     pub fn load(tree: &SourceTree, config: &Config, drafts: bool) -> (SiteModel, Vec<Diagnostic>) {
+        Self::load_cached(tree, config, drafts, &mut FrontMatterCache::default())
+    }
+
+    /// [`SiteModel::load`], reusing the parsed front matter of files whose sha256 is in `cache`
+    /// (incremental rebuilds parse only the files that changed).
+    pub fn load_cached(
+        tree: &SourceTree,
+        config: &Config,
+        drafts: bool,
+        cache: &mut FrontMatterCache,
+    ) -> (SiteModel, Vec<Diagnostic>) {
+        let mut next_cache = FrontMatterCache::default();
         let mut errors = Vec::new();
         let mut model = SiteModel::default();
 
@@ -215,10 +237,14 @@ impl SiteModel {
             .iter()
             .filter(|(r, _, _, _)| r == "_index.md" || r.ends_with("/_index.md"))
         {
-            let parsed = front_matter::split(origin, text).and_then(|s| {
-                let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
-                Ok((fm, s.body_offset))
-            });
+            let parsed = match cache.sections.get(rel.as_str()).filter(|(s, _)| s == sha) {
+                Some((_, p)) => p.clone(),
+                None => front_matter::split(origin, text).and_then(|s| {
+                    let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
+                    Ok((fm, s.body_offset))
+                }),
+            };
+            next_cache.sections.insert(rel.clone(), (*sha, parsed.clone()));
             let (fm, body_offset) = match parsed {
                 Ok(v) => v,
                 Err(e) => {
@@ -324,19 +350,32 @@ impl SiteModel {
             if in_hidden(rel) {
                 continue;
             }
-            let split = match front_matter::split(origin, text) {
-                Ok(s) => s,
+            let parsed = match cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
+                Some((_, p)) => p.clone(),
+                None => front_matter::split(origin, text).and_then(|split| {
+                    let fm: PageFrontMatter = front_matter::parse(origin, text, &split)?;
+                    Ok((
+                        fm,
+                        split.front_matter_offset,
+                        split.front_matter_offset + split.front_matter.len(),
+                        split.body_offset,
+                    ))
+                }),
+            };
+            next_cache.pages.insert(rel.clone(), (*sha, parsed.clone()));
+            let (fm, fm_start, fm_end, body_offset) = match parsed {
+                Ok(v) => v,
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
-            let fm: PageFrontMatter = match front_matter::parse(origin, text, &split) {
-                Ok(fm) => fm,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
+            let split = front_matter::Split {
+                format: front_matter::Format::None,
+                front_matter: &text[fm_start..fm_end],
+                front_matter_offset: fm_start,
+                body: &text[body_offset..],
+                body_offset,
             };
             if fm.draft && !drafts {
                 continue;
@@ -506,6 +545,7 @@ impl SiteModel {
                 terms,
             });
         }
+        *cache = next_cache;
         (model, errors)
     }
 

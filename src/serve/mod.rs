@@ -125,6 +125,15 @@ impl Session {
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {
+                if std::env::var_os("SITEGEN_TIMINGS").is_some() {
+                    let t: Vec<String> = r
+                        .stats
+                        .timings
+                        .iter()
+                        .map(|(n, d)| format!("{n} {} ms", d.as_millis()))
+                        .collect();
+                    eprintln!("timings: {}", t.join(", "));
+                }
                 let changed = changes::diff(&self.plan, &r.plan);
                 self.plan = r.plan;
                 Outcome::Built {
