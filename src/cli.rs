@@ -59,6 +59,9 @@ pub struct SiteArgs {
     /// Use this base URL instead of config.toml's `base_url`.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Build for this `[[deploy.targets]]` entry: its `base_url` and `extra` replace the site's.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -125,17 +128,26 @@ pub fn run(cli: Cli) -> i32 {
 
 /// Reads config.toml and the sources, applying command-line overrides.
 pub fn load_site(root: &Path, config_file: &Path, args: &SiteArgs) -> Result<(Arc<Config>, Arc<SourceTree>), Errors> {
-    let config_path = root.join(config_file);
     let shown = config_file.display().to_string();
-    let text = std::fs::read(&config_path)
-        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
-    let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
-    let mut config = Config::parse(&shown, &text).map_err(Errors::sorted)?;
+    let mut config = read_config(root, config_file)?;
+    if let Some(t) = &args.target {
+        config.apply_target(t).map_err(|e| Diagnostic::new(&shown, e))?;
+    }
     if let Some(b) = &args.base_url {
         config.base_url = b.trim_end_matches('/').to_string();
     }
     let tree = SourceTree::read(root, &config).map_err(Errors::sorted)?;
     Ok((Arc::new(config), Arc::new(tree)))
+}
+
+/// Reads and parses config.toml.
+pub fn read_config(root: &Path, config_file: &Path) -> Result<Config, Errors> {
+    let config_path = root.join(config_file);
+    let shown = config_file.display().to_string();
+    let text = std::fs::read(&config_path)
+        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
+    let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
+    Config::parse(&shown, &text).map_err(Errors::sorted)
 }
 
 fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Config>, BuildResult), Errors> {

@@ -27,5 +27,6 @@ pub mod error;
 pub mod init;
 pub mod markdown;
 pub mod output;
+pub mod publish;
 pub mod source;
 pub mod templates;

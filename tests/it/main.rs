@@ -9,4 +9,5 @@ mod errors;
 mod incremental;
 mod markdown;
 mod output;
+mod publish_plan;
 mod site;
