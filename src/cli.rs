@@ -42,6 +42,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Build without writing anything; report every error and broken internal link.
     Check(SiteArgs),
+    /// Upload the output folder to a deploy target (S3) in safe order and invalidate what
+    /// changed in its CloudFront distributions.
+    Publish(PublishArgs),
     /// Create a new site in DIR (which must be empty or missing).
     Init {
         dir: PathBuf,
@@ -74,6 +77,37 @@ pub struct BuildArgs {
     /// Write only the assets from `static/` and `manifest.json` (for apps that render
     /// their own HTML and read the manifest).
     #[arg(long)]
+    pub assets_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The `[[deploy.targets]]` entry to publish to (needed when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Print the plan (uploads by phase, invalidations, deletes, requests) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before deleting objects (the question is only asked on a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Upload every file, also the unchanged ones.
+    #[arg(long)]
+    pub force: bool,
+    /// Allow up to N deletes in this run instead of the target's `max_deletes`.
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
+    /// Wait until CloudFront has completed the invalidations (deletes happen after that).
+    #[arg(long)]
+    pub wait: bool,
+    /// Build the site for the target first (as `sitegen build --target NAME`).
+    #[arg(long)]
+    pub build: bool,
+    /// With `--build`: include drafts.
+    #[arg(long, requires = "build")]
+    pub drafts: bool,
+    /// With `--build`: build only the assets and `manifest.json` (for app servers).
+    #[arg(long, requires = "build")]
     pub assets_only: bool,
 }
 
@@ -112,6 +146,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Build(args) => cmd_build(&cli, args, &printer),
         Command::Check(args) => cmd_check(&cli, args, &printer),
+        Command::Publish(args) => cmd_publish(&cli, args, &printer),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -216,4 +251,145 @@ fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
         start.elapsed().as_millis()
     ));
     Ok(())
+}
+
+fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors> {
+    use crate::publish::{self, apply, cloudfront::Invalidator, headers, local, plan, s3::S3Store};
+    use std::io::IsTerminal;
+
+    let start = Instant::now();
+    let config = read_config(&cli.root, &cli.config)?;
+    let shown = cli.config.display().to_string();
+    let target = config
+        .target(args.target.as_deref())
+        .map_err(|e| Diagnostic::new(&shown, e))?
+        .clone();
+    if args.build {
+        let site = SiteArgs {
+            drafts: args.drafts,
+            base_url: None,
+            target: Some(target.name.clone()),
+        };
+        let build = BuildArgs {
+            site,
+            output: None,
+            assets_only: args.assets_only,
+        };
+        cmd_build(cli, &build, p)?;
+    }
+    let out = cli.root.join(&config.output_dir);
+    let in_target = |e: String| Diagnostic::new(&shown, format!("deploy target `{}`: {e}", target.name));
+    let filter = headers::PathFilter::new(&target.include, &target.exclude).map_err(in_target)?;
+    let rules = headers::HeaderRules::new(&target.rules).map_err(in_target)?;
+    let files = local::scan(&out, &filter, &rules)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let settings = publish::settings(&target, args.force, args.max_deletes, now);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Diagnostic::new("sitegen publish", format!("cannot start the async runtime: {e}")))?;
+    let (plan, store, cdn) = runtime.block_on(async {
+        let sdk = publish::sdk_config(&target).await;
+        let store = S3Store::connect(&target, &sdk).await?;
+        let (index, warning) = publish::read_remote(&store).await?;
+        p.warnings(&warning.into_iter().collect::<Vec<_>>());
+        let plan = plan::plan(&files, &index, &filter, &settings);
+        let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| Invalidator::new(&sdk));
+        Ok::<_, Diagnostic>((plan, Arc::new(store), cdn))
+    })?;
+
+    if args.dry_run {
+        print!("{}", plan.table());
+        p.info("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    if plan.is_noop() && plan.held_deletes.is_empty() {
+        p.info(format!(
+            "Nothing to publish to `{}`: {} files unchanged ({} requests, {} ms)",
+            target.name,
+            plan.unchanged,
+            plan.requests.index,
+            start.elapsed().as_millis()
+        ));
+        return Ok(());
+    }
+    p.detail(plan.table().trim_end());
+    if !plan.deletes.is_empty() && !args.yes && std::io::stdin().is_terminal() {
+        eprint!(
+            "Delete {} objects from s3://{}/{} after uploading? [y/N] ",
+            plan.deletes.len(),
+            target.bucket,
+            target.prefix
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(Diagnostic::new("sitegen publish", "cancelled; nothing was changed").into());
+        }
+    }
+    let opts = apply::ApplyOptions {
+        concurrency: target.concurrency,
+        wait: args.wait,
+        wait_timeout: std::time::Duration::from_secs(30 * 60),
+        progress: !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let event = |line: &str| p.detail(format!("  {line}"));
+    let report = runtime.block_on(apply::apply(&plan, store, cdn.as_ref(), &out, &opts, &event));
+
+    let requests = plan.requests.index + report.requests;
+    let mut errors = report.failures.clone();
+    if let Some(phase) = report.stopped_in {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            format!(
+                "{} of {} uploads failed in phase `{}` ({} done, {} not started); later phases, the invalidation and the deletes were skipped, so no page names a file that is missing. Run `sitegen publish` again to finish",
+                report.failed_uploads,
+                plan.uploads.len(),
+                phase.name(),
+                report.outcome.uploaded.len(),
+                plan.uploads.len() - report.outcome.uploaded.len() - report.failed_uploads,
+            ),
+        ));
+    } else if !errors.is_empty() {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            "every file was uploaded, but the steps above failed; run `sitegen publish` again to finish",
+        ));
+    }
+    if !plan.held_deletes.is_empty() {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            format!(
+                "{} objects would be deleted, more than `max_deletes` ({}): nothing was deleted. Check the output folder and the prefix; to allow it, run again with `--max-deletes {}`",
+                plan.held_deletes.len(),
+                plan.settings.max_deletes,
+                plan.held_deletes.len()
+            ),
+        ));
+    }
+    let dists = report.invalidations.len();
+    p.info(format!(
+        "Published to `{}` (s3://{}/{}): {} uploaded ({}), {} deleted, {} kept, {} unchanged, {} invalidation paths in {} distribution{}; {} requests in {:.1} s",
+        target.name,
+        target.bucket,
+        target.prefix,
+        report.outcome.uploaded.len(),
+        plan::human_bytes(report.uploaded_bytes),
+        report.outcome.deleted.len(),
+        plan.kept.len(),
+        plan.unchanged,
+        if dists > 0 { plan.invalidation.len() } else { 0 },
+        dists,
+        if dists == 1 { "" } else { "s" },
+        requests,
+        start.elapsed().as_secs_f64()
+    ));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Errors(errors))
+    }
 }

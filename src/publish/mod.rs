@@ -3,9 +3,9 @@
 //!
 //! The work is split the way the rest of sitegen is: plain values in the middle, I/O at the
 //! edges. [`local`] reads the output folder into [`LocalFile`]s (path, sha256, size, headers);
-//! a LIST of the bucket and sitegen's state object make a [`plan::RemoteIndex`];
+//! [`s3`] lists the bucket and reads sitegen's state object into a [`plan::RemoteIndex`];
 //! [`plan::plan`] (pure) diffs the two into a [`plan::PublishPlan`], which `--dry-run` prints
-//! and the S3 and CloudFront adapters execute in safe order.
+//! and [`apply`] executes in safe order through the [`s3`] and [`cloudfront`] adapters.
 //!
 //! Why a state object: a LIST returns key, size and ETag but no metadata, and an ETag is not a
 //! content hash (multipart uploads and SSE-KMS break that). sitegen keeps the sha256 and the
@@ -14,9 +14,12 @@
 //! content without a HEAD; anything else (unrecorded, or changed behind sitegen's back) is
 //! uploaded again. So a no-op publish of N files costs ceil(N/1000) LISTs and one GET.
 
+pub mod apply;
+pub mod cloudfront;
 pub mod headers;
 pub mod local;
 pub mod plan;
+pub mod s3;
 pub mod state;
 
 use serde::{Deserialize, Serialize};
@@ -86,4 +89,43 @@ pub fn settings(
         force,
         now,
     }
+}
+
+/// The shared AWS configuration (credentials, region, endpoints) from the standard chain.
+pub async fn sdk_config(target: &crate::config::DeployTarget) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(r) = &target.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    loader.load().await
+}
+
+/// Lists the target's prefix and reads the state object into a [`plan::RemoteIndex`]. An
+/// unreadable state object is not fatal: it is ignored (every file is then uploaded again)
+/// and the returned warning says so.
+pub async fn read_remote(
+    store: &s3::S3Store,
+) -> Result<(plan::RemoteIndex, Option<crate::error::Diagnostic>), crate::error::Diagnostic> {
+    let (listing, list_requests) = store.list().await?;
+    // The LIST shows whether there is a state object; without one there is nothing to GET
+    // (and a GET of a missing key may answer 403 rather than 404 under a prefix-scoped policy).
+    let stored = if listing.iter().any(|o| o.key == STATE_KEY) {
+        store.get_state().await?
+    } else {
+        None
+    };
+    let (state, warning) = match stored {
+        None => (None, None),
+        Some(bytes) => match state::PublishState::parse(&bytes) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (
+                None,
+                Some(crate::error::Diagnostic::new(
+                    format!("s3://{}/{}{STATE_KEY}", store.bucket, store.prefix),
+                    format!("ignoring an unreadable state object ({e}); every file will be uploaded again"),
+                )),
+            ),
+        },
+    };
+    Ok((plan::RemoteIndex::new(listing, state, list_requests), warning))
 }

@@ -9,5 +9,7 @@ mod errors;
 mod incremental;
 mod markdown;
 mod output;
+mod publish;
 mod publish_plan;
+mod s3server;
 mod site;
