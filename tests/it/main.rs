@@ -10,6 +10,7 @@ mod incremental;
 mod markdown;
 mod output;
 mod publish;
+mod publish_cloudfront;
 mod publish_plan;
 mod s3server;
 mod site;
