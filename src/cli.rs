@@ -1,7 +1,8 @@
 //! The command line: clap definitions and the thin glue from a parsed command to the core
-//! (read config and sources, build a plan, write it or report on it). `serve` and `publish`
-//! will join `build`, `check` and `init` here; each is an edge that calls into the same plan.
+//! (read config and sources, build a plan, write it, serve it, publish it, or report on it).
+//! Each command is an edge that calls into the same core.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +45,9 @@ pub enum Command {
     Check(SiteArgs),
     /// Build into memory, serve on 127.0.0.1, rebuild what changes and reload the browser.
     Serve(ServeArgs),
+    /// Upload the output folder to a deploy target (S3) in safe order and invalidate what
+    /// changed in its CloudFront distributions.
+    Publish(PublishArgs),
     /// Create a new site in DIR (which must be empty or missing).
     Init {
         dir: PathBuf,
@@ -61,6 +65,9 @@ pub struct SiteArgs {
     /// Use this base URL instead of config.toml's `base_url`.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Build for this `[[deploy.targets]]` entry: its `base_url` and `extra` replace the site's.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +102,37 @@ pub struct ServeArgs {
     pub open: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The `[[deploy.targets]]` entry to publish to (needed when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Print the plan (uploads by phase, invalidations, deletes, requests) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before deleting objects (the question is only asked on a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Upload every file, also the unchanged ones.
+    #[arg(long)]
+    pub force: bool,
+    /// Allow up to N deletes in this run instead of the target's `max_deletes`.
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
+    /// Wait until CloudFront has completed the invalidations (deletes happen after that).
+    #[arg(long)]
+    pub wait: bool,
+    /// Build the site for the target first (as `sitegen build --target NAME`).
+    #[arg(long)]
+    pub build: bool,
+    /// With `--build`: include drafts.
+    #[arg(long, requires = "build")]
+    pub drafts: bool,
+    /// With `--build`: build only the assets and `manifest.json` (for app servers).
+    #[arg(long, requires = "build")]
+    pub assets_only: bool,
+}
+
 /// What the CLI prints, kept apart from what it computes.
 struct Printer {
     quiet: bool,
@@ -102,14 +140,16 @@ struct Printer {
 }
 
 impl Printer {
+    // `writeln!` rather than `println!`: a closed pipe (`sitegen build | head -1`) is not a
+    // reason to panic.
     fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            println!("{}", msg.as_ref());
+            let _ = writeln!(std::io::stdout(), "{}", msg.as_ref());
         }
     }
     fn detail(&self, msg: impl AsRef<str>) {
         if self.verbose {
-            println!("{}", msg.as_ref());
+            let _ = writeln!(std::io::stdout(), "{}", msg.as_ref());
         }
     }
     fn warnings(&self, w: &[Diagnostic]) {
@@ -141,6 +181,7 @@ pub fn run(cli: Cli) -> i32 {
             },
             cli.quiet,
         ),
+        Command::Publish(args) => cmd_publish(&cli, args, &printer),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -157,17 +198,26 @@ pub fn run(cli: Cli) -> i32 {
 
 /// Reads config.toml and the sources, applying command-line overrides.
 pub fn load_site(root: &Path, config_file: &Path, args: &SiteArgs) -> Result<(Arc<Config>, Arc<SourceTree>), Errors> {
-    let config_path = root.join(config_file);
     let shown = config_file.display().to_string();
-    let text = std::fs::read(&config_path)
-        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
-    let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
-    let mut config = Config::parse(&shown, &text).map_err(Errors::sorted)?;
+    let mut config = read_config(root, config_file)?;
+    if let Some(t) = &args.target {
+        config.apply_target(t).map_err(|e| Diagnostic::new(&shown, e))?;
+    }
     if let Some(b) = &args.base_url {
         config.base_url = b.trim_end_matches('/').to_string();
     }
     let tree = SourceTree::read(root, &config).map_err(Errors::sorted)?;
     Ok((Arc::new(config), Arc::new(tree)))
+}
+
+/// Reads and parses config.toml.
+pub fn read_config(root: &Path, config_file: &Path) -> Result<Config, Errors> {
+    let config_path = root.join(config_file);
+    let shown = config_file.display().to_string();
+    let text = std::fs::read(&config_path)
+        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
+    let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
+    Config::parse(&shown, &text).map_err(Errors::sorted)
 }
 
 fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Config>, BuildResult), Errors> {
@@ -256,4 +306,146 @@ fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
         start.elapsed().as_millis()
     ));
     Ok(())
+}
+
+fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors> {
+    use crate::publish::{self, apply, cloudfront::Invalidator, headers, local, plan, s3::S3Store};
+    use std::io::IsTerminal;
+
+    let start = Instant::now();
+    let config = read_config(&cli.root, &cli.config)?;
+    let shown = cli.config.display().to_string();
+    let target = config
+        .target(args.target.as_deref())
+        .map_err(|e| Diagnostic::new(&shown, e))?
+        .clone();
+    if args.build {
+        let site = SiteArgs {
+            drafts: args.drafts,
+            base_url: None,
+            target: Some(target.name.clone()),
+        };
+        let build = BuildArgs {
+            site,
+            output: None,
+            assets_only: args.assets_only,
+            watch: false,
+        };
+        cmd_build(cli, &build, p)?;
+    }
+    let out = cli.root.join(&config.output_dir);
+    let in_target = |e: String| Diagnostic::new(&shown, format!("deploy target `{}`: {e}", target.name));
+    let filter = headers::PathFilter::new(&target.include, &target.exclude).map_err(in_target)?;
+    let rules = headers::HeaderRules::new(&target.rules).map_err(in_target)?;
+    let files = local::scan(&out, &filter, &rules)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let settings = publish::settings(&target, args.force, args.max_deletes, now);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Diagnostic::new("sitegen publish", format!("cannot start the async runtime: {e}")))?;
+    let (plan, store, cdn) = runtime.block_on(async {
+        let sdk = publish::sdk_config(&target).await;
+        let store = S3Store::connect(&target, &sdk).await?;
+        let (index, warning) = publish::read_remote(&store).await?;
+        p.warnings(&warning.into_iter().collect::<Vec<_>>());
+        let plan = plan::plan(&files, &index, &filter, &settings);
+        let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| Invalidator::new(&sdk));
+        Ok::<_, Diagnostic>((plan, Arc::new(store), cdn))
+    })?;
+
+    if args.dry_run {
+        print!("{}", plan.table());
+        p.info("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    if plan.is_noop() && plan.held_deletes.is_empty() {
+        p.info(format!(
+            "Nothing to publish to `{}`: {} files unchanged ({} requests, {} ms)",
+            target.name,
+            plan.unchanged,
+            plan.requests.index,
+            start.elapsed().as_millis()
+        ));
+        return Ok(());
+    }
+    p.detail(plan.table().trim_end());
+    if !plan.deletes.is_empty() && !args.yes && std::io::stdin().is_terminal() {
+        eprint!(
+            "Delete {} objects from s3://{}/{} after uploading? [y/N] ",
+            plan.deletes.len(),
+            target.bucket,
+            target.prefix
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(Diagnostic::new("sitegen publish", "cancelled; nothing was changed").into());
+        }
+    }
+    let opts = apply::ApplyOptions {
+        concurrency: target.concurrency,
+        wait: args.wait,
+        wait_timeout: std::time::Duration::from_secs(30 * 60),
+        progress: !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let event = |line: &str| p.detail(format!("  {line}"));
+    let report = runtime.block_on(apply::apply(&plan, store, cdn.as_ref(), &out, &opts, &event));
+
+    let requests = plan.requests.index + report.requests;
+    let mut errors = report.failures.clone();
+    if let Some(phase) = report.stopped_in {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            format!(
+                "{} of {} uploads failed in phase `{}` ({} done, {} not started); later phases, the invalidation and the deletes were skipped, so no page names a file that is missing. Run `sitegen publish` again to finish",
+                report.failed_uploads,
+                plan.uploads.len(),
+                phase.name(),
+                report.outcome.uploaded.len(),
+                plan.uploads.len() - report.outcome.uploaded.len() - report.failed_uploads,
+            ),
+        ));
+    } else if !errors.is_empty() {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            "every file was uploaded, but the steps above failed; run `sitegen publish` again to finish",
+        ));
+    }
+    if !plan.held_deletes.is_empty() {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            format!(
+                "{} objects would be deleted, more than `max_deletes` ({}): nothing was deleted. Check the output folder and the prefix; to allow it, run again with `--max-deletes {}`",
+                plan.held_deletes.len(),
+                plan.settings.max_deletes,
+                plan.held_deletes.len()
+            ),
+        ));
+    }
+    let dists = report.invalidations.len();
+    p.info(format!(
+        "Published to `{}` (s3://{}/{}): {} uploaded ({}), {} deleted, {} kept, {} unchanged, {} invalidation paths in {} distribution{}; {} requests in {:.1} s",
+        target.name,
+        target.bucket,
+        target.prefix,
+        report.outcome.uploaded.len(),
+        plan::human_bytes(report.uploaded_bytes),
+        report.outcome.deleted.len(),
+        plan.kept.len(),
+        plan.unchanged,
+        if dists > 0 { plan.invalidation.len() } else { 0 },
+        dists,
+        if dists == 1 { "" } else { "s" },
+        requests,
+        start.elapsed().as_secs_f64()
+    ));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Errors(errors))
+    }
 }

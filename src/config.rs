@@ -60,6 +60,98 @@ pub struct Config {
     /// Anything the templates want: `{{ config.extra.author }}`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Where `sitegen publish` ships the output (`[[deploy.targets]]`).
+    #[serde(default, skip_serializing_if = "DeployConfig::is_empty")]
+    pub deploy: DeployConfig,
+}
+
+/// `[deploy]`: the publish targets of the site.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    #[serde(default)]
+    pub targets: Vec<DeployTarget>,
+}
+
+impl DeployConfig {
+    fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+/// One `[[deploy.targets]]`: a bucket and key prefix, the CloudFront distributions in front of
+/// it, which files go there with which headers, and the safety limits of a publish.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployTarget {
+    /// What `--target NAME` selects, e.g. `staging` or `production`.
+    pub name: String,
+    pub bucket: String,
+    /// Key prefix every object of this target lives under: empty (the whole bucket) or a
+    /// folder ending in `/`, e.g. `static/`.
+    #[serde(default)]
+    pub prefix: String,
+    /// AWS region of the bucket; the standard chain (`AWS_REGION`, profile) when missing.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint URL instead of AWS's (e.g. `http://127.0.0.1:9000`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub cloudfront_distribution_ids: Vec<String>,
+    /// The URL path under which the distributions serve `prefix` (e.g. `/static/` for a
+    /// `/static/*` behaviour); defaults to `/` + `prefix`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Globs (relative to the output folder) of the files to publish; empty means all.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs of files neither uploaded nor deleted.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Above this many deletes, a publish deletes nothing.
+    #[serde(default = "default_max_deletes")]
+    pub max_deletes: usize,
+    /// Uploads in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// More invalidation paths than this are collapsed into wildcards.
+    #[serde(default = "default_max_invalidation_paths")]
+    pub max_invalidation_paths: usize,
+    /// Keep fingerprinted files that a new build no longer has for this long (`7d`, `12h`,
+    /// `30m`, `0`), so pages cached before the publish keep working.
+    #[serde(default)]
+    pub keep_superseded: Option<String>,
+    /// Files at least this large (in MiB) are uploaded in parts.
+    #[serde(default = "default_multipart_threshold_mib")]
+    pub multipart_threshold_mib: u64,
+    /// Headers by glob; later rules win.
+    #[serde(default)]
+    pub rules: Vec<DeployRule>,
+    /// Replaces the site's `base_url` in `sitegen build --target NAME`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Merged over the site's `[extra]` in `sitegen build --target NAME`.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A `[[deploy.targets.rules]]` entry: headers for the files matching `glob`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRule {
+    pub glob: String,
+    #[serde(default)]
+    pub cache_control: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// `gzip` or `br` for files that are stored precompressed.
+    #[serde(default)]
+    pub content_encoding: Option<String>,
+    /// An S3 website redirect: a URL or path, or `alias` to take it from the `http-equiv`
+    /// refresh of an alias page.
+    #[serde(default)]
+    pub website_redirect: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -209,6 +301,18 @@ fn default_anchor_links() -> AnchorLinks {
 fn default_wpm() -> usize {
     200
 }
+fn default_max_deletes() -> usize {
+    250
+}
+fn default_concurrency() -> usize {
+    16
+}
+fn default_max_invalidation_paths() -> usize {
+    15
+}
+fn default_multipart_threshold_mib() -> u64 {
+    64
+}
 
 pub const FEED_FORMATS: &[&str] = &["atom.xml", "rss.xml"];
 
@@ -281,6 +385,7 @@ impl Config {
                 ));
             }
         }
+        errs.extend(validate_targets(file, &cfg.deploy.targets));
         if errs.is_empty() {
             Ok(cfg)
         } else {
@@ -301,10 +406,171 @@ impl Config {
         }
     }
 
+    /// The deploy target called `name`, or the only one when `name` is `None`.
+    pub fn target(&self, name: Option<&str>) -> Result<&DeployTarget, String> {
+        let names = || {
+            self.deploy
+                .targets
+                .iter()
+                .map(|t| format!("`{}`", t.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            Some(n) => self.deploy.targets.iter().find(|t| t.name == n).ok_or_else(|| {
+                if self.deploy.targets.is_empty() {
+                    format!("no deploy target `{n}`: the config has no `[[deploy.targets]]`")
+                } else {
+                    format!("no deploy target `{n}`; the config has {}", names())
+                }
+            }),
+            None => match self.deploy.targets.as_slice() {
+                [only] => Ok(only),
+                [] => Err("the config has no `[[deploy.targets]]`; see the publishing docs".into()),
+                _ => Err(format!(
+                    "the config has several deploy targets ({}); choose one with `--target NAME`",
+                    names()
+                )),
+            },
+        }
+    }
+
+    /// Applies a target's `base_url` and `extra` (merged over the site's) for
+    /// `sitegen build --target NAME`.
+    pub fn apply_target(&mut self, name: &str) -> Result<(), String> {
+        let t = self.target(Some(name))?.clone();
+        if let Some(b) = &t.base_url {
+            self.base_url = b.trim_end_matches('/').to_string();
+        }
+        for (k, v) in t.extra {
+            self.extra.insert(k, v);
+        }
+        Ok(())
+    }
+
     /// The absolute URL of a site path (`/blog/` → `https://example.com/blog/`).
     pub fn permalink(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+}
+
+/// Parses a duration such as `7d`, `12h`, `30m`, `45s` or `0` into seconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if t == "0" {
+        return Some(0);
+    }
+    let (num, unit) = t.split_at(t.len().checked_sub(1)?);
+    let n: u64 = num.trim().parse().ok()?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// Why a key prefix is unsafe, if it is: a publish lists and deletes everything that starts
+/// with the prefix, so `static` would also reach `static-old/` and `statics.txt`.
+pub fn prefix_problem(prefix: &str) -> Option<String> {
+    if prefix.is_empty() {
+        return None;
+    }
+    if !prefix.ends_with('/') {
+        return Some(format!(
+            "`prefix` `{prefix}` must end with `/` (`{prefix}/`): otherwise it also matches keys such as `{prefix}-old/…`, which a publish would delete"
+        ));
+    }
+    if prefix.starts_with('/') {
+        return Some(format!(
+            "`prefix` `{prefix}` must not start with `/` (S3 keys have no leading slash)"
+        ));
+    }
+    let body = &prefix[..prefix.len() - 1];
+    if body.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Some(format!(
+            "`prefix` `{prefix}` has an empty, `.` or `..` segment; write it as plain folder names ending in `/`"
+        ));
+    }
+    None
+}
+
+fn validate_targets(file: &str, targets: &[DeployTarget]) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for t in targets {
+        let mut err = |msg: String| errs.push(Diagnostic::new(file, format!("deploy target `{}`: {msg}", t.name)));
+        if t.name.is_empty() {
+            err("`name` must not be empty".into());
+        }
+        if !names.insert(t.name.as_str()) {
+            err("declared twice".into());
+        }
+        if t.bucket.is_empty() || t.bucket.contains('/') {
+            err(format!("`bucket` must be a bucket name, got `{}`", t.bucket));
+        }
+        if let Some(p) = prefix_problem(&t.prefix) {
+            err(p);
+        }
+        if let Some(p) = &t.path_prefix {
+            if !p.starts_with('/') || !p.ends_with('/') {
+                err(format!(
+                    "`path_prefix` `{p}` must start and end with `/`, e.g. `/static/`"
+                ));
+            }
+        }
+        if let Some(e) = &t.endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                err(format!("`endpoint` must be an `http://` or `https://` URL, got `{e}`"));
+            }
+        }
+        if let Some(b) = &t.base_url {
+            if !(b.starts_with("http://") || b.starts_with("https://") || b.starts_with('/')) {
+                err(format!(
+                    "`base_url` must start with `http://`, `https://` or `/`, got `{b}`"
+                ));
+            }
+        }
+        if t.concurrency == 0 {
+            err("`concurrency` must be at least 1".into());
+        }
+        if t.max_invalidation_paths == 0 {
+            err("`max_invalidation_paths` must be at least 1".into());
+        }
+        if t.multipart_threshold_mib < 5 {
+            err("`multipart_threshold_mib` must be at least 5 (S3's smallest part)".into());
+        }
+        if let Some(k) = &t.keep_superseded {
+            if parse_duration(k).is_none() {
+                err(format!(
+                    "`keep_superseded` `{k}` is not a duration such as `7d`, `12h`, `30m` or `0`"
+                ));
+            }
+        }
+        let globs = t
+            .include
+            .iter()
+            .map(|g| ("include", g))
+            .chain(t.exclude.iter().map(|g| ("exclude", g)))
+            .chain(t.rules.iter().map(|r| ("rules.glob", &r.glob)));
+        for (key, g) in globs {
+            if let Err(e) = globset::Glob::new(g) {
+                err(format!("`{key}` `{g}` is not a valid glob: {}", e.kind()));
+            }
+        }
+        for r in &t.rules {
+            if r.cache_control.is_none()
+                && r.content_type.is_none()
+                && r.content_encoding.is_none()
+                && r.website_redirect.is_none()
+            {
+                err(format!("rule `{}` sets no header", r.glob));
+            }
+        }
+    }
+    errs
 }
 
 /// Turns a TOML error into a diagnostic with the line and column of its span.
@@ -330,6 +596,77 @@ mod tests {
         assert_eq!(c.base_path(), "/docs");
         let c = Config::parse("config.toml", "base_url = \"https://example.com\"").unwrap();
         assert_eq!(c.base_path(), "");
+    }
+
+    const TARGETS: &str = r#"base_url = "https://example.com"
+extra = { api = "https://api.example.com", author = "A" }
+
+[[deploy.targets]]
+name = "production"
+bucket = "site"
+cloudfront_distribution_ids = ["E1"]
+
+[[deploy.targets]]
+name = "staging"
+bucket = "site-staging"
+prefix = "v2/"
+base_url = "https://staging.example.com/"
+extra = { api = "https://api.staging.example.com" }
+
+[[deploy.targets.rules]]
+glob = "*.html"
+cache_control = "no-store"
+"#;
+
+    #[test]
+    fn deploy_targets_parse_with_defaults() {
+        let c = Config::parse("config.toml", TARGETS).unwrap();
+        let t = &c.deploy.targets[1];
+        assert_eq!((t.name.as_str(), t.prefix.as_str()), ("staging", "v2/"));
+        assert_eq!((t.max_deletes, t.concurrency, t.max_invalidation_paths), (250, 16, 15));
+        assert_eq!(t.rules[0].cache_control.as_deref(), Some("no-store"));
+        assert!(c.deploy.targets[0].rules.is_empty());
+        assert_eq!(c.target(Some("production")).unwrap().bucket, "site");
+        assert_eq!(
+            c.target(None).unwrap_err(),
+            "the config has several deploy targets (`production`, `staging`); choose one with `--target NAME`"
+        );
+        assert_eq!(
+            c.target(Some("prod")).unwrap_err(),
+            "no deploy target `prod`; the config has `production`, `staging`"
+        );
+    }
+
+    #[test]
+    fn a_target_build_takes_its_base_url_and_extra() {
+        let mut c = Config::parse("config.toml", TARGETS).unwrap();
+        c.apply_target("staging").unwrap();
+        assert_eq!(c.base_url, "https://staging.example.com");
+        assert_eq!(c.extra["api"], "https://api.staging.example.com");
+        assert_eq!(c.extra["author"], "A");
+    }
+
+    #[test]
+    fn unsafe_prefixes_and_bad_values_are_refused() {
+        let text = "base_url = \"/\"\n[[deploy.targets]]\nname = \"t\"\nbucket = \"b\"\nprefix = \"static\"\nconcurrency = 0\nkeep_superseded = \"7 weeks\"\ninclude = [\"a/[\"]\n";
+        let errs: Vec<String> = Config::parse("config.toml", text)
+            .unwrap_err()
+            .iter()
+            .map(|d| d.message.clone())
+            .collect();
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(errs[0].starts_with("deploy target `t`: `prefix` `static` must end with `/` (`static/`)"));
+        assert!(errs[1].contains("`concurrency` must be at least 1"));
+        assert!(errs[2].contains("`keep_superseded` `7 weeks` is not a duration"));
+        assert!(errs[3].contains("`include` `a/[` is not a valid glob"));
+        assert_eq!(prefix_problem(""), None);
+        assert_eq!(prefix_problem("a/b/"), None);
+        for bad in ["a", "/a/", "a//", "../a/", "a/./"] {
+            assert!(prefix_problem(bad).is_some(), "{bad}");
+        }
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("0"), Some(0));
+        assert_eq!(parse_duration("12x"), None);
     }
 
     #[test]

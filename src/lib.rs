@@ -28,6 +28,7 @@ pub mod html;
 pub mod init;
 pub mod markdown;
 pub mod output;
+pub mod publish;
 pub mod serve;
 pub mod source;
 pub mod templates;

@@ -408,8 +408,9 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function(
         "get_taxonomy",
-        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let kind = kw.must_get::<&str>("kind")?;
+            s.record(state, Dep::Taxonomy(kind.to_string()));
             s.values("get_taxonomy")?
                 .taxonomies
                 .get(kind)

@@ -162,3 +162,21 @@ fn a_build_error_then_a_fix() {
     site.write("site/content/docs/a.md", good);
     rebuild(&site, &mut b);
 }
+
+#[test]
+fn a_template_reading_a_taxonomy_renders_again_when_its_terms_change() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/templates/index.html",
+        "{% set tags = get_taxonomy(kind=\"tags\") %}{% for t in tags.items %}{{ t.name }}={{ t.page_count }};{% endfor %}",
+    );
+    let mut b = Builder::default();
+    rebuild(&site, &mut b);
+    site.write(
+        "site/content/docs/a.md",
+        "+++\ntitle = \"A\"\nweight = 1\n[taxonomies]\ntags = [\"news\"]\n+++\nFirst doc.\n",
+    );
+    let r = rebuild(&site, &mut b);
+    assert!(r.rendered.contains(&"index.html".to_string()), "{:?}", r.rendered);
+    assert!(String::from_utf8_lossy(&r.plan.files["index.html"].bytes).contains("news=1;"));
+}

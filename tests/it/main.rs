@@ -10,4 +10,8 @@ mod errors;
 mod incremental;
 mod markdown;
 mod output;
+mod publish;
+mod publish_cloudfront;
+mod publish_plan;
+mod s3server;
 mod site;

@@ -1,0 +1,106 @@
+//! Reads the built output folder into [`LocalFile`]s: every file the target's include/exclude
+//! globs let through, with its sha256 (hashed in parallel, streaming, so memory stays flat),
+//! its size, its headers, and whether `manifest.json` lists it as fingerprinted.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::headers::{alias_target, HeaderRules, PathFilter};
+use super::LocalFile;
+use crate::error::Diagnostic;
+
+/// The asset pipeline's `manifest.json` at the root of the output: logical name → hashed file.
+pub const MANIFEST: &str = "manifest.json";
+
+#[derive(Deserialize)]
+struct Manifest {
+    #[allow(dead_code)] // read to reject other versions' shapes early, not used otherwise
+    version: u32,
+    assets: std::collections::BTreeMap<String, ManifestAsset>,
+}
+
+#[derive(Deserialize)]
+struct ManifestAsset {
+    path: String,
+}
+
+/// The output-relative paths `manifest.json` names as fingerprinted (none without a manifest).
+pub fn fingerprinted(manifest: &[u8]) -> Result<BTreeSet<String>, String> {
+    let m: Manifest = serde_json::from_slice(manifest).map_err(|e| e.to_string())?;
+    Ok(m.assets
+        .into_values()
+        .map(|a| a.path.trim_start_matches('/').to_string())
+        .collect())
+}
+
+fn io_diag(p: &Path, what: &str, e: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(p.display().to_string(), format!("cannot {what}: {e}"))
+}
+
+/// Every publishable file under `dir`, sorted by path.
+pub fn scan(dir: &Path, filter: &PathFilter, rules: &HeaderRules) -> Result<Vec<LocalFile>, Diagnostic> {
+    if !dir.is_dir() {
+        return Err(Diagnostic::new(
+            dir.display().to_string(),
+            "the output folder does not exist: run `sitegen build` first, or `sitegen publish --build`",
+        ));
+    }
+    let manifest_path = dir.join(MANIFEST);
+    let immutable = match std::fs::read(&manifest_path) {
+        Ok(bytes) => fingerprinted(&bytes).map_err(|e| io_diag(&manifest_path, "read the asset manifest", e))?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeSet::new(),
+        Err(e) => return Err(io_diag(&manifest_path, "read", e)),
+    };
+    let mut paths = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| io_diag(dir, "list the output folder", e))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).expect("walkdir stays under its root");
+        let Some(rel) = rel.to_str() else {
+            return Err(Diagnostic::new(
+                entry.path().display().to_string(),
+                "file name is not valid UTF-8 and cannot be an S3 key",
+            ));
+        };
+        let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
+        if filter.allows(&rel) {
+            paths.push(rel);
+        }
+    }
+    paths
+        .into_par_iter()
+        .map(|rel| {
+            let p = dir.join(&rel);
+            let (sha256, size) = hash_file(&p).map_err(|e| io_diag(&p, "read", e))?;
+            let alias = if rules.wants_alias(&rel) {
+                std::fs::read(&p).ok().and_then(|b| alias_target(&b))
+            } else {
+                None
+            };
+            let immutable = immutable.contains(&rel);
+            Ok(LocalFile {
+                headers: rules.headers(&rel, immutable, alias),
+                path: rel,
+                sha256,
+                size,
+                immutable,
+            })
+        })
+        .collect()
+}
+
+/// Hex sha256 and length of a file, read in chunks.
+pub fn hash_file(p: &Path) -> io::Result<(String, u64)> {
+    let mut f = File::open(p)?;
+    let mut h = Sha256::new();
+    let n = io::copy(&mut f, &mut h)?;
+    Ok((super::hex(&h.finalize()), n))
+}

@@ -1,0 +1,390 @@
+//! The S3 adapter: list a prefix, read and write the state object, upload a file (one PUT, or
+//! multipart above the threshold, streamed from disk either way), delete in batches. Every
+//! call goes through the SDK's standard retry (backoff with jitter on throttling, 5xx and
+//! timeouts). Errors become one [`Diagnostic`] naming the bucket and key, with the cause in
+//! words; credentials are never part of a message.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use base64::Engine as _;
+
+use super::plan::{RemoteObject, Upload, PAGE};
+use super::state::PublishState;
+use super::STATE_KEY;
+use crate::config::DeployTarget;
+use crate::error::Diagnostic;
+
+/// Attempts per request (the first one and up to three retries).
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// A bucket and prefix, with a client configured from the standard AWS chain.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    pub bucket: String,
+    pub prefix: String,
+    /// Where requests go, for messages (`AWS` or the custom endpoint).
+    pub endpoint: String,
+}
+
+fn env_endpoint() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+}
+
+impl S3Store {
+    /// A client for `target`: region and endpoint from the target when set, else from the
+    /// standard chain (env, profile, SSO, container or instance role; `AWS_ENDPOINT_URL_S3`).
+    pub async fn connect(target: &DeployTarget, sdk: &aws_config::SdkConfig) -> Result<S3Store, Diagnostic> {
+        let custom = target.endpoint.clone().or_else(env_endpoint);
+        let mut b = aws_sdk_s3::config::Builder::from(sdk)
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .read_timeout(Duration::from_secs(120))
+                    .build(),
+            );
+        if let Some(r) = &target.region {
+            b = b.region(Region::new(r.clone()));
+        }
+        if sdk.region().is_none() && target.region.is_none() {
+            if custom.is_some() {
+                // S3-compatible servers ignore the region but SigV4 needs one.
+                b = b.region(Region::new("us-east-1"));
+            } else {
+                return Err(Diagnostic::new(
+                    format!("deploy target `{}`", target.name),
+                    "no AWS region: set `region` in the target, or `AWS_REGION` / a profile's region",
+                ));
+            }
+        }
+        if let Some(e) = &target.endpoint {
+            b = b.endpoint_url(e);
+        }
+        if custom.is_some() {
+            // `bucket.localhost` does not resolve; S3-compatible servers expect path style.
+            b = b.force_path_style(true);
+        }
+        Ok(S3Store {
+            client: Client::from_conf(b.build()),
+            bucket: target.bucket.clone(),
+            prefix: target.prefix.clone(),
+            endpoint: custom.unwrap_or_else(|| "AWS".into()),
+        })
+    }
+
+    fn diag(&self, key: Option<&str>, what: &str, cause: String) -> Diagnostic {
+        let at = match key {
+            Some(k) => format!("s3://{}/{k}", self.bucket),
+            None => format!("s3://{}/{}", self.bucket, self.prefix),
+        };
+        Diagnostic::new(at, format!("cannot {what}: {cause}"))
+    }
+
+    /// Every object under the prefix (keys made relative to it), and the LIST requests it took.
+    pub async fn list(&self) -> Result<(Vec<RemoteObject>, usize), Diagnostic> {
+        let mut out = Vec::new();
+        let mut token = None;
+        let mut requests = 0;
+        loop {
+            let resp = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .max_keys(PAGE as i32)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.diag(None, "list the bucket", describe(&e, &self.endpoint)))?;
+            requests += 1;
+            for o in resp.contents() {
+                let Some(key) = o.key() else { continue };
+                // Defence in depth: a server that returns keys outside the prefix gets them ignored.
+                let Some(rel) = key.strip_prefix(self.prefix.as_str()) else {
+                    continue;
+                };
+                out.push(RemoteObject {
+                    key: rel.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().unwrap_or("").to_string(),
+                });
+            }
+            match resp.next_continuation_token() {
+                Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok((out, requests))
+    }
+
+    fn state_key(&self) -> String {
+        format!("{}{STATE_KEY}", self.prefix)
+    }
+
+    /// The state object's bytes, `None` when there is none.
+    pub async fn get_state(&self) -> Result<Option<Vec<u8>>, Diagnostic> {
+        let key = self.state_key();
+        match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
+            Ok(resp) => {
+                let bytes = resp
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| self.diag(Some(&key), "read the state object", e.to_string()))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(self.diag(Some(&key), "read the state object", describe(&e, &self.endpoint))),
+        }
+    }
+
+    pub async fn put_state(&self, state: &PublishState) -> Result<(), Diagnostic> {
+        let key = self.state_key();
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .cache_control("no-store")
+            .body(ByteStream::from(state.to_bytes()))
+            .send()
+            .await
+            .map_err(|e| self.diag(Some(&key), "write the state object", describe(&e, &self.endpoint)))?;
+        Ok(())
+    }
+
+    /// Uploads `file` as `u.key`, in parts of `part_size` when `u.parts > 1`, streaming from
+    /// disk. Returns the ETag and the number of requests it took.
+    pub async fn upload(&self, u: &Upload, file: &Path, part_size: u64) -> Result<(String, usize), Diagnostic> {
+        let fail = |what: &str, cause: String| self.diag(Some(&u.key), what, cause);
+        if u.parts <= 1 {
+            let body = ByteStream::read_from()
+                .path(file)
+                .length(Length::Exact(u.size))
+                .build()
+                .await
+                .map_err(|e| fail("read the file to upload", format!("{}: {e}", file.display())))?;
+            let resp = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&u.key)
+                .body(body)
+                .content_length(u.size as i64)
+                .content_type(&u.headers.content_type)
+                .cache_control(&u.headers.cache_control)
+                .set_content_encoding(u.headers.content_encoding.clone())
+                .set_website_redirect_location(u.headers.website_redirect.clone())
+                .metadata("sha256", &u.sha256)
+                .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(unhex(&u.sha256)))
+                .send()
+                .await
+                .map_err(|e| fail("upload", describe(&e, &self.endpoint)))?;
+            return Ok((resp.e_tag().unwrap_or("").to_string(), 1));
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&u.key)
+            .content_type(&u.headers.content_type)
+            .cache_control(&u.headers.cache_control)
+            .set_content_encoding(u.headers.content_encoding.clone())
+            .set_website_redirect_location(u.headers.website_redirect.clone())
+            .metadata("sha256", &u.sha256)
+            .send()
+            .await
+            .map_err(|e| fail("start a multipart upload", describe(&e, &self.endpoint)))?;
+        let upload_id = created.upload_id().unwrap_or("").to_string();
+        let mut requests = 1;
+        let result = self.upload_parts(u, file, part_size, &upload_id, &mut requests).await;
+        match result {
+            Ok(etag) => Ok((etag, requests)),
+            Err(e) => {
+                // Leave no parts behind to be billed; the next publish starts over.
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&u.key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn upload_parts(
+        &self,
+        u: &Upload,
+        file: &Path,
+        part_size: u64,
+        upload_id: &str,
+        requests: &mut usize,
+    ) -> Result<String, Diagnostic> {
+        let fail = |what: &str, cause: String| self.diag(Some(&u.key), what, cause);
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        let mut number = 1;
+        while offset < u.size {
+            let len = part_size.min(u.size - offset);
+            let body = ByteStream::read_from()
+                .path(file)
+                .offset(offset)
+                .length(Length::Exact(len))
+                .build()
+                .await
+                .map_err(|e| fail("read the file to upload", format!("{}: {e}", file.display())))?;
+            let resp = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(&u.key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(len as i64)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| fail(&format!("upload part {number}"), describe(&e, &self.endpoint)))?;
+            *requests += 1;
+            parts.push(
+                CompletedPart::builder()
+                    .e_tag(resp.e_tag().unwrap_or(""))
+                    .part_number(number)
+                    .build(),
+            );
+            offset += len;
+            number += 1;
+        }
+        let resp = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&u.key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|e| fail("complete the multipart upload", describe(&e, &self.endpoint)))?;
+        *requests += 1;
+        Ok(resp.e_tag().unwrap_or("").to_string())
+    }
+
+    /// Deletes `keys` (full keys, all under the prefix) in batches of 1,000. Returns the keys
+    /// that were deleted, the failures, and the number of requests.
+    pub async fn delete(&self, keys: &[String]) -> (Vec<String>, Vec<Diagnostic>, usize) {
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
+        let mut requests = 0;
+        for batch in keys.chunks(PAGE) {
+            // The plan never holds a key outside the prefix; refuse one here all the same.
+            let (inside, outside): (Vec<&String>, Vec<&String>) = batch
+                .iter()
+                .partition(|k| k.starts_with(self.prefix.as_str()) && k.len() > self.prefix.len());
+            for k in outside {
+                failed.push(self.diag(Some(k), "delete", "the key is outside the target's prefix".into()));
+            }
+            if inside.is_empty() {
+                continue;
+            }
+            let objects = inside
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k.as_str()).build().expect("key is set"))
+                .collect();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .expect("objects are set");
+            requests += 1;
+            match self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+            {
+                Ok(resp) => {
+                    let errors: std::collections::BTreeMap<&str, String> = resp
+                        .errors()
+                        .iter()
+                        .filter_map(|e| {
+                            Some((
+                                e.key()?,
+                                format!("{}: {}", e.code().unwrap_or("error"), e.message().unwrap_or("")),
+                            ))
+                        })
+                        .collect();
+                    for k in inside {
+                        match errors.get(k.as_str()) {
+                            Some(msg) => failed.push(self.diag(Some(k), "delete", msg.clone())),
+                            None => done.push(k.clone()),
+                        }
+                    }
+                }
+                Err(e) => {
+                    let cause = describe(&e, &self.endpoint);
+                    failed.push(self.diag(
+                        inside.first().map(|k| k.as_str()),
+                        &format!("delete {} objects", inside.len()),
+                        cause,
+                    ));
+                }
+            }
+        }
+        (done, failed, requests)
+    }
+}
+
+/// An SDK error in words: what the server said (code, message), or why it could not be
+/// reached. Never includes credentials (the SDK does not put them in errors).
+pub fn describe<E, R>(e: &SdkError<E, R>, endpoint: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            let code = err.code().unwrap_or("unknown error");
+            let msg = err.message().unwrap_or("");
+            let hint = match code {
+                "NoSuchBucket" => " (the bucket does not exist: check `bucket` and the region)",
+                "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
+                    " (the credentials were refused: check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+                }
+                "AccessDenied" => " (the credentials lack a permission; see the IAM policy in the publishing docs)",
+                _ => "",
+            };
+            if msg.is_empty() {
+                format!("{code}{hint}")
+            } else {
+                format!("{code}: {msg}{hint}")
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            format!("cannot reach {endpoint}: {}", DisplayErrorContext(e))
+        }
+        _ => DisplayErrorContext(e).to_string(),
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}

@@ -1,0 +1,617 @@
+//! `sitegen publish` against a real S3-protocol server (s3s-fs, in-process, SigV4 on), run
+//! through the real binary. CloudFront is never reached here: the tests point
+//! `AWS_ENDPOINT_URL_CLOUDFRONT` at a closed local port, so any invalidation attempt would
+//! fail the publish. The invalidations themselves are tested against moto in
+//! `publish_cloudfront.rs`.
+
+use std::collections::BTreeMap;
+
+use assert_cmd::Command;
+
+use crate::harness::{snapshot_dir, TestSite};
+use crate::s3server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+
+/// A closed port on loopback: nothing listens on the discard port here.
+pub const NO_CLOUDFRONT: &str = "http://127.0.0.1:9";
+
+/// The environment of a publish: only the test server's credentials, nothing from the machine.
+pub fn aws_env(c: &mut Command, cloudfront: &str) {
+    for v in [
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_DEFAULT_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    ] {
+        c.env_remove(v);
+    }
+    c.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sitegen-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/sitegen-test")
+        .env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront);
+}
+
+/// The blog fixture with a deploy target on a fresh S3 server.
+pub struct Deploy {
+    pub site: TestSite,
+    pub s3: S3Server,
+    pub cloudfront: String,
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Deploy {
+    /// `target` is extra TOML for the `[[deploy.targets]]` entry named `test`.
+    pub fn new(target: &str) -> Deploy {
+        let s3 = S3Server::start();
+        let site = TestSite::fixture("blog");
+        let mut config = site.read("config.toml");
+        config.push_str(&format!(
+            "\n[[deploy.targets]]\nname = \"test\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\n{target}\n",
+            s3.endpoint
+        ));
+        site.write("config.toml", config);
+        Deploy {
+            site,
+            s3,
+            cloudfront: NO_CLOUDFRONT.into(),
+        }
+    }
+
+    pub fn build(&self) -> &Self {
+        self.site.cmd(&["build", "-q"]).assert().success();
+        self
+    }
+
+    /// Adds a fingerprinted file to the output, as the asset pipeline will: the file, and its
+    /// entry in `public/manifest.json`.
+    pub fn asset(&self, logical: &str, path: &str, body: &str) -> &Self {
+        self.site.write(&format!("public/{path}"), body);
+        let mp = self.site.path("public/manifest.json");
+        let mut m: serde_json::Value = std::fs::read(&mp)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| serde_json::json!({"version": 1, "assets": {}}));
+        m["assets"][logical] = serde_json::json!({
+            "url": format!("https://cdn.example.com/{path}"),
+            "path": path,
+            "integrity": "sha384-test",
+            "size": body.len(),
+            "content_type": "text/css",
+        });
+        std::fs::write(mp, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        self
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["publish"];
+        all.extend_from_slice(args);
+        let mut c = self.site.cmd(&all);
+        aws_env(&mut c, &self.cloudfront);
+        let out = c.output().unwrap();
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// A publish that must succeed; returns stdout.
+    pub fn publish(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert!(r.ok, "publish failed:\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// A publish that must fail; returns stderr.
+    pub fn publish_fails(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert!(!r.ok, "publish succeeded but should have failed:\n{}", r.stdout);
+        r.stderr
+    }
+
+    /// The output folder, as the bucket should hold it.
+    pub fn local(&self) -> BTreeMap<String, Vec<u8>> {
+        snapshot_dir(&self.site.path("public"))
+    }
+
+    /// The bucket without sitegen's state object.
+    pub fn remote(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut m = self.s3.objects();
+        m.remove(".sitegen-state.json");
+        m
+    }
+
+    /// Keys of the objects uploaded since the log was cleared, sorted.
+    pub fn uploaded(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .s3
+            .requests()
+            .into_iter()
+            .filter(|r| matches!(r.op, "PutObject" | "CreateMultipartUpload") && r.key != ".sitegen-state.json")
+            .map(|r| r.key)
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Paths whose bytes differ between two snapshots of the output (added or changed).
+fn changed(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+fn edit_post_2(d: &Deploy) {
+    d.site.write(
+        "site/content/posts/post-2.md",
+        d.site
+            .read("site/content/posts/post-2.md")
+            .replace("title = \"Post 2\"", "title = \"Post 2, retitled\"")
+            .replace("Body of post 2.", "Body of post 2, edited."),
+    );
+}
+
+#[test]
+fn first_publish_uploads_everything_with_the_right_headers() {
+    let d = Deploy::new("");
+    d.build()
+        .asset("css/app.scss", "css/app.0123456789.css", "body{color:red}");
+    let out = d.publish(&[]);
+    assert!(
+        out.starts_with("Published to `test` (s3://site/): 44 uploaded"),
+        "{out}"
+    );
+    assert_eq!(d.remote(), d.local());
+    assert_eq!(d.s3.counts().get("DeleteObjects"), None);
+    // What was sent with each object.
+    let mut rows: Vec<String> =
+        d.s3.requests()
+            .into_iter()
+            .filter(|r| r.op == "PutObject")
+            .map(|r| {
+                let h = |n: &str| r.headers.get(n).cloned().unwrap_or_else(|| "-".into());
+                let sha = if r.key == ".sitegen-state.json" {
+                    h("x-amz-meta-sha256")
+                } else {
+                    // The recorded sha256 is the one of the file.
+                    let local = d.local()[&r.key].clone();
+                    use sha2::Digest;
+                    let want = sha2::Sha256::digest(&local)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>();
+                    assert_eq!(h("x-amz-meta-sha256"), want, "{}", r.key);
+                    "sha256 ok".into()
+                };
+                format!(
+                    "{:<34} {:<40} {:<38} {}{}",
+                    r.key,
+                    h("content-type"),
+                    h("cache-control"),
+                    sha,
+                    r.headers
+                        .get("x-amz-website-redirect-location")
+                        .map(|l| format!(" redirect {l}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+    rows.sort();
+    insta::assert_snapshot!(rows.join("\n"));
+}
+
+#[test]
+fn a_second_publish_without_changes_makes_no_put_delete_or_invalidation() {
+    // A distribution is configured, and CloudFront is unreachable: an invalidation attempt
+    // would fail the run.
+    let d = Deploy::new("cloudfront_distribution_ids = [\"E2TESTDIST\"]");
+    d.build()
+        .asset("css/app.scss", "css/app.0123456789.css", "body{color:red}");
+    d.publish(&[]);
+    d.s3.clear_log();
+    let out = d.publish(&[]);
+    insta::assert_snapshot!(out.split(" (").next().unwrap(), @"Nothing to publish to `test`: 44 files unchanged");
+    // 43 files: one LIST page, one GET of the state object, nothing else.
+    assert_eq!(d.s3.counts(), BTreeMap::from([("GetObject", 1), ("ListObjectsV2", 1)]));
+    // A rebuild rewrites nothing either (unchanged files keep their bytes).
+    d.build()
+        .asset("css/app.scss", "css/app.0123456789.css", "body{color:red}");
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.s3.writes(), []);
+}
+
+#[test]
+fn one_edited_page_uploads_it_and_the_pages_listing_it_and_invalidates_only_their_paths() {
+    let d = Deploy::new("");
+    // A second target on the same bucket, with a distribution, to show the invalidation plan.
+    d.site.write(
+        "config.toml",
+        format!(
+            "{}\n[[deploy.targets]]\nname = \"cdn\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\ncloudfront_distribution_ids = [\"E2TESTDIST\"]\nmax_invalidation_paths = 100\n",
+            d.site.read("config.toml"),
+            d.s3.endpoint
+        ),
+    );
+    d.build();
+    d.publish(&["--target", "test"]);
+    let before = d.local();
+    edit_post_2(&d);
+    d.build();
+    let changed = changed(&before, &d.local());
+    d.s3.clear_log();
+    let plan = d.publish(&["--target", "cdn", "--dry-run"]);
+    assert_eq!(d.s3.writes(), []);
+    insta::assert_snapshot!(plan);
+    d.publish(&["--target", "test"]);
+    assert_eq!(d.uploaded(), changed);
+    assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn a_renamed_css_file_goes_up_before_any_html_and_the_old_one_is_deleted_last() {
+    let d = Deploy::new("");
+    d.build()
+        .asset("css/app.scss", "css/app.aaaaaaaaaa.css", "body{color:red}");
+    d.publish(&[]);
+    // The stylesheet changes, so its fingerprint does; the pages change with it.
+    edit_post_2(&d);
+    d.build()
+        .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    let writes = d.s3.writes();
+    let pos = |pred: &dyn Fn(&crate::s3server::Req) -> bool| writes.iter().position(pred);
+    let css = pos(&|r| r.op == "PutObject" && r.key == "css/app.bbbbbbbbbb.css").unwrap();
+    let first_html = pos(&|r| r.op == "PutObject" && r.key.ends_with(".html")).unwrap();
+    let delete = pos(&|r| r.op == "DeleteObjects").unwrap();
+    assert!(css < first_html, "{writes:#?}");
+    assert!(
+        writes[..delete].iter().filter(|r| r.op == "PutObject").count() == writes.len() - 2,
+        "everything but the state object goes up before the delete: {writes:#?}"
+    );
+    assert_eq!(writes.last().unwrap().key, ".sitegen-state.json");
+    assert!(!d.remote().contains_key("css/app.aaaaaaaaaa.css"));
+    assert_eq!(d.remote(), d.local());
+    // The verbose log tells the same order.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  uploaded") || l.starts_with("  deleted"))
+        .collect();
+    assert_eq!(lines.first(), Some(&"  uploaded css/app.bbbbbbbbbb.css (assets, new)"));
+    assert_eq!(lines.last(), Some(&"  deleted css/app.aaaaaaaaaa.css"));
+}
+
+#[test]
+fn more_deletes_than_max_deletes_deletes_nothing() {
+    let d = Deploy::new("max_deletes = 2");
+    d.build();
+    d.publish(&[]);
+    for p in ["posts/post-2.md", "posts/post-3.md", "docs/b.md"] {
+        d.site.remove(&format!("site/content/{p}"));
+    }
+    d.build();
+    d.s3.clear_log();
+    let err = d.publish_fails(&[]);
+    let err = err.lines().last().unwrap();
+    insta::assert_snapshot!(err, @"error: deploy target `test`: 12 objects would be deleted, more than `max_deletes` (2): nothing was deleted. Check the output folder and the prefix; to allow it, run again with `--max-deletes 12`");
+    assert_eq!(d.s3.counts().get("DeleteObjects"), None);
+    assert!(d.remote().contains_key("posts/post-2/index.html"));
+    // The uploads went through; allowing the deletes finishes the job.
+    d.publish(&["--max-deletes", "12"]);
+    assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn a_failing_upload_leaves_no_html_no_deletes_and_a_rerun_converges() {
+    let d = Deploy::new("");
+    d.build()
+        .asset("css/app.scss", "css/app.aaaaaaaaaa.css", "body{color:red}");
+    d.publish(&[]);
+    let published = d.remote();
+    edit_post_2(&d);
+    d.build()
+        .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
+    // The server keeps failing this one key (500, retried, then given up).
+    d.s3.fail("PutObject", "css/app.bbbbbbbbbb.css", 500, None);
+    d.s3.clear_log();
+    let err = d.publish_fails(&[]);
+    insta::assert_snapshot!(err.lines().last().unwrap(), @"error: deploy target `test`: 1 of 17 uploads failed in phase `assets` (0 done, 16 not started); later phases, the invalidation and the deletes were skipped, so no page names a file that is missing. Run `sitegen publish` again to finish");
+    assert!(
+        err.starts_with("error: s3://site/css/app.bbbbbbbbbb.css: cannot upload: InternalError: injected by the test"),
+        "{err}"
+    );
+    let puts = |key: &str| {
+        d.s3.requests()
+            .iter()
+            .filter(|r| r.op == "PutObject" && r.key == key)
+            .count()
+    };
+    assert_eq!(puts("css/app.bbbbbbbbbb.css"), 4, "retried up to 4 attempts");
+    // No page and no delete went out: the bucket still serves the old, consistent site.
+    let writes = d.s3.writes();
+    assert!(
+        writes
+            .iter()
+            .all(|r| !r.key.ends_with(".html") && r.op != "DeleteObjects"),
+        "{writes:#?}"
+    );
+    assert_eq!(d.remote(), published);
+    // Once the server accepts the key again, a rerun finishes the job...
+    d.s3.heal();
+    d.publish(&[]);
+    assert_eq!(d.remote(), d.local());
+    // ...and the one after that has nothing left to do.
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.s3.writes(), []);
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried() {
+    let d = Deploy::new("");
+    d.build();
+    d.s3.fail("PutObject", "index.html", 503, Some(2));
+    d.s3.fail("ListObjectsV2", "", 500, Some(1));
+    d.publish(&[]);
+    let puts =
+        d.s3.requests()
+            .iter()
+            .filter(|r| r.op == "PutObject" && r.key == "index.html")
+            .count();
+    assert_eq!(puts, 3);
+    assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let d = Deploy::new("cloudfront_distribution_ids = [\"E2TESTDIST\"]");
+    d.build()
+        .asset("css/app.scss", "css/app.0123456789.css", "body{color:red}");
+    let out = d.publish(&["--dry-run"]);
+    assert!(out.contains("1 assets  upload  new"), "{out}");
+    assert!(out.ends_with("Dry run: nothing was changed.\n"), "{out}");
+    assert_eq!(d.s3.writes(), []);
+    assert!(d.s3.objects().is_empty());
+    d.publish(&["--yes"]);
+    let published = d.s3.objects();
+    edit_post_2(&d);
+    d.build();
+    d.s3.clear_log();
+    d.publish(&["--dry-run", "--force"]);
+    assert_eq!(d.s3.writes(), []);
+    assert_eq!(d.s3.objects(), published);
+}
+
+#[test]
+fn the_prefix_is_never_escaped() {
+    let d = Deploy::new("prefix = \"static/\"");
+    for key in [
+        "static-old/x.css",
+        "staticfile.txt",
+        "other/y.html",
+        "static/stale.html",
+    ] {
+        d.s3.put_behind_our_back(key, b"not sitegen's");
+    }
+    d.build();
+    d.publish(&[]);
+    let remote = d.s3.objects();
+    for key in ["static-old/x.css", "staticfile.txt", "other/y.html"] {
+        assert_eq!(remote.get(key).map(Vec::as_slice), Some(&b"not sitegen's"[..]), "{key}");
+    }
+    assert!(!remote.contains_key("static/stale.html"));
+    let under: BTreeMap<String, Vec<u8>> = remote
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("static/")?.to_string(), v)))
+        .filter(|(k, _)| k != ".sitegen-state.json")
+        .collect();
+    assert_eq!(under, d.local());
+
+    // Prefixes that would reach outside themselves are refused before anything runs.
+    for (prefix, msg) in [
+        ("static", "`prefix` `static` must end with `/` (`static/`)"),
+        ("../static/", "`prefix` `../static/` has an empty, `.` or `..` segment"),
+        ("/static/", "`prefix` `/static/` must not start with `/`"),
+        ("a//b/", "`prefix` `a//b/` has an empty, `.` or `..` segment"),
+    ] {
+        let config = d.site.read("config.toml");
+        let start = config.find("prefix = ").unwrap();
+        let end = start + config[start..].find('\n').unwrap();
+        d.site.write(
+            "config.toml",
+            format!("{}prefix = \"{prefix}\"{}", &config[..start], &config[end..]),
+        );
+        d.s3.clear_log();
+        let err = d.publish_fails(&[]);
+        assert!(
+            err.starts_with(&format!("error: config.toml: deploy target `test`: {msg}")),
+            "{err}"
+        );
+        assert_eq!(d.s3.requests(), []);
+    }
+}
+
+#[test]
+fn multipart_uploads_are_recognised_on_the_next_publish() {
+    let d = Deploy::new("multipart_threshold_mib = 5");
+    d.build();
+    let big: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    d.site.write("public/media/big.bin", &big);
+    d.publish(&[]);
+    let c = d.s3.counts();
+    assert_eq!(
+        (
+            c["CreateMultipartUpload"],
+            c["UploadPart"],
+            c["CompleteMultipartUpload"]
+        ),
+        (1, 2, 1)
+    );
+    assert_eq!(d.remote()["media/big.bin"], big);
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.s3.writes(), []);
+}
+
+#[test]
+fn a_new_header_rule_reapplies_headers() {
+    let d = Deploy::new("");
+    d.build();
+    d.publish(&[]);
+    let config = d.site.read("config.toml");
+    d.site.write(
+        "config.toml",
+        format!("{config}\n[[deploy.targets.rules]]\nglob = \"css/*\"\ncache_control = \"public, max-age=60\"\n"),
+    );
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    // Both stylesheets (fingerprinted by the asset pipeline), nothing else.
+    let uploaded = d.uploaded();
+    assert_eq!(uploaded.len(), 2, "{out}");
+    assert!(
+        uploaded.iter().all(|k| k.starts_with("css/") && k.ends_with(".css")),
+        "{out}"
+    );
+    assert_eq!(out.matches("(assets, headers)").count(), 2, "{out}");
+    for r in
+        d.s3.requests()
+            .iter()
+            .filter(|r| r.op == "PutObject" && r.key.starts_with("css/"))
+    {
+        assert_eq!(r.headers["cache-control"], "public, max-age=60");
+    }
+}
+
+#[test]
+fn an_object_changed_behind_our_back_is_uploaded_again() {
+    let d = Deploy::new("");
+    d.build();
+    d.publish(&[]);
+    d.s3.put_behind_our_back("robots.txt", b"User-agent: *\nDisallow: /\n# changed by someone else\n");
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.uploaded(), ["robots.txt"]);
+    assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn superseded_fingerprinted_files_are_kept_for_the_grace_period() {
+    let d = Deploy::new("keep_superseded = \"7d\"");
+    d.build()
+        .asset("css/app.scss", "css/app.aaaaaaaaaa.css", "body{color:red}");
+    d.publish(&[]);
+    d.build()
+        .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
+    let plan = d.publish(&["--dry-run"]);
+    assert!(
+        plan.lines()
+            .any(|l| l.contains(" keep ") && l.contains(" css/app.aaaaaaaaaa.css (until ")),
+        "{plan}"
+    );
+    d.publish(&[]);
+    assert!(d.remote().contains_key("css/app.aaaaaaaaaa.css"));
+    let state: serde_json::Value = serde_json::from_slice(&d.s3.objects()[".sitegen-state.json"]).unwrap();
+    assert!(
+        state["objects"]["css/app.aaaaaaaaaa.css"]["superseded_at"].is_i64(),
+        "{state}"
+    );
+}
+
+#[test]
+fn unknown_bucket_wrong_credentials_and_no_network_give_one_clear_error() {
+    let d = Deploy::new("");
+    d.build();
+    let set_bucket = |from: &str, to: &str| {
+        let config = d.site.read("config.toml");
+        d.site.write(
+            "config.toml",
+            config.replace(&format!("bucket = \"{from}\""), &format!("bucket = \"{to}\"")),
+        )
+    };
+    set_bucket("site", "no-such-bucket");
+    let err = d.publish_fails(&[]);
+    insta::assert_snapshot!(err.trim_end(), @"error: s3://no-such-bucket/: cannot list the bucket: NoSuchBucket (the bucket does not exist: check `bucket` and the region)");
+    set_bucket("no-such-bucket", "site");
+
+    let mut c = d.site.cmd(&["publish"]);
+    aws_env(&mut c, NO_CLOUDFRONT);
+    c.env("AWS_SECRET_ACCESS_KEY", "wrong-secret-0000000000000000000000000000");
+    let out = c.output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: s3://site/: cannot list the bucket: SignatureDoesNotMatch"),
+        "{err}"
+    );
+    assert!(err.contains("the credentials were refused"), "{err}");
+    assert!(!err.contains("wrong-secret") && !err.contains(SECRET_KEY), "{err}");
+
+    // Nothing listens on the endpoint.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = d
+        .site
+        .read("config.toml")
+        .replace(&d.s3.endpoint, &format!("http://127.0.0.1:{port}"));
+    d.site.write("config.toml", config);
+    let err = d.publish_fails(&[]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: s3://site/: cannot list the bucket: cannot reach http://127.0.0.1:{port}:"
+        )),
+        "{err}"
+    );
+    assert_eq!(d.s3.writes(), []);
+}
+
+#[test]
+fn publish_without_a_build_or_a_target_says_what_to_do() {
+    let d = Deploy::new("");
+    let err = d.publish_fails(&[]);
+    assert!(
+        err.contains("the output folder does not exist: run `sitegen build` first"),
+        "{err}"
+    );
+    let err = d.publish_fails(&["--target", "prod"]);
+    insta::assert_snapshot!(err.trim_end(), @"error: config.toml: no deploy target `prod`; the config has `test`");
+    // `--build` builds for the target first.
+    d.publish(&["--build"]);
+    assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn build_for_a_target_takes_its_base_url_and_extra() {
+    let d = Deploy::new("base_url = \"https://staging.example.com\"\nextra = { footer = \"Staging build\" }");
+    d.site.cmd(&["build", "-q", "--target", "test"]).assert().success();
+    let index = d.site.read("public/index.html");
+    assert!(index.contains("Staging build"), "{index}");
+    assert!(d
+        .site
+        .read("public/sitemap.xml")
+        .contains("https://staging.example.com/posts/"));
+    d.site.cmd(&["build", "-q"]).assert().success();
+    assert!(!d.site.read("public/index.html").contains("Staging build"));
+    assert!(d
+        .site
+        .read("public/sitemap.xml")
+        .contains("https://example.com/sub/posts/"));
+}
