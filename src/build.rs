@@ -1357,7 +1357,7 @@ pub fn check_links(plan: &BuildPlan, config: &Config, output_dir: &str) -> Vec<D
                 let Some(local) = local else { continue };
                 let local = local.split(['#', '?']).next().unwrap_or("");
                 let local = if local.is_empty() { "/" } else { local };
-                let decoded = percent_decode(local);
+                let decoded = crate::html::percent_decode(local);
                 let target = output_path(&decoded);
                 let exists = plan.files.contains_key(&target)
                     || plan
@@ -1373,22 +1373,4 @@ pub fn check_links(plan: &BuildPlan, config: &Config, output_dir: &str) -> Vec<D
             out
         })
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

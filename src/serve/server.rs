@@ -111,7 +111,7 @@ pub enum Lookup {
 /// Maps a URL path to an output file. Percent-escapes are decoded; `..` segments, NUL and
 /// backslashes are refused, so nothing outside the plan can be named.
 pub fn lookup(plan: &BuildPlan, raw: &str) -> Lookup {
-    let decoded = percent_decode(raw);
+    let decoded = crate::html::percent_decode(raw);
     if decoded.contains('\0') || decoded.contains('\\') || decoded.split('/').any(|s| s == "..") {
         return Lookup::NotFound;
     }
@@ -128,24 +128,6 @@ pub fn lookup(plan: &BuildPlan, raw: &str) -> Lookup {
         return Lookup::Redirect(format!("/{p}/"));
     }
     Lookup::NotFound
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Adds the live-reload client to an HTML page.

@@ -64,24 +64,6 @@ fn classify(method: &http::Method, query: &str) -> &'static str {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn error_response(status: u16) -> s3s::HttpResponse {
     let code = match status {
         403 => "AccessDenied",
@@ -110,7 +92,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
         let key = path
             .trim_start_matches('/')
             .split_once('/')
-            .map(|(_, k)| percent_decode(k))
+            .map(|(_, k)| sitegen::html::percent_decode(k))
             .unwrap_or_default();
         let headers = req
             .headers()
