@@ -30,6 +30,8 @@ pub struct BuildOptions {
     pub assets_only: bool,
     /// Look for broken internal links in the output (warnings; `check` turns them into errors).
     pub check_links: bool,
+    /// Show a progress bar when many images are processed (on a terminal only).
+    pub progress: bool,
 }
 
 impl BuildOptions {
@@ -79,6 +81,12 @@ pub struct BuildStats {
     pub outputs: usize,
     /// Outputs rendered by this build (the others were reused from the previous build).
     pub rendered: usize,
+    /// Processed images taken from the cache (memory or disk).
+    pub images_cached: usize,
+    /// Image sources decoded by this build (each at most once).
+    pub images_decoded: usize,
+    /// Processed images encoded by this build.
+    pub images_encoded: usize,
     /// Time spent per phase, in order (`sitegen build -v` prints them).
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -91,6 +99,9 @@ pub struct BuildResult {
     pub stats: BuildStats,
     /// Outputs this build rendered (the rest were reused), sorted.
     pub rendered: Vec<String>,
+    /// Cache keys of every processed image this build uses (`sitegen cache prune` keeps
+    /// these).
+    pub image_keys: Vec<String>,
 }
 
 /// `/blog/a/` → `blog/a/index.html`; `/feed.json` → `feed.json`.
@@ -151,6 +162,8 @@ struct CachedOutput {
     key: u64,
     deps: Vec<(Dep, u64)>,
     file: OutputFile,
+    /// Images the template asked for (`resize_image`, `image_set`).
+    images: Vec<crate::images::Job>,
 }
 
 /// A build that remembers the last one: Markdown renders, template values and outputs whose
@@ -169,6 +182,8 @@ pub struct Builder {
     values: HashMap<String, (u64, Value)>,
     outputs: HashMap<String, CachedOutput>,
     front_matter: crate::content::FrontMatterCache,
+    /// Processed images, kept in memory across builds (and on disk when configured).
+    images: Option<Arc<crate::images::cache::Store>>,
 }
 
 /// A hash for cache keys (stable within one process, which is all a cache needs).
@@ -265,6 +280,7 @@ impl Builder {
                 warnings: vec![],
                 stats,
                 rendered: vec![],
+                image_keys: vec![],
             });
         }
         // What pages can show of the assets: their URLs, sizes and (except in `serve`, where
@@ -324,6 +340,11 @@ impl Builder {
         static_paths.insert("sitemap.xml".into());
         static_paths.insert("robots.txt".into());
         let highlighter = Arc::new(Highlighter::new());
+        let store = self
+            .images
+            .get_or_insert_with(|| Arc::new(crate::images::cache::Store::new(config.image_cache.as_deref())))
+            .clone();
+        let image_requests = Arc::new(crate::images::Images::new(config.clone(), tree.clone(), store.clone()));
         let site = Arc::new(SiteData::new(
             config.clone(),
             urls.clone(),
@@ -331,6 +352,7 @@ impl Builder {
             assets.clone(),
             tree.clone(),
             highlighter.clone(),
+            image_requests.clone(),
         ));
         phase(&mut timings, "load content");
         let templates = match Templates::load(&tree, site.clone()) {
@@ -347,45 +369,64 @@ impl Builder {
         let resolve = |p: &str| urls.get(p).cloned();
         let resolve_asset = |u: &str| assets.fingerprinted_url(u, &config);
         let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| urls.get(l)).collect::<Vec<_>>());
-        let render_md = |origin: &str, text: &str, body_offset: usize, sha: [u8; 32]| -> CachedMarkdown {
-            if let Some(c) = self.markdown.get(origin) {
-                let tkey = if c.uses_templates { templates_key } else { 0 };
-                if c.sha256 == sha && c.templates_key == tkey && sha != [0; 32] && c.links_key == links_key(&c.result.0)
-                {
-                    return c.clone();
-                }
-            }
-            let uses_templates = text.contains("{{") || text.contains("{%");
-            let tkey = if uses_templates { templates_key } else { 0 };
-            let result = markdown::render_all(&markdown::Input {
-                origin,
-                text,
-                body_offset,
-                config: &config.markdown,
-                base_url: &config.base_url,
-                highlighter: &highlighter,
-                resolve: &resolve,
-                resolve_asset: &resolve_asset,
-                shortcodes: &shortcodes,
-            });
-            CachedMarkdown {
-                sha256: sha,
-                uses_templates,
-                links_key: links_key(&result.0),
-                templates_key: tkey,
-                result: Arc::new(result),
-            }
+        let images_unchanged = |r: &Rendered| {
+            r.image_sources
+                .iter()
+                .all(|(p, sha)| tree.get(p).map(|f| f.sha256) == Some(*sha))
         };
+        let render_md =
+            |origin: &str, relative: &str, text: &str, body_offset: usize, sha: [u8; 32]| -> CachedMarkdown {
+                if let Some(c) = self.markdown.get(origin) {
+                    let tkey = if c.uses_templates { templates_key } else { 0 };
+                    if c.sha256 == sha
+                        && c.templates_key == tkey
+                        && sha != [0; 32]
+                        && c.links_key == links_key(&c.result.0)
+                        && images_unchanged(&c.result.0)
+                    {
+                        return c.clone();
+                    }
+                }
+                let page_dir = format!(
+                    "content/{}",
+                    relative
+                        .rsplit_once('/')
+                        .map(|(d, _)| format!("{d}/"))
+                        .unwrap_or_default()
+                );
+                let uses_templates = text.contains("{{") || text.contains("{%");
+                let tkey = if uses_templates { templates_key } else { 0 };
+                let result = markdown::render_all(&markdown::Input {
+                    origin,
+                    text,
+                    body_offset,
+                    config: &config.markdown,
+                    base_url: &config.base_url,
+                    highlighter: &highlighter,
+                    resolve: &resolve,
+                    resolve_asset: &resolve_asset,
+                    shortcodes: &shortcodes,
+                    images: Some(&image_requests),
+                    page_dir: &page_dir,
+                });
+                CachedMarkdown {
+                    sha256: sha,
+                    uses_templates,
+                    links_key: links_key(&result.0),
+                    templates_key: tkey,
+                    result: Arc::new(result),
+                }
+            };
         phase(&mut timings, "load templates");
         let page_md: Vec<CachedMarkdown> = model
             .pages
             .par_iter()
-            .map(|p| render_md(&p.origin, &p.text, p.body_offset, p.sha256))
+            .map(|p| render_md(&p.origin, &p.relative_path, &p.text, p.body_offset, p.sha256))
             .collect();
         let section_md: Vec<CachedMarkdown> = model
             .sections
             .par_iter()
-            .map(|s| render_md(&s.origin, &s.text, s.body_offset, s.sha256))
+            .map(|s| render_md(&s.origin, &s.relative_path, &s.text, s.body_offset, s.sha256))
             .collect();
         let mut new_markdown = HashMap::with_capacity(page_md.len() + section_md.len());
         for (p, c) in model.pages.iter().zip(&page_md) {
@@ -458,6 +499,7 @@ impl Builder {
                         (d, id)
                     })
                     .collect();
+                let images = site.images.take(&current_path);
                 if job.output.ends_with(".html") {
                     if let Some(h) = assets.rewrite_html(&html, &config) {
                         html = h;
@@ -469,7 +511,16 @@ impl Builder {
                     html.into_bytes()
                 };
                 let file = OutputFile::new(bytes, job.source);
-                Ok((job.output, CachedOutput { key, deps, file }, true))
+                Ok((
+                    job.output,
+                    CachedOutput {
+                        key,
+                        deps,
+                        file,
+                        images,
+                    },
+                    true,
+                ))
             })
             .collect();
 
@@ -487,12 +538,17 @@ impl Builder {
                 plan.files.insert(path, file);
             }
         };
+        let mut image_jobs: Vec<crate::images::Job> = Vec::new();
+        for c in page_md.iter().chain(&section_md) {
+            image_jobs.extend(c.result.0.image_jobs.iter().cloned());
+        }
         for r in rendered {
             match r {
                 Ok((p, c, fresh)) => {
                     if fresh {
                         rendered_paths.push(p.clone());
                     }
+                    image_jobs.extend(c.images.iter().cloned());
                     add(p.clone(), c.file.clone(), &mut errors);
                     new_outputs.insert(p, c);
                 }
@@ -533,6 +589,31 @@ impl Builder {
             copy_content(&f.relative_path, f.relative_path.clone(), &mut errors, &mut add);
         }
 
+        // Images: only when everything else worked (a broken template would only make the
+        // user wait for images of a build that fails anyway).
+        let mut image_stats = crate::images::RunStats::default();
+        let mut image_keys: Vec<String> = Vec::new();
+        if errors.is_empty() && !image_jobs.is_empty() {
+            let progress = opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let (made, st, errs) = crate::images::run(image_jobs, &tree, &config, &store, progress);
+            image_stats = st;
+            errors.extend(errs);
+            for (path, bytes) in made {
+                let mut f = OutputFile::new(bytes, "the image pipeline");
+                f.immutable = true;
+                add(path, f, &mut errors);
+            }
+            let used = store.take_used();
+            image_keys = used.iter().cloned().collect();
+            image_keys.sort();
+            if st.encoded > 0 {
+                if let Some(dir) = store.dir() {
+                    let _ = crate::images::cache::enforce_limit(dir, &used, config.images.cache_max_mb << 20);
+                }
+            }
+        }
+        phase(&mut timings, "images");
+
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
         self.markdown = new_markdown;
@@ -555,6 +636,9 @@ impl Builder {
             static_files,
             outputs: plan.files.len(),
             rendered: rendered_paths.len(),
+            images_cached: image_stats.cached,
+            images_decoded: image_stats.decoded,
+            images_encoded: image_stats.encoded,
         };
         rendered_paths.sort();
         Ok(BuildResult {
@@ -562,6 +646,7 @@ impl Builder {
             warnings,
             stats,
             rendered: rendered_paths,
+            image_keys,
         })
     }
 }

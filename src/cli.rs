@@ -48,6 +48,9 @@ pub enum Command {
     /// Upload the output folder to a deploy target (S3) in safe order and invalidate what
     /// changed in its CloudFront distributions.
     Publish(PublishArgs),
+    /// Look after the processed-image cache (`images.cache_dir`, `.sitegen/cache`).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Create a new site in DIR (which must be empty or missing).
     Init {
         dir: PathBuf,
@@ -55,6 +58,15 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every cached image the site does not use now (the site is built in memory,
+    /// drafts included, to find out).
+    Prune,
+    /// Show where the cache is, how many entries it has and their size.
+    Info,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +194,7 @@ pub fn run(cli: Cli) -> i32 {
             cli.quiet,
         ),
         Command::Publish(args) => cmd_publish(&cli, args, &printer),
+        Command::Cache(c) => cmd_cache(&cli, c, &printer),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -217,7 +230,9 @@ pub fn read_config(root: &Path, config_file: &Path) -> Result<Config, Errors> {
     let text = std::fs::read(&config_path)
         .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
     let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
-    Config::parse(&shown, &text).map_err(Errors::sorted)
+    let mut config = Config::parse(&shown, &text).map_err(Errors::sorted)?;
+    config.image_cache = Some(root.join(&config.images.cache_dir));
+    Ok(config)
 }
 
 fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Config>, BuildResult), Errors> {
@@ -226,6 +241,7 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
         drafts: args.drafts,
         assets_only,
         check_links: true,
+        progress: true,
     };
     let result = build::build(tree, config.clone(), &opts)?;
     Ok((config, result))
@@ -305,6 +321,54 @@ fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
         result.stats.outputs,
         start.elapsed().as_millis()
     ));
+    Ok(())
+}
+
+fn cmd_cache(cli: &Cli, c: &CacheCommand, p: &Printer) -> Result<(), Errors> {
+    let config = read_config(&cli.root, &cli.config)?;
+    let dir = config
+        .image_cache
+        .clone()
+        .unwrap_or_else(|| cli.root.join(&config.images.cache_dir))
+        .join("images");
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    match c {
+        CacheCommand::Info => {
+            let e = crate::images::cache::entries(&dir);
+            let size: u64 = e.iter().map(|e| e.size).sum();
+            p.info(format!(
+                "{}: {} processed images, {:.1} MB (limit images.cache_max_mb = {})",
+                dir.display(),
+                e.len(),
+                mb(size),
+                config.images.cache_max_mb
+            ));
+        }
+        CacheCommand::Prune => {
+            let site = SiteArgs {
+                drafts: true,
+                base_url: None,
+                target: None,
+            };
+            let (config, tree) = load_site(&cli.root, &cli.config, &site)?;
+            let opts = BuildOptions {
+                drafts: true,
+                check_links: false,
+                progress: true,
+                ..BuildOptions::default()
+            };
+            let result = build::build(tree, config, &opts)?;
+            let keep: std::collections::HashSet<String> = result.image_keys.iter().cloned().collect();
+            let (n, bytes) = crate::images::cache::prune(&dir, &keep)
+                .map_err(|e| Diagnostic::new(dir.display().to_string(), format!("cannot prune the cache: {e}")))?;
+            p.info(format!(
+                "Pruned {}: removed {n} unused processed images ({:.1} MB), kept {}.",
+                dir.display(),
+                mb(bytes),
+                crate::images::cache::entries(&dir).len()
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -53,6 +53,13 @@ pub struct Config {
     /// Minify every HTML page (and the CSS/JS inside it).
     #[serde(default)]
     pub minify_html: bool,
+    /// The image pipeline (`[images]`): quality per format, Markdown images, cache, limits.
+    #[serde(default)]
+    pub images: ImagesConfig,
+    /// Where processed images are cached, resolved against the site root by the CLI from
+    /// `images.cache_dir`; `None` keeps the cache in memory only (tests, `check`).
+    #[serde(skip)]
+    pub image_cache: Option<std::path::PathBuf>,
     /// Set by `sitegen serve`, never by config.toml: integrity attributes are left empty so
     /// a stylesheet can be swapped in place while editing.
     #[serde(skip)]
@@ -215,6 +222,92 @@ impl Default for MarkdownConfig {
             words_per_minute: default_wpm(),
         }
     }
+}
+
+/// The image pipeline's settings (`[images]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Quality (1 to 100) of JPEG outputs when a call gives none.
+    #[serde(default = "default_jpeg_quality")]
+    pub jpeg_quality: u8,
+    /// Quality (1 to 100) of lossy WebP outputs.
+    #[serde(default = "default_webp_quality")]
+    pub webp_quality: u8,
+    /// Quality (1 to 100) of AVIF outputs.
+    #[serde(default = "default_avif_quality")]
+    pub avif_quality: u8,
+    /// AVIF encoder speed, 1 (slowest, smallest) to 10 (fastest).
+    #[serde(default = "default_avif_speed")]
+    pub avif_speed: u8,
+    /// Widths of the `srcset` given to Markdown images of local files (widths at or above
+    /// the image's own are left out; the original is always a candidate). `[]` turns the
+    /// `srcset` off; `width`/`height` are still added.
+    #[serde(default = "default_markdown_widths")]
+    pub markdown_widths: Vec<u32>,
+    /// The `sizes` attribute of Markdown images that get a `srcset`.
+    #[serde(default = "default_markdown_sizes")]
+    pub markdown_sizes: String,
+    /// `loading="lazy"` and `decoding="async"` on Markdown images.
+    #[serde(default = "yes")]
+    pub markdown_lazy: bool,
+    /// Images are decoded only when width x height is at most this (a header that claims
+    /// 50,000 x 50,000 pixels is refused before any memory is taken). About 4 bytes of memory
+    /// per pixel are needed while an image is processed.
+    #[serde(default = "default_max_pixels")]
+    pub max_pixels: u64,
+    /// The processed-image cache, relative to the site root.
+    #[serde(default = "default_image_cache_dir")]
+    pub cache_dir: String,
+    /// After a build, least recently used cache entries not used by that build are removed
+    /// until the cache is at most this many megabytes.
+    #[serde(default = "default_cache_max_mb")]
+    pub cache_max_mb: u64,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        ImagesConfig {
+            jpeg_quality: default_jpeg_quality(),
+            webp_quality: default_webp_quality(),
+            avif_quality: default_avif_quality(),
+            avif_speed: default_avif_speed(),
+            markdown_widths: default_markdown_widths(),
+            markdown_sizes: default_markdown_sizes(),
+            markdown_lazy: true,
+            max_pixels: default_max_pixels(),
+            cache_dir: default_image_cache_dir(),
+            cache_max_mb: default_cache_max_mb(),
+        }
+    }
+}
+
+fn default_jpeg_quality() -> u8 {
+    75
+}
+fn default_webp_quality() -> u8 {
+    75
+}
+fn default_avif_quality() -> u8 {
+    60
+}
+fn default_avif_speed() -> u8 {
+    8
+}
+fn default_markdown_widths() -> Vec<u32> {
+    vec![480, 960, 1600]
+}
+fn default_markdown_sizes() -> String {
+    "(min-width: 50rem) 50rem, 100vw".to_string()
+}
+fn default_max_pixels() -> u64 {
+    100_000_000
+}
+fn default_image_cache_dir() -> String {
+    ".sitegen/cache".to_string()
+}
+fn default_cache_max_mb() -> u64 {
+    2048
 }
 
 /// The asset pipeline's settings (`[assets]`).

@@ -25,6 +25,7 @@ pub mod config;
 pub mod content;
 pub mod error;
 pub mod html;
+pub mod images;
 pub mod init;
 pub mod markdown;
 pub mod output;

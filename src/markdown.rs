@@ -79,12 +79,16 @@ pub trait Shortcodes: Sync {
     fn missing(&self, name: &str) -> String {
         format!("unknown shortcode `{name}`: no template `templates/shortcodes/{name}.html`")
     }
+    /// Renders one call. `page_dir` is the logical folder of the page (`content/blog/post/`),
+    /// where images named by a relative path are looked up first. Returns the HTML and the
+    /// images the shortcode asked for.
     fn render(
         &self,
         name: &str,
         args: &serde_json::Map<String, serde_json::Value>,
         body: Option<&str>,
-    ) -> Result<String, String>;
+        page_dir: &str,
+    ) -> Result<(String, Vec<crate::images::Job>), String>;
 }
 
 /// No shortcodes at all (Markdown rendered from templates with the `markdown` filter).
@@ -102,7 +106,8 @@ impl Shortcodes for NoShortcodes {
         _: &str,
         _: &serde_json::Map<String, serde_json::Value>,
         _: Option<&str>,
-    ) -> Result<String, String> {
+        _: &str,
+    ) -> Result<(String, Vec<crate::images::Job>), String> {
         Err("shortcodes are not available here".into())
     }
 }
@@ -124,6 +129,11 @@ pub struct Input<'a> {
     /// `/img/a.png` → its fingerprinted URL, when it names a fingerprinted asset.
     pub resolve_asset: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub shortcodes: &'a dyn Shortcodes,
+    /// Local images get `width`/`height`, lazy loading and a `srcset` (`None`: images are
+    /// left as written).
+    pub images: Option<&'a crate::images::Images>,
+    /// The logical folder of the file (`content/blog/post/`), for relative image paths.
+    pub page_dir: &'a str,
 }
 
 /// One heading in the table of contents.
@@ -157,6 +167,10 @@ pub struct Rendered {
     pub anchor_refs: Vec<AnchorRef>,
     /// Pages and sections this one links to with `@/` (for incremental rebuilds).
     pub links_to: Vec<String>,
+    /// Resized images the `srcset`s of this render point to (made after rendering).
+    pub image_jobs: Vec<crate::images::Job>,
+    /// The local images read, with their sha256 (for incremental rebuilds).
+    pub image_sources: Vec<(String, [u8; 32])>,
 }
 
 const SUMMARY_MARKER: &str = "<!-- more -->";
@@ -379,6 +393,46 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
                 let dest = (input.resolve_asset)(dest_url)
                     .map(CowStr::from)
                     .unwrap_or_else(|| dest_url.clone());
+                if let Some(found) = input.images.and_then(|im| im.markdown(dest_url, input.page_dir, &dest)) {
+                    match found {
+                        Ok(img) => {
+                            let end = find_end(&events, i);
+                            let mut alt = String::new();
+                            for (e, _) in &events[i + 1..end] {
+                                match e {
+                                    Event::Text(t) | Event::Code(t) => alt.push_str(t),
+                                    Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                                    _ => {}
+                                }
+                            }
+                            let mut html = format!("<img src=\"{}\" alt=\"{}\"", escape_attr(&dest), escape_attr(&alt));
+                            if !title.is_empty() {
+                                let _ = write!(html, " title=\"{}\"", escape_attr(title));
+                            }
+                            let _ = write!(html, " width=\"{}\" height=\"{}\"", img.width, img.height);
+                            if input.images.is_some_and(|im| im.lazy()) {
+                                html.push_str(" loading=\"lazy\" decoding=\"async\"");
+                            }
+                            if let Some(srcset) = &img.srcset {
+                                let _ = write!(html, " srcset=\"{}\"", escape_attr(srcset));
+                                let sizes = input.images.map(|im| im.sizes()).unwrap_or("");
+                                if !sizes.is_empty() {
+                                    let _ = write!(html, " sizes=\"{}\"", escape_attr(sizes));
+                                }
+                            }
+                            html.push_str(" />");
+                            out.push(Event::InlineHtml(CowStr::from(html)));
+                            r.image_jobs.extend(img.jobs);
+                            r.image_sources.push((img.source, img.source_sha256));
+                            i = end + 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            let (l, c) = pos(range);
+                            errors.push(Diagnostic::at(input.origin, l, c, e));
+                        }
+                    }
+                }
                 out.push(Event::Start(Tag::Image {
                     link_type: *link_type,
                     dest_url: dest,
@@ -412,6 +466,12 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
     }
     r.html = html;
     r.toc = nest_headings(flat_headings);
+    for j in expanded.image_jobs {
+        r.image_sources.push((j.source.clone(), j.source_sha256));
+        r.image_jobs.push(j);
+    }
+    r.image_sources.sort();
+    r.image_sources.dedup();
     (r, errors)
 }
 
@@ -500,6 +560,7 @@ pub fn escape_attr(s: &str) -> String {
 
 /// Markdown with shortcodes replaced by placeholders, and what to put back.
 struct Expanded {
+    image_jobs: Vec<crate::images::Job>,
     markdown: String,
     outputs: Vec<String>,
     /// (offset in `markdown`, offset in the original body), ascending.
@@ -555,6 +616,7 @@ fn code_ranges(body: &str) -> Vec<Range<usize>> {
 
 fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>) -> Expanded {
     let mut ex = Expanded {
+        image_jobs: Vec::new(),
         markdown: String::new(),
         outputs: Vec::new(),
         map: Vec::new(),
@@ -634,8 +696,12 @@ fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>
             (None, call.end)
         };
         let body_text = body_text.map(|b| b.strip_prefix('\n').unwrap_or(b).strip_suffix('\n').unwrap_or(b));
-        match input.shortcodes.render(&call.name, &call.args, body_text) {
-            Ok(html) => {
+        match input
+            .shortcodes
+            .render(&call.name, &call.args, body_text, input.page_dir)
+        {
+            Ok((html, jobs)) => {
+                ex.image_jobs.extend(jobs);
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
                 md.push_str(&placeholder(ex.outputs.len()));

@@ -44,6 +44,8 @@ pub struct SiteData {
     pub tree: Arc<SourceTree>,
     pub values: OnceLock<SiteValues>,
     pub highlighter: Arc<Highlighter>,
+    /// Image requests (`resize_image`, `image_set`, Markdown images).
+    pub images: Arc<crate::images::Images>,
     data_cache: Mutex<HashMap<String, Value>>,
     /// What template functions read, per output (`current_path`): incremental builds re-render
     /// an output when any of it changed.
@@ -58,6 +60,7 @@ impl SiteData {
         assets: Arc<AssetSet>,
         tree: Arc<SourceTree>,
         highlighter: Arc<Highlighter>,
+        images: Arc<crate::images::Images>,
     ) -> Self {
         SiteData {
             config,
@@ -67,6 +70,7 @@ impl SiteData {
             tree,
             values: OnceLock::new(),
             highlighter,
+            images,
             data_cache: Mutex::new(HashMap::new()),
             deps: Mutex::new(HashMap::new()),
         }
@@ -112,6 +116,28 @@ impl SiteData {
             ))
         })
     }
+}
+
+/// The output being rendered (`current_path` of the context).
+fn current_path(state: &State) -> String {
+    state.get::<String>("current_path").ok().flatten().unwrap_or_default()
+}
+
+/// The logical folder images named by a relative path are looked up in first: the page's
+/// (or section's) folder under `content/`.
+fn page_dir(state: &State) -> Option<String> {
+    if let Ok(Some(d)) = state.get::<String>("page_dir") {
+        return Some(d);
+    }
+    for key in ["page", "section"] {
+        if let Ok(Some(v)) = state.get::<Value>(key) {
+            if let Some(rel) = v.get_from_path("relative_path").and_then(|r| r.as_str()) {
+                let dir = rel.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+                return Some(format!("content/{dir}"));
+            }
+        }
+    }
+    None
 }
 
 /// The loaded templates, and where each came from (for messages).
@@ -289,7 +315,9 @@ impl Shortcodes for TemplateShortcodes<'_> {
         name: &str,
         args: &serde_json::Map<String, serde_json::Value>,
         body: Option<&str>,
-    ) -> Result<String, String> {
+        page_dir: &str,
+    ) -> Result<(String, Vec<crate::images::Job>), String> {
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let mut ctx = Context::new();
         for (k, v) in args {
             ctx.insert(k.clone(), v);
@@ -297,9 +325,18 @@ impl Shortcodes for TemplateShortcodes<'_> {
         if let Some(b) = body {
             ctx.insert("body", b);
         }
-        self.templates
-            .render(&format!("shortcodes/{name}.html"), &ctx)
-            .map_err(|d| d.to_string())
+        // A key of its own, so the images this call asks for are not mixed with others'.
+        let key = format!(
+            "\0shortcode {}",
+            CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        ctx.insert("current_path", &key);
+        ctx.insert("page_dir", page_dir);
+        let html = self.templates.render(&format!("shortcodes/{name}.html"), &ctx);
+        let site = &self.templates.site;
+        let jobs = site.images.take(&key);
+        let _ = site.take_deps(&key);
+        Ok((html.map_err(|d| d.to_string())?, jobs))
     }
 }
 
@@ -374,6 +411,97 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         m.insert("height".into(), a.height.map(Value::from).unwrap_or_else(Value::none));
         Ok(Value::from(m))
     });
+
+    let s = site.clone();
+    tera.register_function(
+        "resize_image",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?;
+            let width = kw.get::<u32>("width")?;
+            let height = kw.get::<u32>("height")?;
+            let default_op = match (width, height) {
+                (Some(_), None) => "fit_width",
+                (None, Some(_)) => "fit_height",
+                _ => "fill",
+            };
+            let op = kw.get::<&str>("op")?.unwrap_or(default_op);
+            let format = kw.get::<&str>("format")?.unwrap_or("auto");
+            let anchor = kw.get::<&str>("anchor")?.unwrap_or("center");
+            let quality = kw.get::<u8>("quality")?;
+            let current = current_path(state);
+            let r = s
+                .images
+                .resize(
+                    &current,
+                    path,
+                    page_dir(state).as_deref(),
+                    op,
+                    width,
+                    height,
+                    anchor,
+                    format,
+                    quality,
+                )
+                .map_err(|e| tera::Error::message(format!("resize_image: {e}")))?;
+            s.record(state, Dep::Data(r.source.clone()));
+            Ok(Value::from_serializable(&r))
+        },
+    );
+    let s = site.clone();
+    tera.register_function(
+        "image_set",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?;
+            let widths: Vec<u32> = match kw.get::<Value>("widths")? {
+                Some(v) => v
+                    .as_array()
+                    .ok_or_else(|| tera::Error::message("image_set: `widths` must be an array of numbers"))?
+                    .iter()
+                    .map(|w| {
+                        w.as_i128()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .ok_or_else(|| tera::Error::message("image_set: `widths` must be an array of numbers"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                None => s.config.images.markdown_widths.clone(),
+            };
+            let formats: Vec<String> = match kw.get::<Value>("formats")? {
+                Some(v) => v
+                    .as_array()
+                    .ok_or_else(|| tera::Error::message("image_set: `formats` must be an array of strings"))?
+                    .iter()
+                    .map(|f| f.as_str().map(String::from))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| tera::Error::message("image_set: `formats` must be an array of strings"))?,
+                None => vec![],
+            };
+            let quality = kw.get::<u8>("quality")?;
+            let current = current_path(state);
+            let r = s
+                .images
+                .image_set(&current, path, page_dir(state).as_deref(), &widths, &formats, quality)
+                .map_err(|e| tera::Error::message(format!("image_set: {e}")))?;
+            s.record(state, Dep::Data(r.source.clone()));
+            Ok(Value::from_serializable(&r))
+        },
+    );
+    let s = site.clone();
+    tera.register_function(
+        "get_image_metadata",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let path = kw.must_get::<&str>("path")?;
+            let (logical, info) = s
+                .images
+                .metadata(path, page_dir(state).as_deref())
+                .map_err(|e| tera::Error::message(format!("get_image_metadata: {e}")))?;
+            s.record(state, Dep::Data(logical));
+            let mut m = tera::Map::new();
+            m.insert("width".into(), Value::from(info.width));
+            m.insert("height".into(), Value::from(info.height));
+            m.insert("has_alpha".into(), Value::from(info.has_alpha));
+            Ok(Value::from(m))
+        },
+    );
 
     let s = site.clone();
     tera.register_function(
@@ -494,6 +622,8 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
                 resolve: &resolve,
                 resolve_asset: &resolve_asset,
                 shortcodes: &crate::markdown::NoShortcodes,
+                images: None,
+                page_dir: "content/",
             };
             let r = crate::markdown::render(&input)
                 .map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;

@@ -122,6 +122,7 @@ impl Session {
             drafts: self.args.drafts,
             assets_only: self.assets_only,
             check_links: false,
+            progress: false,
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {

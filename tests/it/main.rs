@@ -7,6 +7,7 @@ mod assets;
 mod browser;
 mod cli;
 mod errors;
+mod images;
 mod incremental;
 mod markdown;
 mod output;
