@@ -294,8 +294,18 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         rendered.as_millis(),
         (start.elapsed() - rendered).as_millis()
     ));
+    let st = &result.stats;
+    let images = st.images_cached + st.images_encoded;
+    let images = if images == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {images} processed images ({} made, {} from the cache)",
+            st.images_encoded, st.images_cached
+        )
+    };
     p.info(format!(
-        "Built {} pages, {} sections, {} static files into `{}` ({} written, {} unchanged, {} removed) in {} ms",
+        "Built {} pages, {} sections, {} static files{images} into `{}` ({} written, {} unchanged, {} removed) in {} ms",
         result.stats.pages,
         result.stats.sections,
         result.stats.static_files,

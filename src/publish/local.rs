@@ -85,7 +85,8 @@ pub fn scan(dir: &Path, filter: &PathFilter, rules: &HeaderRules) -> Result<Vec<
             } else {
                 None
             };
-            let immutable = immutable.contains(&rel);
+            // Processed images are named by the hash of their source and operation too.
+            let immutable = immutable.contains(&rel) || rel.starts_with(&format!("{}/", crate::images::OUTPUT_DIR));
             Ok(LocalFile {
                 headers: rules.headers(&rel, immutable, alias),
                 path: rel,
@@ -103,4 +104,30 @@ pub fn hash_file(p: &Path) -> io::Result<(String, u64)> {
     let mut h = Sha256::new();
     let n = io::copy(&mut f, &mut h)?;
     Ok((super::hex(&h.finalize()), n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processed_images_and_manifest_assets_are_immutable_pages_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("processed_images")).unwrap();
+        std::fs::create_dir_all(d.join("css")).unwrap();
+        std::fs::write(d.join("processed_images/a.0123456789abcdef.jpg"), b"jpg").unwrap();
+        std::fs::write(d.join("css/site.0123456789.css"), b"css").unwrap();
+        std::fs::write(d.join("index.html"), b"<p>").unwrap();
+        std::fs::write(
+            d.join(MANIFEST),
+            r#"{"version":1,"assets":{"css/site.scss":{"url":"/css/site.0123456789.css","path":"css/site.0123456789.css","integrity":"","size":3,"content_type":"text/css"}}}"#,
+        )
+        .unwrap();
+        let files = scan(d, &PathFilter::all(), &HeaderRules::new(&[]).unwrap()).unwrap();
+        let imm = |p: &str| files.iter().find(|f| f.path == p).unwrap().immutable;
+        assert!(imm("processed_images/a.0123456789abcdef.jpg"));
+        assert!(imm("css/site.0123456789.css"));
+        assert!(!imm("index.html"));
+    }
 }
