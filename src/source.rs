@@ -28,16 +28,27 @@ pub struct SourceFile {
     /// `<embedded>/themes/default/...` for the built-in theme.
     pub origin: String,
     pub bytes: Arc<[u8]>,
+    /// The same allocation as `bytes`, as text, when the file is valid UTF-8: checked once
+    /// when the file is read, so every later build shares the text instead of copying it.
+    pub text: Option<Arc<str>>,
     pub sha256: [u8; 32],
 }
 
 impl SourceFile {
-    pub fn new(origin: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
-        let bytes = bytes.into();
+    pub fn new(origin: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        let bytes: Vec<u8> = bytes.into();
         let sha256 = Sha256::digest(&bytes).into();
+        let (bytes, text) = match String::from_utf8(bytes) {
+            Ok(s) => {
+                let text: Arc<str> = Arc::from(s);
+                (Arc::<[u8]>::from(text.clone()), Some(text))
+            }
+            Err(e) => (Arc::from(e.into_bytes()), None),
+        };
         SourceFile {
             origin: origin.into(),
             bytes,
+            text,
             sha256,
         }
     }
@@ -82,17 +93,15 @@ impl SourceTree {
         ]
     }
 
-    /// A new snapshot where the files at or under `changed` (paths on disk: files or folders,
-    /// created, modified or deleted) are read again; every other file is shared with `self`.
-    /// A deleted site file lets the theme's file of the same logical path show through again.
-    pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
-        let layers = Self::layers(root, config);
+    /// The logical paths (`content/blog/a.md`, or a folder: `content/blog`) of paths on disk,
+    /// sorted; paths outside every layer and editor temp files give none.
+    pub fn logical_paths(root: &Path, config: &Config, changed: &[PathBuf]) -> Vec<String> {
         let mut logical: Vec<String> = Vec::new();
         for p in changed {
             if p.file_name().is_some_and(|n| is_ignored_name(&n.to_string_lossy())) {
                 continue;
             }
-            for (dir, prefix) in &layers {
+            for (dir, prefix) in &Self::layers(root, config) {
                 if let Ok(rel) = p.strip_prefix(dir) {
                     let rel = rel.to_string_lossy().replace('\\', "/");
                     logical.push(format!("{prefix}{rel}").trim_end_matches('/').to_string());
@@ -101,6 +110,54 @@ impl SourceTree {
         }
         logical.sort();
         logical.dedup();
+        logical
+    }
+
+    /// The logical paths whose files differ between `old` and `self` (added, changed or
+    /// removed), in order. One walk over both snapshots; an unchanged file is shared by a
+    /// refreshed snapshot, so most comparisons are of two pointers.
+    pub fn changed_since<'a>(&'a self, old: &'a SourceTree) -> Vec<&'a str> {
+        use std::cmp::Ordering;
+        let mut out = Vec::new();
+        let (mut a, mut b) = (old.files.iter().peekable(), self.files.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (None, None) => return out,
+                (Some((k, _)), None) => {
+                    out.push(k.as_str());
+                    a.next();
+                }
+                (None, Some((k, _))) => {
+                    out.push(k.as_str());
+                    b.next();
+                }
+                (Some((ka, fa)), Some((kb, fb))) => match ka.cmp(kb) {
+                    Ordering::Less => {
+                        out.push(ka.as_str());
+                        a.next();
+                    }
+                    Ordering::Greater => {
+                        out.push(kb.as_str());
+                        b.next();
+                    }
+                    Ordering::Equal => {
+                        if !Arc::ptr_eq(&fa.bytes, &fb.bytes) && fa.sha256 != fb.sha256 {
+                            out.push(kb.as_str());
+                        }
+                        a.next();
+                        b.next();
+                    }
+                },
+            }
+        }
+    }
+
+    /// A new snapshot where the files at or under `changed` (paths on disk: files or folders,
+    /// created, modified or deleted) are read again; every other file is shared with `self`.
+    /// A deleted site file lets the theme's file of the same logical path show through again.
+    pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
+        let layers = Self::layers(root, config);
+        let logical = Self::logical_paths(root, config, changed);
         let mut tree = self.clone();
         let mut errors = Vec::new();
         for l in &logical {
