@@ -226,6 +226,7 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
         drafts: args.drafts,
         assets_only,
         check_links: true,
+        cancel: None,
     };
     let result = build::build(tree, config.clone(), &opts)?;
     Ok((config, result))

@@ -163,7 +163,8 @@ impl SourceTree {
         for l in &logical {
             let under = format!("{l}/");
             tree.files.retain(|k, _| k != l && !k.starts_with(&under));
-            if config.theme == "default" {
+            // The embedded theme has only templates and static files.
+            if config.theme == "default" && (l.starts_with("templates") || l.starts_with("static")) {
                 let mut embedded = SourceTree::default();
                 add_embedded(&mut embedded, &DEFAULT_THEME);
                 for (k, f) in embedded.files {
