@@ -21,9 +21,21 @@ use crate::error::Diagnostic;
 /// The default theme, compiled into the binary so `sitegen init` sites build anywhere.
 pub static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes/default");
 
-/// One input file.
+/// One input file, shared: a snapshot refreshed after an edit shares every unchanged file
+/// with the one before (copying a snapshot copies pointers, not names or bytes).
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub struct SourceFile(Arc<SourceFileData>);
+
+impl std::ops::Deref for SourceFile {
+    type Target = SourceFileData;
+    fn deref(&self) -> &SourceFileData {
+        &self.0
+    }
+}
+
+/// What a [`SourceFile`] holds.
+#[derive(Debug)]
+pub struct SourceFileData {
     /// Where it came from, for messages: a path relative to the site root, or
     /// `<embedded>/themes/default/...` for the built-in theme.
     pub origin: String,
@@ -45,24 +57,24 @@ impl SourceFile {
             }
             Err(e) => (Arc::from(e.into_bytes()), None),
         };
-        SourceFile {
+        SourceFile(Arc::new(SourceFileData {
             origin: origin.into(),
             bytes,
             text,
             sha256,
-        }
+        }))
     }
 }
 
 /// The snapshot. Keys are logical paths with `/` separators.
 #[derive(Debug, Clone, Default)]
 pub struct SourceTree {
-    pub files: BTreeMap<String, SourceFile>,
+    pub files: BTreeMap<Arc<str>, SourceFile>,
 }
 
 impl SourceTree {
     /// Adds or replaces one file (used by tests and by the layering below).
-    pub fn insert(&mut self, logical: impl Into<String>, file: SourceFile) {
+    pub fn insert(&mut self, logical: impl Into<Arc<str>>, file: SourceFile) {
         self.files.insert(logical.into(), file);
     }
 
@@ -72,10 +84,11 @@ impl SourceTree {
 
     /// Files under a logical folder (`"content/"`), in path order.
     pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a SourceFile)> + 'a {
+        use std::ops::Bound;
         self.files
-            .range(prefix.to_string()..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (&**k, v))
     }
 
     /// The folders on disk that make the snapshot, lowest layer first, with their logical
@@ -124,25 +137,25 @@ impl SourceTree {
             match (a.peek(), b.peek()) {
                 (None, None) => return out,
                 (Some((k, _)), None) => {
-                    out.push(k.as_str());
+                    out.push(&**k);
                     a.next();
                 }
                 (None, Some((k, _))) => {
-                    out.push(k.as_str());
+                    out.push(&**k);
                     b.next();
                 }
                 (Some((ka, fa)), Some((kb, fb))) => match ka.cmp(kb) {
                     Ordering::Less => {
-                        out.push(ka.as_str());
+                        out.push(&**ka);
                         a.next();
                     }
                     Ordering::Greater => {
-                        out.push(kb.as_str());
+                        out.push(&**kb);
                         b.next();
                     }
                     Ordering::Equal => {
-                        if !Arc::ptr_eq(&fa.bytes, &fb.bytes) && fa.sha256 != fb.sha256 {
-                            out.push(kb.as_str());
+                        if !Arc::ptr_eq(&fa.0, &fb.0) && fa.sha256 != fb.sha256 {
+                            out.push(&**kb);
                         }
                         a.next();
                         b.next();
@@ -162,13 +175,18 @@ impl SourceTree {
         let mut errors = Vec::new();
         for l in &logical {
             let under = format!("{l}/");
-            tree.files.retain(|k, _| k != l && !k.starts_with(&under));
+            // The file, or everything under the folder, by range: not a walk over the snapshot.
+            tree.files.remove(l.as_str());
+            let gone: Vec<Arc<str>> = tree.under(&under).map(|(k, _)| Arc::from(k)).collect();
+            for k in gone {
+                tree.files.remove(&k);
+            }
             // The embedded theme has only templates and static files.
             if config.theme == "default" && (l.starts_with("templates") || l.starts_with("static")) {
                 let mut embedded = SourceTree::default();
                 add_embedded(&mut embedded, &DEFAULT_THEME);
                 for (k, f) in embedded.files {
-                    if &k == l || k.starts_with(&under) {
+                    if &*k == l.as_str() || k.starts_with(&under) {
                         tree.files.insert(k, f);
                     }
                 }
@@ -184,7 +202,7 @@ impl SourceTree {
                 if p.is_file() {
                     match std::fs::read(&p) {
                         Ok(bytes) => {
-                            tree.files.insert(l.clone(), SourceFile::new(display(root, &p), bytes));
+                            tree.insert(l.as_str(), SourceFile::new(display(root, &p), bytes));
                         }
                         Err(e) => errors.push(Diagnostic::new(display(root, &p), format!("cannot read: {e}"))),
                     }
@@ -264,7 +282,7 @@ pub fn is_ignored_name(name: &str) -> bool {
     name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") || name.ends_with(".tmp") || name == "4913"
 }
 
-fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, SourceFile)>, Diagnostic> {
+fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(Arc<str>, SourceFile)>, Diagnostic> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -295,7 +313,10 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
                 .replace('\\', "/");
             let bytes =
                 std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
-            Ok((format!("{prefix}{rel}"), SourceFile::new(display(root, &p), bytes)))
+            Ok((
+                Arc::from(format!("{prefix}{rel}")),
+                SourceFile::new(display(root, &p), bytes),
+            ))
         })
         .collect()
 }
@@ -303,4 +324,39 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
 /// A path relative to the site root when it is inside it, for messages.
 pub fn display(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_reads_only_what_changed_and_shares_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let config = Config::parse("config.toml", "base_url = \"https://example.com\"\n").unwrap();
+        let content = root.join(&config.source_dir).join("content");
+        std::fs::create_dir_all(content.join("d")).unwrap();
+        std::fs::write(content.join("a.md"), "a").unwrap();
+        std::fs::write(content.join("keep.md"), "k").unwrap();
+        std::fs::write(content.join("d/b.md"), "b").unwrap();
+        std::fs::write(content.join("d/c.md"), "c").unwrap();
+        let old = SourceTree::read(root, &config).unwrap();
+        std::fs::write(content.join("a.md"), "a2").unwrap();
+        std::fs::write(content.join("new.md"), "n").unwrap();
+        std::fs::remove_dir_all(content.join("d")).unwrap();
+        let changed = [content.join("a.md"), content.join("d"), content.join("new.md")];
+        let new = old.refresh(root, &config, &changed).unwrap();
+        assert_eq!(
+            new.changed_since(&old),
+            vec!["content/a.md", "content/d/b.md", "content/d/c.md", "content/new.md"]
+        );
+        assert_eq!(new.get("content/a.md").unwrap().text.as_deref(), Some("a2"));
+        // An unchanged file is the same allocation in both snapshots.
+        assert!(Arc::ptr_eq(
+            &old.get("content/keep.md").unwrap().0,
+            &new.get("content/keep.md").unwrap().0
+        ));
+        assert!(new.get("templates/page.html").is_some(), "the embedded theme stays");
+    }
 }
