@@ -666,6 +666,17 @@ impl Builder {
     /// new errors, and whose template read nothing the edit changes (its section, its
     /// taxonomies, a changed file). Otherwise it returns no outputs.
     pub fn preview(&mut self, tree: &SourceTree) -> Vec<(String, OutputFile)> {
+        let Some(old) = self.last.as_ref().map(|l| l.templates.site.tree.clone()) else {
+            return Vec::new();
+        };
+        let changed: Vec<(&str, Option<&SourceFile>)> =
+            tree.changed_since(&old).into_iter().map(|l| (l, tree.get(l))).collect();
+        self.preview_changes(&changed)
+    }
+
+    /// [`Builder::preview`], given what changed since the last build: logical paths (files or
+    /// folders) and their files now (`None`: gone), with no walk over the snapshot.
+    pub fn preview_changes(&mut self, changed: &[(&str, Option<&SourceFile>)]) -> Vec<(String, OutputFile)> {
         let Some(last) = &self.last else {
             return Vec::new();
         };
@@ -673,14 +684,13 @@ impl Builder {
         let templates = &last.templates;
         let site = &templates.site;
         let config = &*site.config;
-        let changed = tree.changed_since(&site.tree);
         // Every changed file must be a page of the last build; collect the edited ones.
         let mut edited: Vec<(usize, &SourceFile, Arc<str>)> = Vec::new();
-        for &l in &changed {
+        for &(l, file) in changed {
             let Some(rel) = l.strip_prefix("content/").filter(|r| r.ends_with(".md")) else {
                 return Vec::new();
             };
-            let (Some(&i), Some(file)) = (model.page_by_path.get(rel), tree.get(l)) else {
+            let (Some(&i), Some(file)) = (model.page_by_path.get(rel), file) else {
                 return Vec::new();
             };
             let Some(text) = file.text.clone() else {
@@ -811,7 +821,7 @@ impl Builder {
                 Dep::Page(p) => changed_rels.contains(p.as_str()),
                 Dep::Section(s) => changed_sections.contains(s.as_str()),
                 Dep::Taxonomy(t) => changed_taxonomies.contains(t.as_str()),
-                Dep::Data(d) => changed.contains(&d.as_str()),
+                Dep::Data(d) => changed.iter().any(|(l, _)| *l == d.as_str()),
                 Dep::Url(_) => false,
             });
             if reads_the_edit {

@@ -169,18 +169,25 @@ impl SourceTree {
     /// created, modified or deleted) are read again; every other file is shared with `self`.
     /// A deleted site file lets the theme's file of the same logical path show through again.
     pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
+        let (logical, files) = Self::read_changed(root, config, changed)?;
+        Ok(self.with_changes(&logical, &files))
+    }
+
+    /// Reads what is now at or under the changed paths (on disk), from every layer, and
+    /// nothing else: their logical paths, and a snapshot holding just their files. With
+    /// [`SourceTree::with_changes`], this is [`SourceTree::refresh`] in two steps, so `serve`
+    /// can look at the changed files before it copies the snapshot.
+    pub fn read_changed(
+        root: &Path,
+        config: &Config,
+        changed: &[PathBuf],
+    ) -> Result<(Vec<String>, SourceTree), Vec<Diagnostic>> {
         let layers = Self::layers(root, config);
         let logical = Self::logical_paths(root, config, changed);
-        let mut tree = self.clone();
+        let mut tree = SourceTree::default();
         let mut errors = Vec::new();
         for l in &logical {
             let under = format!("{l}/");
-            // The file, or everything under the folder, by range: not a walk over the snapshot.
-            tree.files.remove(l.as_str());
-            let gone: Vec<Arc<str>> = tree.under(&under).map(|(k, _)| Arc::from(k)).collect();
-            for k in gone {
-                tree.files.remove(&k);
-            }
             // The embedded theme has only templates and static files.
             if config.theme == "default" && (l.starts_with("templates") || l.starts_with("static")) {
                 let mut embedded = SourceTree::default();
@@ -215,10 +222,32 @@ impl SourceTree {
             }
         }
         if errors.is_empty() {
-            Ok(tree)
+            Ok((logical, tree))
         } else {
             Err(errors)
         }
+    }
+
+    /// A new snapshot where what is at or under each of the `logical` paths is replaced by
+    /// what `files` (from [`SourceTree::read_changed`]) has there; every other file is shared.
+    pub fn with_changes(&self, logical: &[String], files: &SourceTree) -> SourceTree {
+        let mut tree = self.clone();
+        for l in logical {
+            let under = format!("{l}/");
+            // The file, or everything under the folder, by range: not a walk over the snapshot.
+            tree.files.remove(l.as_str());
+            let gone: Vec<Arc<str>> = tree.under(&under).map(|(k, _)| Arc::from(k)).collect();
+            for k in gone {
+                tree.files.remove(&k);
+            }
+            if let Some((k, f)) = files.files.get_key_value(l.as_str()) {
+                tree.files.insert(k.clone(), f.clone());
+            }
+            for (k, f) in files.under(&under) {
+                tree.insert(k, f.clone());
+            }
+        }
+        tree
     }
 
     /// Reads a site from disk: the layers described in the module doc.

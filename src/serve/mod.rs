@@ -14,6 +14,7 @@ pub mod changes;
 pub mod server;
 pub mod watch;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::build::{BuildOptions, BuildPlan, Builder};
 use crate::cli::{load_site, SiteArgs};
 use crate::config::Config;
 use crate::error::{Diagnostic, Errors};
-use crate::source::SourceTree;
+use crate::source::{SourceFile, SourceTree};
 
 pub use changes::Message;
 
@@ -41,6 +42,9 @@ pub struct Session {
     assets_only: bool,
     /// Not zero when newer edits wait: a rebuild then stops early (see [`Outcome::Cancelled`]).
     cancel: Option<Arc<AtomicUsize>>,
+    /// Logical paths changed since the last build that finished (what a preview compares
+    /// with the last successful build).
+    pending: BTreeSet<String>,
     /// The last plan that built, with the previews published since.
     pub plan: BuildPlan,
 }
@@ -86,6 +90,7 @@ impl Session {
             builder: Builder::default(),
             assets_only,
             cancel: None,
+            pending: BTreeSet::new(),
             plan: BuildPlan::default(),
         };
         let outcome = s.rebuild(Instant::now(), Vec::new(), None);
@@ -124,46 +129,61 @@ impl Session {
     pub fn apply(&mut self, changed: &[PathBuf], on_preview: Option<OnPreview<'_>>) -> Outcome {
         let start = Instant::now();
         let config_path = self.root.join(&self.config_file);
-        let config_changed = changed.iter().any(|p| p == &config_path);
-        let reloaded = if config_changed {
-            load_adjusted(&self.root, &self.config_file, &self.args, &*self.adjust)
-        } else {
-            self.tree
-                .refresh(&self.root, &self.config, changed)
-                .map(|t| (self.config.clone(), Arc::new(t)))
-                .map_err(Errors::sorted)
-        };
-        match reloaded {
-            Ok((config, tree)) => {
-                self.config = config;
-                self.tree = tree;
-                let mut previewed = Vec::new();
-                let mut preview_elapsed = None;
-                if let (false, Some(publish)) = (config_changed, on_preview) {
-                    let refreshed = start.elapsed();
-                    let outputs = self.builder.preview(&self.tree);
-                    if std::env::var_os("SITEGEN_TIMINGS").is_some() {
-                        eprintln!(
-                            "preview timings: refresh {} ms, preview {} ms",
-                            refreshed.as_millis(),
-                            (start.elapsed() - refreshed).as_millis()
-                        );
-                    }
-                    for (path, file) in outputs {
-                        if self.plan.files.get(&path).map(|f| f.sha256) != Some(file.sha256) {
-                            previewed.push(path.clone());
-                            self.plan.files.insert(path, file);
-                        }
-                    }
-                    if !previewed.is_empty() {
-                        publish(&self.plan, &previewed);
-                        preview_elapsed = Some(start.elapsed());
-                    }
+        if changed.iter().any(|p| p == &config_path) {
+            // A new config starts the builder over: nothing to preview from.
+            self.pending.clear();
+            return match load_adjusted(&self.root, &self.config_file, &self.args, &*self.adjust) {
+                Ok((config, tree)) => {
+                    self.config = config;
+                    self.tree = tree;
+                    self.rebuild(start, Vec::new(), None)
                 }
-                self.rebuild(start, previewed, preview_elapsed)
-            }
-            Err(e) => Outcome::Failed(e),
+                Err(e) => Outcome::Failed(e),
+            };
         }
+        // Read the changed files first, preview from them, and only then copy the snapshot.
+        let (logical, files) = match SourceTree::read_changed(&self.root, &self.config, changed) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(Errors::sorted(e)),
+        };
+        self.pending.extend(logical.iter().cloned());
+        let mut previewed = Vec::new();
+        let mut preview_elapsed = None;
+        if let Some(publish) = on_preview {
+            let read = start.elapsed();
+            let now: Vec<(&str, Option<&SourceFile>)> = self
+                .pending
+                .iter()
+                .map(|l| {
+                    let file = if logical.contains(l) {
+                        files.get(l)
+                    } else {
+                        self.tree.get(l)
+                    };
+                    (l.as_str(), file)
+                })
+                .collect();
+            let outputs = self.builder.preview_changes(&now);
+            if std::env::var_os("SITEGEN_TIMINGS").is_some() {
+                eprintln!(
+                    "preview timings: read {} ms, preview {} ms",
+                    read.as_millis(),
+                    (start.elapsed() - read).as_millis()
+                );
+            }
+            for (path, file) in outputs {
+                if self.plan.files.get(&path).map(|f| f.sha256) != Some(file.sha256) {
+                    previewed.push(path.clone());
+                    self.plan.files.insert(path, file);
+                }
+            }
+            if !previewed.is_empty() {
+                publish(&self.plan, &previewed);
+                preview_elapsed = Some(start.elapsed());
+            }
+        }
+        self.tree = Arc::new(self.tree.with_changes(&logical, &files));
+        self.rebuild(start, previewed, preview_elapsed)
     }
 
     fn rebuild(&mut self, start: Instant, previewed: Vec<String>, preview_elapsed: Option<Duration>) -> Outcome {
@@ -175,6 +195,7 @@ impl Session {
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {
+                self.pending.clear();
                 if std::env::var_os("SITEGEN_TIMINGS").is_some() {
                     let t: Vec<String> = r
                         .stats
@@ -195,7 +216,10 @@ impl Session {
                 }
             }
             Err(_) if opts.cancelled() => Outcome::Cancelled,
-            Err(e) => Outcome::Failed(e),
+            Err(e) => {
+                self.pending.clear();
+                Outcome::Failed(e)
+            }
         }
     }
 }

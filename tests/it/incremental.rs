@@ -318,3 +318,57 @@ fn no_preview_after_a_failed_build() {
     let (_, tree) = load(&site);
     assert_eq!(b.preview(&tree), vec![]);
 }
+
+/// What `serve` does per batch of file events: preview, then rebuild; a rebuild stopped for
+/// newer edits is made up by the next, whose preview covers both batches.
+#[test]
+fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
+    use sitegen::build::BuildPlan;
+    use sitegen::cli::SiteArgs;
+    use sitegen::serve::{Outcome, Session};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let site = TestSite::fixture("blog");
+    let args = SiteArgs {
+        drafts: false,
+        base_url: None,
+        target: None,
+    };
+    let (mut s, first) = Session::start(
+        site.root(),
+        std::path::Path::new("config.toml"),
+        args,
+        false,
+        Box::new(|_| {}),
+    )
+    .unwrap();
+    assert!(matches!(first, Outcome::Built { .. }));
+    let edit = |file: &str, from: &str, to: &str| {
+        site.write(file, site.read(file).replace(from, to));
+        vec![site.path(file)]
+    };
+    let mut shown: Vec<String> = Vec::new();
+    let mut record = |_: &BuildPlan, paths: &[String]| shown.extend(paths.iter().cloned());
+
+    // A rebuild that newer edits stop: the preview was still shown.
+    let pending = Arc::new(AtomicUsize::new(1));
+    s.cancel_when(pending.clone());
+    let batch = edit("site/content/posts/post-2.md", "Body of post 2.", "Post 2, edited.");
+    assert!(matches!(s.apply(&batch, Some(&mut record)), Outcome::Cancelled));
+    pending.store(0, Ordering::SeqCst);
+
+    // The next batch names only post-3; the rebuild builds both edits.
+    let batch = edit("site/content/posts/post-3.md", "Body of post 3.", "Post 3, edited.");
+    let Outcome::Built { changed, previewed, .. } = s.apply(&batch, Some(&mut record)) else {
+        panic!("the rebuild failed");
+    };
+    assert_eq!(previewed, vec!["posts/post-3/index.html"]);
+    assert_eq!(shown, vec!["posts/post-2/index.html", "posts/post-3/index.html"]);
+    assert!(
+        !changed.iter().any(|c| shown.contains(c)),
+        "reloaded twice: {changed:?}"
+    );
+    assert!(changed.contains(&"posts/atom.xml".to_string()), "{changed:?}");
+    let fresh = site.plan().unwrap().plan;
+    assert!(s.plan == fresh, "the session's plan differs from a fresh build");
+}
