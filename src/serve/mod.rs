@@ -178,8 +178,9 @@ impl Session {
                 }
             }
             if !previewed.is_empty() {
-                publish(&self.plan, &previewed);
+                // Timed before `publish`, which may wait for the browser's fetch.
                 preview_elapsed = Some(start.elapsed());
+                publish(&self.plan, &previewed);
             }
         }
         self.tree = Arc::new(self.tree.with_changes(&logical, &files));
