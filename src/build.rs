@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::content::{Page, Section, SiteModel};
 use crate::error::{Diagnostic, Errors};
 use crate::markdown::{self, Highlighter, Rendered};
-use crate::source::SourceTree;
+use crate::source::{SourceFile, SourceTree};
 use crate::templates::{SiteData, SiteValues, TemplateShortcodes, Templates};
 
 /// Name of the generated stylesheet for highlighted code.
@@ -32,9 +32,20 @@ pub struct BuildOptions {
     pub check_links: bool,
     /// Show a progress bar when many images are processed (on a terminal only).
     pub progress: bool,
+    /// When set and not zero, the build stops early (`serve` counts the edits waiting to be
+    /// built here): it returns an error, see [`BuildOptions::cancelled`], and a builder keeps
+    /// what it had, so the next build (and preview) starts from the last complete one.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl BuildOptions {
+    /// Whether a build with these options was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst) > 0)
+    }
+
     /// What `sitegen build` does by default.
     pub fn new() -> Self {
         BuildOptions {
@@ -50,13 +61,13 @@ pub struct OutputFile {
     pub bytes: Arc<[u8]>,
     pub sha256: [u8; 32],
     /// What produced it (a content file, a template, a static file), for messages.
-    pub source: String,
+    pub source: Arc<str>,
     /// Fingerprinted: the name changes whenever the bytes do, so it can be cached forever.
     pub immutable: bool,
 }
 
 impl OutputFile {
-    pub fn new(bytes: impl Into<Arc<[u8]>>, source: impl Into<String>) -> Self {
+    pub fn new(bytes: impl Into<Arc<[u8]>>, source: impl Into<Arc<str>>) -> Self {
         let bytes = bytes.into();
         OutputFile {
             sha256: Sha256::digest(&bytes).into(),
@@ -121,23 +132,6 @@ pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) ->
     Builder::default().build(tree, config, opts)
 }
 
-/// The context variables whose values decide a render job's output (besides the template).
-const JOB_VARS: &[&str] = &[
-    "current_path",
-    "page",
-    "section",
-    "paginator",
-    "taxonomy",
-    "term",
-    "terms",
-    "pages",
-    "entries",
-    "last_updated",
-    "url",
-    "feed_url",
-    "feed_base_url",
-];
-
 /// Something a template function read while rendering one output.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Dep {
@@ -184,6 +178,27 @@ pub struct Builder {
     front_matter: crate::content::FrontMatterCache,
     /// Processed images, kept in memory across builds (and on disk when configured).
     images: Option<Arc<crate::images::cache::Store>>,
+    /// Markdown renders a preview replaced, kept alive until the next build (see `preview`).
+    retired: Vec<CachedMarkdown>,
+    /// The asset set, by a hash of every input it can read (all files but Markdown).
+    assets: Option<(u64, Arc<AssetSet>, Vec<Diagnostic>)>,
+    /// The generated highlighting stylesheet (it depends on the config alone).
+    syntax_css: Option<Option<String>>,
+    /// The sitemap's entries, by a hash of what they show; kept alive so the next build can
+    /// compare it by identity.
+    sitemap: Option<(u64, Value)>,
+    /// The last build, when it succeeded: what [`Builder::preview`] renders with.
+    last: Option<LastBuild>,
+}
+
+/// What the last successful build used, kept for [`Builder::preview`].
+struct LastBuild {
+    model: SiteModel,
+    /// With the build's [`SiteData`] (URLs, assets, values).
+    templates: Templates,
+    /// The heading ids of the pages and sections that some page links to with an anchor
+    /// (`@/a.md#x`), by path under `content/`.
+    anchor_targets: HashMap<String, Vec<String>>,
 }
 
 /// A hash for cache keys (stable within one process, which is all a cache needs).
@@ -210,9 +225,11 @@ fn ident(v: &Value, shared: &HashSet<usize>) -> u64 {
         }
     }
     if let Some(m) = v.as_map() {
+        use std::hash::Hash;
         let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_usize(m.len());
         for (k, child) in m.iter() {
-            h.write(format!("{k:?}").as_bytes());
+            k.hash(&mut h);
             h.write_u64(ident(child, shared));
         }
         return h.finish();
@@ -225,10 +242,19 @@ fn ident(v: &Value, shared: &HashSet<usize>) -> u64 {
         }
         return h.finish();
     }
-    match v.as_str() {
-        Some(s) => hash_of(("s", s, v.is_safe())),
-        None => hash_of(("v", format!("{v:?}"))),
+    if let Some(s) = v.as_str() {
+        return hash_of(("s", s, v.is_safe()));
     }
+    if v.is_none() || v.is_undefined() {
+        return hash_of(("none", v.is_undefined()));
+    }
+    if let Some(b) = v.as_bool() {
+        return hash_of(("b", b));
+    }
+    if let (true, Some(n)) = (v.is_i64() || v.is_u64(), v.as_i128()) {
+        return hash_of(("n", v.kind(), n));
+    }
+    hash_of(("v", format!("{v:?}")))
 }
 
 impl Builder {
@@ -243,6 +269,21 @@ impl Builder {
             *self = Builder::default();
             self.config = Some(config.clone());
         }
+        let r = self.build_inner(tree, config, opts);
+        // A preview renders with the last build's templates and values; after a failed build
+        // those are no longer the site's. (A cancelled build leaves the last one in place.)
+        if r.is_err() && !opts.cancelled() {
+            self.last = None;
+        }
+        r
+    }
+
+    fn build_inner(
+        &mut self,
+        tree: Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, Errors> {
         let mut errors: Vec<Diagnostic> = Vec::new();
         let mut timings: Vec<(&'static str, std::time::Duration)> = Vec::new();
         let mut last = std::time::Instant::now();
@@ -250,20 +291,49 @@ impl Builder {
             t.push((name, last.elapsed()));
             last = std::time::Instant::now();
         };
-        // Assets first: pages link to their fingerprinted names.
-        let mut generated = Vec::new();
-        if config.markdown.highlight_code {
-            if let Some(css) = Highlighter::theme_css(&config.markdown.highlight_theme) {
-                generated.push((
-                    SYNTAX_CSS.to_string(),
-                    css.into_bytes(),
-                    "markdown.highlight_theme in config.toml".to_string(),
-                ));
+        // Assets first: pages link to their fingerprinted names. They are processed again only
+        // when a file they can read changed: Sass can import any file but Markdown.
+        let syntax_css = self
+            .syntax_css
+            .get_or_insert_with(|| {
+                config
+                    .markdown
+                    .highlight_code
+                    .then(|| Highlighter::theme_css(&config.markdown.highlight_theme))
+                    .flatten()
+            })
+            .clone();
+        let assets_input = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for (k, f) in tree.files.iter().filter(|(k, _)| !k.ends_with(".md")) {
+                (k, f.sha256).hash(&mut h);
             }
-        }
-        let (assets, errs) = assets::process(&tree, generated, &config);
-        errors.extend(errs);
-        let assets = Arc::new(assets);
+            h.finish()
+        };
+        let assets = match &self.assets {
+            Some((key, assets, errs)) if *key == assets_input => {
+                errors.extend(errs.iter().cloned());
+                assets.clone()
+            }
+            _ => {
+                let generated = syntax_css
+                    .map(|css| {
+                        (
+                            SYNTAX_CSS.to_string(),
+                            css.into_bytes(),
+                            "markdown.highlight_theme in config.toml".to_string(),
+                        )
+                    })
+                    .into_iter()
+                    .collect();
+                let (assets, errs) = assets::process(&tree, generated, &config);
+                let assets = Arc::new(assets);
+                errors.extend(errs.iter().cloned());
+                self.assets = Some((assets_input, assets.clone(), errs));
+                assets
+            }
+        };
         if opts.assets_only {
             if !errors.is_empty() {
                 return Err(Errors::sorted(errors));
@@ -347,13 +417,17 @@ impl Builder {
         let image_requests = Arc::new(crate::images::Images::new(config.clone(), tree.clone(), store.clone()));
         let site = Arc::new(SiteData::new(
             config.clone(),
-            urls.clone(),
+            urls,
             static_paths,
             assets.clone(),
             tree.clone(),
             highlighter.clone(),
             image_requests.clone(),
         ));
+        let stop = || Err(Errors::from(Diagnostic::new("sitegen", "the build was cancelled")));
+        if opts.cancelled() {
+            return stop();
+        }
         phase(&mut timings, "load content");
         let templates = match Templates::load(&tree, site.clone()) {
             Ok(t) => t,
@@ -366,9 +440,9 @@ impl Builder {
 
         // Markdown, in parallel, reusing renders whose inputs did not change.
         let shortcodes = TemplateShortcodes { templates: &templates };
-        let resolve = |p: &str| urls.get(p).cloned();
+        let resolve = |p: &str| site.urls.get(p).cloned();
         let resolve_asset = |u: &str| assets.fingerprinted_url(u, &config);
-        let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| urls.get(l)).collect::<Vec<_>>());
+        let links_key = |r: &Rendered| hash_of(r.links_to.iter().map(|l| site.urls.get(l)).collect::<Vec<_>>());
         let images_unchanged = |r: &Rendered| {
             r.image_sources
                 .iter()
@@ -446,6 +520,9 @@ impl Builder {
             page_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
             section_md.iter().map(|c| Arc::as_ptr(&c.result) as usize).collect(),
         );
+        if opts.cancelled() {
+            return stop();
+        }
         phase(&mut timings, "markdown");
         let (values, new_values) = build_values(&model, &page_r, &section_r, &config, &md_ids, &self.values);
         let page_values: Vec<Value> = model
@@ -462,55 +539,37 @@ impl Builder {
         let shared: HashSet<usize> = new_values.values().filter_map(|(_, v)| value_ptr(v)).collect();
         let _ = site.values.set(values);
 
+        if opts.cancelled() {
+            return stop();
+        }
         phase(&mut timings, "template values");
-        let jobs = render_jobs(
+        let (jobs, sitemap) = render_jobs(
             &model,
             &config,
             &templates,
             &page_values,
             &section_values,
             &taxonomy_values,
+            self.sitemap.as_ref(),
             &mut errors,
         );
+        let mut shared = shared;
+        if let Some(p) = sitemap.as_ref().and_then(|(_, v)| value_ptr(v)) {
+            shared.insert(p);
+        }
         let rendered: Vec<Result<(String, CachedOutput, bool), Diagnostic>> = jobs
             .into_par_iter()
             .map(|job| {
-                let vars: Vec<u64> = JOB_VARS
-                    .iter()
-                    .map(|k| job.context.get(k).map(|v| ident(v, &shared)).unwrap_or(0))
-                    .collect();
-                let key = hash_of((&job.template, &job.output, templates_key, assets_key, vars));
+                if opts.cancelled() {
+                    return Err(Diagnostic::new("sitegen", "the build was cancelled"));
+                }
+                let key = job.key(templates_key, assets_key, &shared);
                 if let Some(c) = self.outputs.get(&job.output) {
                     if c.key == key && c.deps.iter().all(|(d, id)| site.dep_ident(d) == *id) {
                         return Ok((job.output, c.clone(), false));
                     }
                 }
-                let current_path = job
-                    .context
-                    .get("current_path")
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
-                let mut html = templates.render(&job.template, &job.context)?;
-                let deps: Vec<(Dep, u64)> = site
-                    .take_deps(&current_path)
-                    .into_iter()
-                    .map(|d| {
-                        let id = site.dep_ident(&d);
-                        (d, id)
-                    })
-                    .collect();
-                let images = site.images.take(&current_path);
-                if job.output.ends_with(".html") {
-                    if let Some(h) = assets.rewrite_html(&html, &config) {
-                        html = h;
-                    }
-                }
-                let bytes = if job.output.ends_with(".html") && config.minify_html {
-                    assets::minify_html(html.as_bytes())
-                } else {
-                    html.into_bytes()
-                };
-                let file = OutputFile::new(bytes, job.source);
+                let (file, deps, images) = render_output(&job, &templates, &config)?;
                 Ok((
                     job.output,
                     CachedOutput {
@@ -524,6 +583,9 @@ impl Builder {
             })
             .collect();
 
+        if opts.cancelled() {
+            return stop();
+        }
         phase(&mut timings, "render templates");
         let mut plan = BuildPlan::default();
         let mut new_outputs = HashMap::new();
@@ -531,7 +593,7 @@ impl Builder {
         let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
             if let Some(prev) = plan.files.get(&path) {
                 errors.push(Diagnostic::new(
-                    file.source.clone(),
+                    file.source.to_string(),
                     format!("writes `{path}`, which `{}` writes too", prev.source),
                 ));
             } else {
@@ -567,7 +629,13 @@ impl Builder {
                             errors: &mut Vec<Diagnostic>,
                             add: &mut dyn FnMut(String, OutputFile, &mut Vec<Diagnostic>)| {
             if let Some(f) = tree.get(&format!("content/{rel}")) {
-                add(out, OutputFile::new(f.bytes.clone(), f.origin.clone()), errors);
+                let file = OutputFile {
+                    bytes: f.bytes.clone(),
+                    sha256: f.sha256,
+                    source: f.origin.as_str().into(),
+                    immutable: false,
+                };
+                add(out, file, errors);
             }
         };
         for p in &model.pages {
@@ -619,6 +687,8 @@ impl Builder {
         self.markdown = new_markdown;
         self.values = new_values;
         self.outputs = new_outputs;
+        self.retired.clear();
+        self.sitemap = sitemap;
         if !errors.is_empty() {
             return Err(Errors::sorted(errors));
         }
@@ -641,6 +711,25 @@ impl Builder {
             images_encoded: image_stats.encoded,
         };
         rendered_paths.sort();
+        let anchor_targets = page_r
+            .iter()
+            .chain(section_r.iter())
+            .flat_map(|r| r.anchor_refs.iter())
+            .filter_map(|a| {
+                let ids = match (model.page_by_path.get(&a.target), model.section_by_path.get(&a.target)) {
+                    (Some(&i), _) => &page_r[i].heading_ids,
+                    (None, Some(&i)) => &section_r[i].heading_ids,
+                    (None, None) => return None,
+                };
+                Some((a.target.clone(), ids.clone()))
+            })
+            .collect();
+        drop((page_r, section_r));
+        self.last = Some(LastBuild {
+            model,
+            templates,
+            anchor_targets,
+        });
         Ok(BuildResult {
             plan,
             warnings,
@@ -648,6 +737,219 @@ impl Builder {
             rendered: rendered_paths,
             image_keys,
         })
+    }
+}
+
+impl Builder {
+    /// Renders ahead of the rebuild the outputs of edited pages that can be: `serve` shows
+    /// them and reloads their browsers at once, then runs [`Builder::build`] for the pages that
+    /// list them. What changed is found by comparing `tree` with the last build's snapshot,
+    /// so it includes the edits of rebuilds that were cancelled or not run yet.
+    ///
+    /// A preview is exactly what the rebuild will render for that output, or nothing: it is
+    /// made only when every changed file is an existing page whose edit leaves the rest of the
+    /// site's model as it was (same URL, date, order, taxonomies, template, aliases; the title
+    /// only where the section does not sort by it), whose Markdown has no shortcodes and no
+    /// new errors, and whose template read nothing the edit changes (its section, its
+    /// taxonomies, a changed file). Otherwise it returns no outputs.
+    pub fn preview(&mut self, tree: &SourceTree) -> Vec<(String, OutputFile)> {
+        let Some(old) = self.last.as_ref().map(|l| l.templates.site.tree.clone()) else {
+            return Vec::new();
+        };
+        let changed: Vec<(&str, Option<&SourceFile>)> =
+            tree.changed_since(&old).into_iter().map(|l| (l, tree.get(l))).collect();
+        self.preview_changes(&changed)
+    }
+
+    /// [`Builder::preview`], given what changed since the last build: logical paths (files or
+    /// folders) and their files now (`None`: gone), with no walk over the snapshot.
+    pub fn preview_changes(&mut self, changed: &[(&str, Option<&SourceFile>)]) -> Vec<(String, OutputFile)> {
+        let Some(last) = &self.last else {
+            return Vec::new();
+        };
+        let model = &last.model;
+        let templates = &last.templates;
+        let site = &templates.site;
+        let config = &*site.config;
+        // Every changed file must be a page of the last build; collect the edited ones.
+        let mut edited: Vec<(usize, &SourceFile, Arc<str>)> = Vec::new();
+        for &(l, file) in changed {
+            let Some(rel) = l.strip_prefix("content/").filter(|r| r.ends_with(".md")) else {
+                return Vec::new();
+            };
+            let (Some(&i), Some(file)) = (model.page_by_path.get(rel), file) else {
+                return Vec::new();
+            };
+            let Some(text) = file.text.clone() else {
+                return Vec::new();
+            };
+            if file.sha256 != model.pages[i].sha256 {
+                edited.push((i, file, text));
+            }
+        }
+        let changed_rels: HashSet<&str> = edited
+            .iter()
+            .map(|(i, _, _)| model.pages[*i].relative_path.as_str())
+            .collect();
+        let changed_sections: HashSet<&str> = edited
+            .iter()
+            .map(|(i, _, _)| model.sections[model.pages[*i].section].relative_path.as_str())
+            .collect();
+        let changed_taxonomies: HashSet<&str> = edited
+            .iter()
+            .flat_map(|(i, _, _)| model.pages[*i].fm.taxonomies.keys().map(String::as_str))
+            .collect();
+        let shortcodes = TemplateShortcodes { templates };
+        let resolve = |p: &str| site.urls.get(p).cloned();
+        let resolve_asset = |u: &str| site.assets.fingerprinted_url(u, config);
+        let mut outputs = Vec::new();
+        let mut renders = Vec::new();
+        for (i, file, text) in edited {
+            let old = &model.pages[i];
+            let section = &model.sections[old.section];
+            if text.contains("{{") || text.contains("{%") {
+                return Vec::new();
+            }
+            let Ok(split) = crate::content::front_matter::split(&old.origin, &text) else {
+                return Vec::new();
+            };
+            let Ok(fm) =
+                crate::content::front_matter::parse::<crate::content::PageFrontMatter>(&old.origin, &text, &split)
+            else {
+                return Vec::new();
+            };
+            // Only what shows on the page itself may differ.
+            let mut same = fm.clone();
+            same.description.clone_from(&old.fm.description);
+            same.extra.clone_from(&old.fm.extra);
+            same.updated.clone_from(&old.fm.updated);
+            if section.fm.sort_by != crate::content::SortBy::Title {
+                same.title.clone_from(&old.fm.title);
+            }
+            if same != *old.fm {
+                return Vec::new();
+            }
+            let updated = match fm.updated.as_deref() {
+                Some(d) => match crate::content::parse_date(d) {
+                    Some(d) => Some(d),
+                    None => return Vec::new(),
+                },
+                None => None,
+            };
+            let page = Page {
+                text: text.clone(),
+                sha256: file.sha256,
+                body_offset: split.body_offset,
+                fm: Arc::new(fm),
+                updated,
+                ..old.clone()
+            };
+            let page_dir = format!(
+                "content/{}",
+                page.relative_path
+                    .rsplit_once('/')
+                    .map(|(d, _)| format!("{d}/"))
+                    .unwrap_or_default()
+            );
+            let (r, errs) = markdown::render_all(&markdown::Input {
+                origin: &page.origin,
+                text: &text,
+                body_offset: page.body_offset,
+                config: &config.markdown,
+                base_url: &config.base_url,
+                highlighter: &site.highlighter,
+                resolve: &resolve,
+                resolve_asset: &resolve_asset,
+                shortcodes: &shortcodes,
+                images: Some(&site.images),
+                page_dir: &page_dir,
+            });
+            // Images not made yet would be missing until the rebuild: leave it to the rebuild.
+            if !errs.is_empty() || !r.image_jobs.iter().all(|j| site.images.is_made(j)) {
+                return Vec::new();
+            }
+            // Links with anchors, to it and from it, must stay as they were checked.
+            if last
+                .anchor_targets
+                .get(&page.relative_path)
+                .is_some_and(|ids| *ids != r.heading_ids)
+            {
+                return Vec::new();
+            }
+            let anchor_ok = |a: &crate::markdown::AnchorRef| {
+                if a.target == page.relative_path {
+                    return r.heading_ids.contains(&a.anchor);
+                }
+                if changed_rels.contains(a.target.as_str()) {
+                    return false;
+                }
+                let origin = match (model.page_by_path.get(&a.target), model.section_by_path.get(&a.target)) {
+                    (Some(&j), _) => &model.pages[j].origin,
+                    (None, Some(&j)) => &model.sections[j].origin,
+                    (None, None) => return true,
+                };
+                // An unchanged file's render is the last build's.
+                self.markdown
+                    .get(origin)
+                    .is_some_and(|c| c.result.0.heading_ids.contains(&a.anchor))
+            };
+            if !r.anchor_refs.iter().all(anchor_ok) {
+                return Vec::new();
+            }
+            let pos = section.pages.iter().position(|&j| j == i);
+            let neighbours = match pos {
+                Some(k) => (
+                    k.checked_sub(1).map(|k| section.pages[k]),
+                    section.pages.get(k + 1).copied(),
+                ),
+                None => (None, None),
+            };
+            let value = page_value(model, &page, &r, config, neighbours);
+            let (tpl, _) = page_template(&page, section);
+            if !templates.has(&tpl) {
+                return Vec::new();
+            }
+            let job =
+                RenderJob::new(output_path(&page.path), tpl, &page.path, page.origin.as_str()).with("page", value);
+            let Ok((file, deps, images)) = render_output(&job, templates, config) else {
+                return Vec::new();
+            };
+            if !images.iter().all(|j| site.images.is_made(j)) {
+                return Vec::new();
+            }
+            let reads_the_edit = deps.iter().any(|(d, _)| match d {
+                Dep::Page(p) => changed_rels.contains(p.as_str()),
+                Dep::Section(s) => changed_sections.contains(s.as_str()),
+                Dep::Taxonomy(t) => changed_taxonomies.contains(t.as_str()),
+                Dep::Data(d) => changed.iter().any(|(l, _)| *l == d.as_str()),
+                Dep::Url(_) => false,
+            });
+            if reads_the_edit {
+                return Vec::new();
+            }
+            outputs.push((job.output, file));
+            let links_key = hash_of(r.links_to.iter().map(|l| site.urls.get(l)).collect::<Vec<_>>());
+            renders.push((
+                page.origin.clone(),
+                CachedMarkdown {
+                    sha256: page.sha256,
+                    uses_templates: false,
+                    links_key,
+                    templates_key: 0,
+                    result: Arc::new((r, errs)),
+                },
+            ));
+        }
+        // The rebuild reuses these renders: they are keyed by content like any other.
+        // The renders they replace stay alive until the next build has compared against
+        // them: template values are keyed by the address of their render, and a freed
+        // address can be handed to a new render.
+        for (origin, c) in renders {
+            if let Some(old) = self.markdown.insert(origin, c) {
+                self.retired.push(old);
+            }
+        }
+        outputs
     }
 }
 
@@ -659,7 +961,7 @@ fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
             OutputFile {
                 bytes: a.bytes.clone(),
                 sha256: Sha256::digest(&a.bytes).into(),
-                source: a.origin.clone(),
+                source: a.origin.as_str().into(),
                 immutable: a.fingerprinted,
             },
         );
@@ -767,89 +1069,12 @@ fn build_values(
             neighbours[pi] = (prev, s.pages.get(k + 1).copied());
         }
     }
-    let stubs: Vec<Value> = model.pages.iter().map(|p| stub(p, config)).collect();
-    let page_value = |i: usize, p: &Page| -> Value {
-        let r = &page_r[i];
-        let s = &model.sections[p.section];
-        let mut m = Map::new();
-        m.insert("title".into(), v_str(p.title()));
-        m.insert(
-            "description".into(),
-            p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
-        );
-        m.insert("date".into(), v_opt_date(p.date));
-        m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
-        m.insert("slug".into(), v_str(&p.slug));
-        m.insert("path".into(), v_str(&p.path));
-        m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
-        m.insert("relative_path".into(), v_str(&p.relative_path));
-        m.insert("content".into(), Value::safe_string(&r.html));
-        m.insert(
-            "summary".into(),
-            r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
-        );
-        m.insert("toc".into(), Value::from_serializable(&r.toc));
-        m.insert("word_count".into(), Value::from(r.word_count));
-        m.insert(
-            "reading_time".into(),
-            Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
-        );
-        m.insert("draft".into(), Value::from(p.fm.draft));
-        m.insert(
-            "weight".into(),
-            p.fm.weight.map(Value::from).unwrap_or_else(Value::none),
-        );
-        let mut tax = Map::new();
-        for (k, names) in &p.fm.taxonomies {
-            tax.insert(
-                k.clone().into(),
-                Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()),
-            );
-        }
-        m.insert("taxonomies".into(), Value::from(tax));
-        m.insert("extra".into(), json(&p.fm.extra));
-        m.insert(
-            "components".into(),
-            Value::from(
-                p.path
-                    .split('/')
-                    .filter(|c| !c.is_empty())
-                    .map(v_str)
-                    .collect::<Vec<_>>(),
-            ),
-        );
-        let dir = p.path.clone();
-        m.insert(
-            "assets".into(),
-            Value::from(
-                p.assets
-                    .iter()
-                    .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
-                    .collect::<Vec<_>>(),
-            ),
-        );
-        m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
-        m.insert("section".into(), v_str(&s.relative_path));
-        let (prev, next) = neighbours[i];
-        let pv = prev.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
-        let nv = next.map(|j| stubs[j].clone()).unwrap_or_else(Value::none);
-        // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
-        let (lower, higher) = match s.fm.sort_by {
-            crate::content::SortBy::Date => (nv.clone(), pv.clone()),
-            _ => (pv.clone(), nv.clone()),
-        };
-        m.insert("previous".into(), pv);
-        m.insert("next".into(), nv);
-        m.insert("lower".into(), lower);
-        m.insert("higher".into(), higher);
-        m.insert(
-            "aliases".into(),
-            Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()),
-        );
-        m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
-        Value::from(m)
+    let stub_key = |j: Option<usize>| {
+        j.map(|j| {
+            let p = &model.pages[j];
+            (p.title(), p.path.as_str(), p.relative_path.as_str())
+        })
     };
-    let stub_key = |j: Option<usize>| j.map(|j| (model.pages[j].title().to_string(), model.pages[j].path.clone()));
     let page_entries: Vec<(String, (u64, Value))> = model
         .pages
         .par_iter()
@@ -867,7 +1092,9 @@ fn build_values(
                 &p.assets,
                 p.section,
             ));
-            reuse(format!("page:{}", p.relative_path), key, &|| page_value(i, p))
+            reuse(format!("page:{}", p.relative_path), key, &|| {
+                page_value(model, p, page_r[i], config, neighbours[i])
+            })
         })
         .collect();
     let page_values: Vec<Value> = page_entries.iter().map(|(_, (_, v))| v.clone()).collect();
@@ -944,6 +1171,94 @@ fn build_values(
     (values, cache)
 }
 
+/// The template value of page `p` (the model's page `i`, or its edited version in a preview),
+/// whose Markdown rendered to `r`.
+fn page_value(
+    model: &SiteModel,
+    p: &Page,
+    r: &Rendered,
+    config: &Config,
+    (prev, next): (Option<usize>, Option<usize>),
+) -> Value {
+    let s = &model.sections[p.section];
+    let mut m = Map::new();
+    m.insert("title".into(), v_str(p.title()));
+    m.insert(
+        "description".into(),
+        p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
+    );
+    m.insert("date".into(), v_opt_date(p.date));
+    m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
+    m.insert("slug".into(), v_str(&p.slug));
+    m.insert("path".into(), v_str(&p.path));
+    m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
+    m.insert("relative_path".into(), v_str(&p.relative_path));
+    m.insert("content".into(), Value::safe_string(&r.html));
+    m.insert(
+        "summary".into(),
+        r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
+    );
+    m.insert("toc".into(), Value::from_serializable(&r.toc));
+    m.insert("word_count".into(), Value::from(r.word_count));
+    m.insert(
+        "reading_time".into(),
+        Value::from(reading_time(r.word_count, config.markdown.words_per_minute)),
+    );
+    m.insert("draft".into(), Value::from(p.fm.draft));
+    m.insert(
+        "weight".into(),
+        p.fm.weight.map(Value::from).unwrap_or_else(Value::none),
+    );
+    let mut tax = Map::new();
+    for (k, names) in &p.fm.taxonomies {
+        tax.insert(
+            k.clone().into(),
+            Value::from(names.iter().map(|n| v_str(n)).collect::<Vec<_>>()),
+        );
+    }
+    m.insert("taxonomies".into(), Value::from(tax));
+    m.insert("extra".into(), json(&p.fm.extra));
+    m.insert(
+        "components".into(),
+        Value::from(
+            p.path
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .map(v_str)
+                .collect::<Vec<_>>(),
+        ),
+    );
+    let dir = p.path.clone();
+    m.insert(
+        "assets".into(),
+        Value::from(
+            p.assets
+                .iter()
+                .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
+    m.insert("section".into(), v_str(&s.relative_path));
+    let pv = prev.map(|j| stub(&model.pages[j], config)).unwrap_or_else(Value::none);
+    let nv = next.map(|j| stub(&model.pages[j], config)).unwrap_or_else(Value::none);
+    // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
+    let (lower, higher) = match s.fm.sort_by {
+        crate::content::SortBy::Date => (nv.clone(), pv.clone()),
+        _ => (pv.clone(), nv.clone()),
+    };
+    m.insert("previous".into(), pv);
+    m.insert("next".into(), nv);
+    m.insert("lower".into(), lower);
+    m.insert("higher".into(), higher);
+    m.insert(
+        "aliases".into(),
+        Value::from(p.fm.aliases.iter().map(|a| v_str(a)).collect::<Vec<_>>()),
+    );
+    m.insert("in_sitemap".into(), Value::from(p.fm.in_sitemap));
+    Value::from(m)
+}
+
 fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
     let mut m = Map::new();
     m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
@@ -1017,19 +1332,99 @@ fn term_value(term: &crate::content::Term, page_values: &[Value], config: &Confi
     Value::from(m)
 }
 
+/// One output to render: a template and the variables of its context. The context itself is
+/// made only when the output is rendered, not for the outputs that are reused.
 struct RenderJob {
     output: String,
     template: String,
-    context: Context,
+    /// `current_path`: the URL path below the base URL.
+    path: String,
+    /// The context variables besides `current_path`, `current_url` and `lang` (which follow
+    /// from `path` and the config).
+    vars: Vec<(&'static str, Value)>,
     source: String,
 }
 
-fn base_context(config: &Config, path: &str) -> Context {
-    let mut c = Context::new();
-    c.insert("current_path", path);
-    c.insert("current_url", &config.permalink(path));
-    c.insert("lang", &config.language);
-    c
+impl RenderJob {
+    fn new(output: String, template: impl Into<String>, path: &str, source: impl Into<String>) -> RenderJob {
+        RenderJob {
+            output,
+            template: template.into(),
+            path: path.to_string(),
+            vars: Vec::new(),
+            source: source.into(),
+        }
+    }
+
+    fn with(mut self, name: &'static str, value: Value) -> RenderJob {
+        self.vars.push((name, value));
+        self
+    }
+
+    /// What decides the output besides what template functions read: shared values by
+    /// identity, the rest by content.
+    fn key(&self, templates_key: u64, assets_key: u64, shared: &HashSet<usize>) -> u64 {
+        let vars: Vec<(&str, u64)> = self.vars.iter().map(|(k, v)| (*k, ident(v, shared))).collect();
+        hash_of((
+            &self.template,
+            &self.output,
+            &self.path,
+            templates_key,
+            assets_key,
+            vars,
+        ))
+    }
+
+    fn context(&self, config: &Config) -> Context {
+        let mut c = Context::new();
+        c.insert("current_path", &self.path);
+        c.insert("current_url", &config.permalink(&self.path));
+        c.insert("lang", &config.language);
+        for (k, v) in &self.vars {
+            c.insert_value(*k, v.clone());
+        }
+        c
+    }
+}
+
+/// Renders one job: the template, then asset URL rewriting and minification for HTML. Returns
+/// the file and what its template functions read.
+fn render_output(job: &RenderJob, templates: &Templates, config: &Config) -> Result<RenderedOutput, Diagnostic> {
+    let site = &templates.site;
+    let mut html = templates.render(&job.template, &job.context(config))?;
+    let deps: Vec<(Dep, u64)> = site
+        .take_deps(&job.path)
+        .into_iter()
+        .map(|d| {
+            let id = site.dep_ident(&d);
+            (d, id)
+        })
+        .collect();
+    let images = site.images.take(&job.path);
+    if job.output.ends_with(".html") {
+        if let Some(h) = site.assets.rewrite_html(&html, config) {
+            html = h;
+        }
+    }
+    let bytes = if job.output.ends_with(".html") && config.minify_html {
+        assets::minify_html(html.as_bytes())
+    } else {
+        html.into_bytes()
+    };
+    Ok((OutputFile::new(bytes, job.source.as_str()), deps, images))
+}
+
+/// An output's file, what its template functions read, and the images it asked for.
+type RenderedOutput = (OutputFile, Vec<(Dep, u64)>, Vec<crate::images::Job>);
+
+/// The template of a page, and the front matter key that chose it (`None`: the section's
+/// `page_template` or the default).
+fn page_template(p: &Page, s: &Section) -> (String, Option<&'static str>) {
+    match (&p.fm.template, &s.fm.page_template) {
+        (Some(t), _) => (t.clone(), Some("template")),
+        (None, Some(t)) => (t.clone(), None),
+        (None, None) => ("page.html".to_string(), None),
+    }
 }
 
 /// Pagination: the pager pages of `pages` under `base_path` (`/blog/`).
@@ -1094,6 +1489,8 @@ fn paginate(
         .collect()
 }
 
+/// Every output's render job. Also returns the sitemap's entries with their key, which the
+/// builder keeps so that the next build can reuse them when they are the same.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 fn render_jobs(
     model: &SiteModel,
@@ -1102,8 +1499,9 @@ fn render_jobs(
     page_values: &[Value],
     section_values: &[Value],
     taxonomy_values: &HashMap<String, Value>,
+    old_sitemap: Option<&(u64, Value)>,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<RenderJob> {
+) -> (Vec<RenderJob>, Option<(u64, Value)>) {
     let mut jobs = Vec::new();
     let need = |name: &str, origin: &str, key: Option<&str>, text: &str, errors: &mut Vec<Diagnostic>| -> bool {
         if templates.has(name) {
@@ -1119,11 +1517,7 @@ fn render_jobs(
     };
     for (i, p) in model.pages.iter().enumerate() {
         let s = &model.sections[p.section];
-        let (tpl, key) = match (&p.fm.template, &s.fm.page_template) {
-            (Some(t), _) => (t.clone(), Some("template")),
-            (None, Some(t)) => (t.clone(), None),
-            (None, None) => ("page.html".to_string(), None),
-        };
+        let (tpl, key) = page_template(p, s);
         let origin = if key.is_none() && s.fm.page_template.is_some() {
             &s.origin
         } else {
@@ -1139,14 +1533,9 @@ fn render_jobs(
         ) {
             continue;
         }
-        let mut ctx = base_context(config, &p.path);
-        ctx.insert_value("page", page_values[i].clone());
-        jobs.push(RenderJob {
-            output: output_path(&p.path),
-            template: tpl,
-            context: ctx,
-            source: p.origin.clone(),
-        });
+        jobs.push(
+            RenderJob::new(output_path(&p.path), tpl, &p.path, p.origin.as_str()).with("page", page_values[i].clone()),
+        );
         for a in &p.fm.aliases {
             jobs.push(alias_job(config, a, &p.path, &p.origin));
         }
@@ -1182,25 +1571,17 @@ fn render_jobs(
         let pages: Vec<Value> = s.pages.iter().map(|&pi| page_values[pi].clone()).collect();
         let pagers = paginate(config, &s.path, &s.fm.paginate_path, &pages, s.fm.paginate_by);
         if pagers.is_empty() {
-            let mut ctx = base_context(config, &s.path);
-            ctx.insert_value("section", section_values[i].clone());
-            jobs.push(RenderJob {
-                output: output_path(&s.path),
-                template: tpl.clone(),
-                context: ctx,
-                source: s.origin.clone(),
-            });
+            jobs.push(
+                RenderJob::new(output_path(&s.path), tpl.clone(), &s.path, s.origin.as_str())
+                    .with("section", section_values[i].clone()),
+            );
         } else {
             for (k, (path, pager)) in pagers.into_iter().enumerate() {
-                let mut ctx = base_context(config, &path);
-                ctx.insert_value("section", section_values[i].clone());
-                ctx.insert_value("paginator", pager);
-                jobs.push(RenderJob {
-                    output: output_path(&path),
-                    template: tpl.clone(),
-                    context: ctx,
-                    source: s.origin.clone(),
-                });
+                jobs.push(
+                    RenderJob::new(output_path(&path), tpl.clone(), &path, s.origin.as_str())
+                        .with("section", section_values[i].clone())
+                        .with("paginator", pager),
+                );
                 if k == 0 {
                     let first = format!("{}{}/1/", s.path, s.fm.paginate_path);
                     jobs.push(alias_job(config, &first, &s.path, &s.origin));
@@ -1230,15 +1611,16 @@ fn render_jobs(
         let tv = &taxonomy_values[&t.config.name];
         let items = tv.get_from_path("items").cloned().unwrap_or_else(Value::none);
         if need("taxonomy_list.html", "config.toml", None, "", errors) {
-            let mut ctx = base_context(config, &t.path);
-            ctx.insert_value("taxonomy", tv.clone());
-            ctx.insert_value("terms", items.clone());
-            jobs.push(RenderJob {
-                output: output_path(&t.path),
-                template: "taxonomy_list.html".into(),
-                context: ctx,
-                source: format!("taxonomy `{}`", t.config.name),
-            });
+            jobs.push(
+                RenderJob::new(
+                    output_path(&t.path),
+                    "taxonomy_list.html",
+                    &t.path,
+                    format!("taxonomy `{}`", t.config.name),
+                )
+                .with("taxonomy", tv.clone())
+                .with("terms", items.clone()),
+            );
         }
         if !need("taxonomy_single.html", "config.toml", None, "", errors) {
             continue;
@@ -1249,27 +1631,24 @@ fn render_jobs(
             let pagers = paginate(config, &term.path, "page", &pages, t.config.paginate_by);
             let source = format!("taxonomy `{}` term `{}`", t.config.name, term.name);
             if pagers.is_empty() {
-                let mut ctx = base_context(config, &term.path);
-                ctx.insert_value("taxonomy", tv.clone());
-                ctx.insert_value("term", tvalue.clone());
-                jobs.push(RenderJob {
-                    output: output_path(&term.path),
-                    template: "taxonomy_single.html".into(),
-                    context: ctx,
-                    source: source.clone(),
-                });
+                jobs.push(
+                    RenderJob::new(
+                        output_path(&term.path),
+                        "taxonomy_single.html",
+                        &term.path,
+                        source.clone(),
+                    )
+                    .with("taxonomy", tv.clone())
+                    .with("term", tvalue.clone()),
+                );
             } else {
                 for (path, pager) in pagers {
-                    let mut ctx = base_context(config, &path);
-                    ctx.insert_value("taxonomy", tv.clone());
-                    ctx.insert_value("term", tvalue.clone());
-                    ctx.insert_value("paginator", pager);
-                    jobs.push(RenderJob {
-                        output: output_path(&path),
-                        template: "taxonomy_single.html".into(),
-                        context: ctx,
-                        source: source.clone(),
-                    });
+                    jobs.push(
+                        RenderJob::new(output_path(&path), "taxonomy_single.html", &path, source.clone())
+                            .with("taxonomy", tv.clone())
+                            .with("term", tvalue.clone())
+                            .with("paginator", pager),
+                    );
                 }
             }
             if t.config.feed {
@@ -1301,56 +1680,77 @@ fn render_jobs(
             .collect();
         feed_jobs(config, "/", pages, "config.toml", None, &mut jobs);
     }
+    let mut sitemap = None;
     if config.generate_sitemap {
-        let mut entries: Vec<(String, Value)> = Vec::new();
-        let entry = |path: &str, updated: Value| {
-            let mut m = Map::new();
-            m.insert("permalink".into(), Value::from(config.permalink(path)));
-            m.insert("updated".into(), updated);
-            (path.to_string(), Value::from(m))
+        // What the entries show, in a cheap form: a rebuild that changes none of it reuses
+        // the entries (and the sitemap, by identity) instead of making 10,000 maps again.
+        let listed = || {
+            let pages = model
+                .pages
+                .iter()
+                .filter(|p| p.fm.in_sitemap)
+                .map(|p| (p.path.as_str(), p.updated.or(p.date)));
+            let sections = model
+                .sections
+                .iter()
+                .filter(|s| s.fm.render && s.fm.in_sitemap)
+                .map(|s| (s.path.as_str(), None));
+            let terms = model.taxonomies.iter().flat_map(|t| {
+                std::iter::once((t.path.as_str(), None)).chain(t.terms.iter().map(|term| (term.path.as_str(), None)))
+            });
+            pages.chain(sections).chain(terms)
         };
-        for p in model.pages.iter().filter(|p| p.fm.in_sitemap) {
-            entries.push(entry(&p.path, v_opt_date(p.updated.or(p.date))));
-        }
-        for s in model.sections.iter().filter(|s| s.fm.render && s.fm.in_sitemap) {
-            entries.push(entry(&s.path, Value::none()));
-        }
-        for t in &model.taxonomies {
-            entries.push(entry(&t.path, Value::none()));
-            for term in &t.terms {
-                entries.push(entry(&term.path, Value::none()));
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for e in listed() {
+                e.hash(&mut h);
             }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut ctx = base_context(config, "/sitemap.xml");
-        ctx.insert_value(
-            "entries",
-            Value::from(entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>()),
+            h.finish()
+        };
+        let value = match old_sitemap {
+            Some((k, v)) if *k == key => v.clone(),
+            _ => {
+                let mut entries: Vec<(&str, Value)> = listed()
+                    .map(|(path, updated)| {
+                        let mut m = Map::new();
+                        m.insert("permalink".into(), Value::from(config.permalink(path)));
+                        m.insert("updated".into(), v_opt_date(updated));
+                        (path, Value::from(m))
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::from(entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+            }
+        };
+        jobs.push(
+            RenderJob::new(
+                "sitemap.xml".into(),
+                "sitemap.xml",
+                "/sitemap.xml",
+                "sitemap.xml template",
+            )
+            .with("entries", value.clone()),
         );
-        jobs.push(RenderJob {
-            output: "sitemap.xml".into(),
-            template: "sitemap.xml".into(),
-            context: ctx,
-            source: "sitemap.xml template".into(),
-        });
+        sitemap = Some((key, value));
     }
     if config.generate_robots_txt {
-        jobs.push(RenderJob {
-            output: "robots.txt".into(),
-            template: "robots.txt".into(),
-            context: base_context(config, "/robots.txt"),
-            source: "robots.txt template".into(),
-        });
+        jobs.push(RenderJob::new(
+            "robots.txt".into(),
+            "robots.txt",
+            "/robots.txt",
+            "robots.txt template",
+        ));
     }
     if templates.has("404.html") {
-        jobs.push(RenderJob {
-            output: "404.html".into(),
-            template: "404.html".into(),
-            context: base_context(config, "/404.html"),
-            source: templates.origin("404.html"),
-        });
+        jobs.push(RenderJob::new(
+            "404.html".into(),
+            "404.html",
+            "/404.html",
+            templates.origin("404.html"),
+        ));
     }
-    jobs
+    (jobs, sitemap)
 }
 
 fn feed_jobs(
@@ -1368,38 +1768,33 @@ fn feed_jobs(
         .iter()
         .filter_map(|p| p.get_from_path("updated").and_then(|v| v.as_str()).map(String::from))
         .max();
+    let pages = Value::from(pages);
     for name in &config.feed_filenames {
         let path = format!("{base}{name}");
-        let mut ctx = base_context(config, &path);
-        ctx.insert("feed_url", &config.permalink(&path));
-        ctx.insert("feed_base_url", &config.permalink(base));
-        ctx.insert_value("pages", Value::from(pages.clone()));
-        ctx.insert_value(
-            "last_updated",
-            last_updated.clone().map(Value::from).unwrap_or_else(Value::none),
-        );
+        let mut job = RenderJob::new(output_path(&path), name.as_str(), &path, source)
+            .with("feed_url", Value::from(config.permalink(&path)))
+            .with("feed_base_url", Value::from(config.permalink(base)))
+            .with("pages", pages.clone())
+            .with(
+                "last_updated",
+                last_updated.clone().map(Value::from).unwrap_or_else(Value::none),
+            );
         if let Some((k, v)) = &extra {
-            ctx.insert_value(*k, v.clone());
+            job = job.with(k, v.clone());
         }
-        jobs.push(RenderJob {
-            output: output_path(&path),
-            template: name.clone(),
-            context: ctx,
-            source: source.to_string(),
-        });
+        jobs.push(job);
     }
 }
 
 fn alias_job(config: &Config, alias: &str, target: &str, source: &str) -> RenderJob {
     let path = crate::content::normalize_path(alias);
-    let mut ctx = base_context(config, &path);
-    ctx.insert("url", &config.permalink(target));
-    RenderJob {
-        output: output_path(&path),
-        template: "alias.html".into(),
-        context: ctx,
-        source: format!("{source} (alias `{alias}`)"),
-    }
+    RenderJob::new(
+        output_path(&path),
+        "alias.html",
+        &path,
+        format!("{source} (alias `{alias}`)"),
+    )
+    .with("url", Value::from(config.permalink(target)))
 }
 
 /// Links inside the generated HTML (`href`/`src`) that point into the site but at no

@@ -242,6 +242,7 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
         assets_only,
         check_links: true,
         progress: true,
+        cancel: None,
     };
     let result = build::build(tree, config.clone(), &opts)?;
     Ok((config, result))

@@ -113,17 +113,41 @@ fn count_files(dir: &Path) -> usize {
         .count()
 }
 
-/// Brings `out` from `old` to `new` file by file: changed files are written to a temporary
-/// name and renamed over the old one (so a reader, e.g. an app reading `manifest.json`, never
-/// sees half a file), removed files are deleted. For `build --watch`, after a first
-/// [`write_to_disk`].
-pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnostic> {
-    let mut stats = WriteStats::default();
-    for (rel, file) in &new.files {
-        if old.files.get(rel).is_some_and(|o| o.sha256 == file.sha256) {
-            stats.unchanged += 1;
-            continue;
+/// The files of `new` that differ from `old`, in the order to write them: assets first, then
+/// pages (which link to the assets), then `manifest.json` (which an app reads to find the
+/// assets), so nothing names a file before it is there.
+pub fn write_order<'a>(old: &BuildPlan, new: &'a BuildPlan) -> Vec<&'a str> {
+    let rank = |p: &str| {
+        if p == crate::assets::MANIFEST {
+            2
+        } else if p.ends_with(".html") {
+            1
+        } else {
+            0
         }
+    };
+    let mut v: Vec<&str> = new
+        .files
+        .iter()
+        .filter(|(rel, file)| old.files.get(*rel).is_none_or(|o| o.sha256 != file.sha256))
+        .map(|(rel, _)| rel.as_str())
+        .collect();
+    v.sort_by_key(|p| (rank(p), *p));
+    v
+}
+
+/// Brings `out` from `old` to `new` file by file, in [`write_order`]: changed files are
+/// written to a temporary name and renamed over the old one (so a reader, e.g. an app reading
+/// `manifest.json`, never sees half a file), then removed files are deleted. For
+/// `build --watch`, after a first [`write_to_disk`].
+pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnostic> {
+    let order = write_order(old, new);
+    let mut stats = WriteStats {
+        unchanged: new.files.len() - order.len(),
+        ..WriteStats::default()
+    };
+    for rel in order {
+        let file = &new.files[rel];
         let target = out.join(rel);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
@@ -148,4 +172,37 @@ pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<Wri
         }
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::OutputFile;
+
+    #[test]
+    fn the_manifest_is_written_after_every_asset() {
+        // Regression: files were written in path order, so `manifest.json` could name an
+        // asset (`site.css` after it in order) that was not written yet.
+        let plan = |files: &[(&str, &str)]| {
+            let mut p = BuildPlan::default();
+            for (k, v) in files {
+                p.files
+                    .insert(k.to_string(), OutputFile::new(v.as_bytes().to_vec(), "t"));
+            }
+            p
+        };
+        let old = plan(&[("index.html", "a"), ("same.css", "s")]);
+        let new = plan(&[
+            ("index.html", "b"),
+            ("manifest.json", "m"),
+            ("same.css", "s"),
+            ("site.css", "c"),
+            ("a.js", "j"),
+            ("z/page.html", "p"),
+        ]);
+        assert_eq!(
+            write_order(&old, &new),
+            vec!["a.js", "site.css", "index.html", "z/page.html", "manifest.json"]
+        );
+    }
 }

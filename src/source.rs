@@ -21,37 +21,60 @@ use crate::error::Diagnostic;
 /// The default theme, compiled into the binary so `sitegen init` sites build anywhere.
 pub static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes/default");
 
-/// One input file.
+/// One input file, shared: a snapshot refreshed after an edit shares every unchanged file
+/// with the one before (copying a snapshot copies pointers, not names or bytes).
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub struct SourceFile(Arc<SourceFileData>);
+
+impl std::ops::Deref for SourceFile {
+    type Target = SourceFileData;
+    fn deref(&self) -> &SourceFileData {
+        &self.0
+    }
+}
+
+/// What a [`SourceFile`] holds.
+#[derive(Debug)]
+pub struct SourceFileData {
     /// Where it came from, for messages: a path relative to the site root, or
     /// `<embedded>/themes/default/...` for the built-in theme.
     pub origin: String,
     pub bytes: Arc<[u8]>,
+    /// The same allocation as `bytes`, as text, when the file is valid UTF-8: checked once
+    /// when the file is read, so every later build shares the text instead of copying it.
+    pub text: Option<Arc<str>>,
     pub sha256: [u8; 32],
 }
 
 impl SourceFile {
-    pub fn new(origin: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
-        let bytes = bytes.into();
+    pub fn new(origin: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        let bytes: Vec<u8> = bytes.into();
         let sha256 = Sha256::digest(&bytes).into();
-        SourceFile {
+        let (bytes, text) = match String::from_utf8(bytes) {
+            Ok(s) => {
+                let text: Arc<str> = Arc::from(s);
+                (Arc::<[u8]>::from(text.clone()), Some(text))
+            }
+            Err(e) => (Arc::from(e.into_bytes()), None),
+        };
+        SourceFile(Arc::new(SourceFileData {
             origin: origin.into(),
             bytes,
+            text,
             sha256,
-        }
+        }))
     }
 }
 
 /// The snapshot. Keys are logical paths with `/` separators.
 #[derive(Debug, Clone, Default)]
 pub struct SourceTree {
-    pub files: BTreeMap<String, SourceFile>,
+    pub files: BTreeMap<Arc<str>, SourceFile>,
 }
 
 impl SourceTree {
     /// Adds or replaces one file (used by tests and by the layering below).
-    pub fn insert(&mut self, logical: impl Into<String>, file: SourceFile) {
+    pub fn insert(&mut self, logical: impl Into<Arc<str>>, file: SourceFile) {
         self.files.insert(logical.into(), file);
     }
 
@@ -61,10 +84,11 @@ impl SourceTree {
 
     /// Files under a logical folder (`"content/"`), in path order.
     pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a SourceFile)> + 'a {
+        use std::ops::Bound;
         self.files
-            .range(prefix.to_string()..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (&**k, v))
     }
 
     /// The folders on disk that make the snapshot, lowest layer first, with their logical
@@ -82,17 +106,15 @@ impl SourceTree {
         ]
     }
 
-    /// A new snapshot where the files at or under `changed` (paths on disk: files or folders,
-    /// created, modified or deleted) are read again; every other file is shared with `self`.
-    /// A deleted site file lets the theme's file of the same logical path show through again.
-    pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
-        let layers = Self::layers(root, config);
+    /// The logical paths (`content/blog/a.md`, or a folder: `content/blog`) of paths on disk,
+    /// sorted; paths outside every layer and editor temp files give none.
+    pub fn logical_paths(root: &Path, config: &Config, changed: &[PathBuf]) -> Vec<String> {
         let mut logical: Vec<String> = Vec::new();
         for p in changed {
             if p.file_name().is_some_and(|n| is_ignored_name(&n.to_string_lossy())) {
                 continue;
             }
-            for (dir, prefix) in &layers {
+            for (dir, prefix) in &Self::layers(root, config) {
                 if let Ok(rel) = p.strip_prefix(dir) {
                     let rel = rel.to_string_lossy().replace('\\', "/");
                     logical.push(format!("{prefix}{rel}").trim_end_matches('/').to_string());
@@ -101,16 +123,77 @@ impl SourceTree {
         }
         logical.sort();
         logical.dedup();
-        let mut tree = self.clone();
+        logical
+    }
+
+    /// The logical paths whose files differ between `old` and `self` (added, changed or
+    /// removed), in order. One walk over both snapshots; an unchanged file is shared by a
+    /// refreshed snapshot, so most comparisons are of two pointers.
+    pub fn changed_since<'a>(&'a self, old: &'a SourceTree) -> Vec<&'a str> {
+        use std::cmp::Ordering;
+        let mut out = Vec::new();
+        let (mut a, mut b) = (old.files.iter().peekable(), self.files.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (None, None) => return out,
+                (Some((k, _)), None) => {
+                    out.push(&**k);
+                    a.next();
+                }
+                (None, Some((k, _))) => {
+                    out.push(&**k);
+                    b.next();
+                }
+                (Some((ka, fa)), Some((kb, fb))) => match ka.cmp(kb) {
+                    Ordering::Less => {
+                        out.push(&**ka);
+                        a.next();
+                    }
+                    Ordering::Greater => {
+                        out.push(&**kb);
+                        b.next();
+                    }
+                    Ordering::Equal => {
+                        if !Arc::ptr_eq(&fa.0, &fb.0) && fa.sha256 != fb.sha256 {
+                            out.push(&**kb);
+                        }
+                        a.next();
+                        b.next();
+                    }
+                },
+            }
+        }
+    }
+
+    /// A new snapshot where the files at or under `changed` (paths on disk: files or folders,
+    /// created, modified or deleted) are read again; every other file is shared with `self`.
+    /// A deleted site file lets the theme's file of the same logical path show through again.
+    pub fn refresh(&self, root: &Path, config: &Config, changed: &[PathBuf]) -> Result<SourceTree, Vec<Diagnostic>> {
+        let (logical, files) = Self::read_changed(root, config, changed)?;
+        Ok(self.with_changes(&logical, &files))
+    }
+
+    /// Reads what is now at or under the changed paths (on disk), from every layer, and
+    /// nothing else: their logical paths, and a snapshot holding just their files. With
+    /// [`SourceTree::with_changes`], this is [`SourceTree::refresh`] in two steps, so `serve`
+    /// can look at the changed files before it copies the snapshot.
+    pub fn read_changed(
+        root: &Path,
+        config: &Config,
+        changed: &[PathBuf],
+    ) -> Result<(Vec<String>, SourceTree), Vec<Diagnostic>> {
+        let layers = Self::layers(root, config);
+        let logical = Self::logical_paths(root, config, changed);
+        let mut tree = SourceTree::default();
         let mut errors = Vec::new();
         for l in &logical {
             let under = format!("{l}/");
-            tree.files.retain(|k, _| k != l && !k.starts_with(&under));
-            if config.theme == "default" {
+            // The embedded theme has only templates and static files.
+            if config.theme == "default" && (l.starts_with("templates") || l.starts_with("static")) {
                 let mut embedded = SourceTree::default();
                 add_embedded(&mut embedded, &DEFAULT_THEME);
                 for (k, f) in embedded.files {
-                    if &k == l || k.starts_with(&under) {
+                    if &*k == l.as_str() || k.starts_with(&under) {
                         tree.files.insert(k, f);
                     }
                 }
@@ -126,7 +209,7 @@ impl SourceTree {
                 if p.is_file() {
                     match std::fs::read(&p) {
                         Ok(bytes) => {
-                            tree.files.insert(l.clone(), SourceFile::new(display(root, &p), bytes));
+                            tree.insert(l.as_str(), SourceFile::new(display(root, &p), bytes));
                         }
                         Err(e) => errors.push(Diagnostic::new(display(root, &p), format!("cannot read: {e}"))),
                     }
@@ -139,10 +222,32 @@ impl SourceTree {
             }
         }
         if errors.is_empty() {
-            Ok(tree)
+            Ok((logical, tree))
         } else {
             Err(errors)
         }
+    }
+
+    /// A new snapshot where what is at or under each of the `logical` paths is replaced by
+    /// what `files` (from [`SourceTree::read_changed`]) has there; every other file is shared.
+    pub fn with_changes(&self, logical: &[String], files: &SourceTree) -> SourceTree {
+        let mut tree = self.clone();
+        for l in logical {
+            let under = format!("{l}/");
+            // The file, or everything under the folder, by range: not a walk over the snapshot.
+            tree.files.remove(l.as_str());
+            let gone: Vec<Arc<str>> = tree.under(&under).map(|(k, _)| Arc::from(k)).collect();
+            for k in gone {
+                tree.files.remove(&k);
+            }
+            if let Some((k, f)) = files.files.get_key_value(l.as_str()) {
+                tree.files.insert(k.clone(), f.clone());
+            }
+            for (k, f) in files.under(&under) {
+                tree.insert(k, f.clone());
+            }
+        }
+        tree
     }
 
     /// Reads a site from disk: the layers described in the module doc.
@@ -206,7 +311,7 @@ pub fn is_ignored_name(name: &str) -> bool {
     name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") || name.ends_with(".tmp") || name == "4913"
 }
 
-fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, SourceFile)>, Diagnostic> {
+fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(Arc<str>, SourceFile)>, Diagnostic> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -237,7 +342,10 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
                 .replace('\\', "/");
             let bytes =
                 std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
-            Ok((format!("{prefix}{rel}"), SourceFile::new(display(root, &p), bytes)))
+            Ok((
+                Arc::from(format!("{prefix}{rel}")),
+                SourceFile::new(display(root, &p), bytes),
+            ))
         })
         .collect()
 }
@@ -245,4 +353,39 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(String, 
 /// A path relative to the site root when it is inside it, for messages.
 pub fn display(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_reads_only_what_changed_and_shares_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let config = Config::parse("config.toml", "base_url = \"https://example.com\"\n").unwrap();
+        let content = root.join(&config.source_dir).join("content");
+        std::fs::create_dir_all(content.join("d")).unwrap();
+        std::fs::write(content.join("a.md"), "a").unwrap();
+        std::fs::write(content.join("keep.md"), "k").unwrap();
+        std::fs::write(content.join("d/b.md"), "b").unwrap();
+        std::fs::write(content.join("d/c.md"), "c").unwrap();
+        let old = SourceTree::read(root, &config).unwrap();
+        std::fs::write(content.join("a.md"), "a2").unwrap();
+        std::fs::write(content.join("new.md"), "n").unwrap();
+        std::fs::remove_dir_all(content.join("d")).unwrap();
+        let changed = [content.join("a.md"), content.join("d"), content.join("new.md")];
+        let new = old.refresh(root, &config, &changed).unwrap();
+        assert_eq!(
+            new.changed_since(&old),
+            vec!["content/a.md", "content/d/b.md", "content/d/c.md", "content/new.md"]
+        );
+        assert_eq!(new.get("content/a.md").unwrap().text.as_deref(), Some("a2"));
+        // An unchanged file is the same allocation in both snapshots.
+        assert!(Arc::ptr_eq(
+            &old.get("content/keep.md").unwrap().0,
+            &new.get("content/keep.md").unwrap().0
+        ));
+        assert!(new.get("templates/page.html").is_some(), "the embedded theme stays");
+    }
 }

@@ -15,14 +15,35 @@ use crate::error::{line_col, Diagnostic};
 use crate::source::SourceTree;
 pub use front_matter::{PageFrontMatter, SectionFrontMatter, SortBy};
 
-/// Parsed front matter by file, kept between incremental builds.
+/// What each content file gives on its own, kept between incremental builds so a rebuild
+/// parses, slugifies and dates only the files that changed.
 #[derive(Debug, Default)]
 pub struct FrontMatterCache {
-    /// Path under `content/` → (sha256, (front matter, front matter start, end, body offset)).
+    /// The config the entries were made with (taxonomy names decide some errors).
+    config_key: u64,
+    /// Path under `content/` → (sha256, what the file gives).
     #[allow(clippy::type_complexity)] // a private cache entry, named once
-    pages: HashMap<String, ([u8; 32], Result<(PageFrontMatter, usize, usize, usize), Diagnostic>)>,
-    #[allow(clippy::type_complexity)]
+    pages: HashMap<String, ([u8; 32], Result<Arc<PageEntry>, Diagnostic>)>,
+    #[allow(clippy::type_complexity)] // a private cache entry, named once
     sections: HashMap<String, ([u8; 32], Result<(SectionFrontMatter, usize), Diagnostic>)>,
+}
+
+/// A page file's own part of its [`Page`]: everything that depends on its path and text
+/// alone.
+#[derive(Debug)]
+struct PageEntry {
+    fm: Arc<PageFrontMatter>,
+    body_offset: usize,
+    slug: String,
+    /// The folder whose section lists the page (`blog` for `blog/a.md` and `blog/a/index.md`).
+    listing_dir: String,
+    path: String,
+    date: Option<DateTime<FixedOffset>>,
+    updated: Option<DateTime<FixedOffset>>,
+    /// Problems that do not stop the page from being built (bad dates, unknown taxonomies).
+    errors: Vec<Diagnostic>,
+    /// Per taxonomy of the front matter: (term name, term slug).
+    terms: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// A Markdown page.
@@ -36,7 +57,8 @@ pub struct Page {
     /// sha256 of the file, for caches.
     pub sha256: [u8; 32],
     pub body_offset: usize,
-    pub fm: PageFrontMatter,
+    /// Shared with the loader's cache: an unchanged file's front matter is not copied.
+    pub fm: Arc<PageFrontMatter>,
     pub slug: String,
     /// URL path below the base URL: `/blog/post/`.
     pub path: String,
@@ -193,6 +215,94 @@ fn diag_at_key(origin: &str, text: &str, fm_offset: usize, fm: &str, key: &str, 
     }
 }
 
+/// Parses one page file and decides what it gives on its own: slug, URL path, dates, term
+/// slugs. A front matter error is the `Err`; other problems are in `errors`.
+fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<PageEntry, Diagnostic> {
+    let split = front_matter::split(origin, text)?;
+    let fm: PageFrontMatter = front_matter::parse(origin, text, &split)?;
+    let mut errors = Vec::new();
+    let is_bundle = rel == "index.md" || rel.ends_with("/index.md");
+    let dir = parent_dir(rel);
+    let (listing_dir, stem) = if is_bundle {
+        (parent_dir(dir), dir.rsplit('/').next().unwrap_or(""))
+    } else {
+        (dir, rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".md"))
+    };
+    let (file_date, stem) = split_date_prefix(stem);
+    let slug = match &fm.slug {
+        Some(s) => slugify(s),
+        None => slugify(stem),
+    };
+    let path = match &fm.path {
+        Some(p) => normalize_path(p),
+        None => {
+            let base = if listing_dir.is_empty() {
+                String::from("/")
+            } else {
+                let segs: Vec<String> = listing_dir.split('/').map(slugify).collect();
+                format!("/{}/", segs.join("/"))
+            };
+            if slug.is_empty() {
+                base
+            } else {
+                format!("{base}{slug}/")
+            }
+        }
+    };
+    let bad_date = |key: &str, d: &str| {
+        diag_at_key(
+            origin,
+            text,
+            split.front_matter_offset,
+            split.front_matter,
+            key,
+            format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)"),
+        )
+    };
+    let mut date = None;
+    if let Some(d) = fm.date.as_deref().or(file_date) {
+        date = parse_date(d);
+        if date.is_none() {
+            errors.push(bad_date("date", d));
+        }
+    }
+    let mut updated = None;
+    if let Some(d) = fm.updated.as_deref() {
+        updated = parse_date(d);
+        if updated.is_none() {
+            errors.push(bad_date("updated", d));
+        }
+    }
+    for key in fm.taxonomies.keys() {
+        if !config.taxonomies.iter().any(|t| &t.name == key) {
+            errors.push(diag_at_key(
+                origin,
+                text,
+                split.front_matter_offset,
+                split.front_matter,
+                key,
+                format!("taxonomy `{key}` is not declared in config.toml (`[[taxonomies]] name = \"{key}\"`)"),
+            ));
+        }
+    }
+    let terms = fm
+        .taxonomies
+        .iter()
+        .map(|(k, names)| (k.clone(), names.iter().map(|n| (n.clone(), slugify(n))).collect()))
+        .collect();
+    Ok(PageEntry {
+        body_offset: split.body_offset,
+        fm: Arc::new(fm),
+        slug,
+        listing_dir: listing_dir.to_string(),
+        path,
+        date,
+        updated,
+        errors,
+        terms,
+    })
+}
+
 impl SiteModel {
     /// Builds the model from the snapshot. Returns every problem found, not only the first.
     pub fn load(tree: &SourceTree, config: &Config, drafts: bool) -> (SiteModel, Vec<Diagnostic>) {
@@ -207,7 +317,18 @@ impl SiteModel {
         drafts: bool,
         cache: &mut FrontMatterCache,
     ) -> (SiteModel, Vec<Diagnostic>) {
-        let mut next_cache = FrontMatterCache::default();
+        let config_key = {
+            use std::hash::{BuildHasher, BuildHasherDefault};
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(config.taxonomies.iter().map(|t| &t.name).collect::<Vec<_>>())
+        };
+        if cache.config_key != config_key {
+            *cache = FrontMatterCache::default();
+        }
+        let mut next_cache = FrontMatterCache {
+            config_key,
+            ..FrontMatterCache::default()
+        };
         let mut errors = Vec::new();
         let mut model = SiteModel::default();
 
@@ -217,8 +338,14 @@ impl SiteModel {
         for (logical, file) in tree.under("content/") {
             let rel = &logical["content/".len()..];
             if rel.ends_with(".md") {
-                match std::str::from_utf8(&file.bytes) {
-                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), Arc::<str>::from(t), file.sha256)),
+                // Snapshots check UTF-8 once, when a file is read; a file made otherwise (a
+                // test's) is checked here.
+                let text = match &file.text {
+                    Some(t) => Ok(t.clone()),
+                    None => std::str::from_utf8(&file.bytes).map(Arc::<str>::from),
+                };
+                match text {
+                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), t, file.sha256)),
                     Err(e) => {
                         let (l, c) = line_col(
                             &String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]),
@@ -343,6 +470,7 @@ impl SiteModel {
             .filter(|(r, _, _, _)| r == "index.md" || r.ends_with("/index.md"))
             .map(|(r, _, _, _)| parent_dir(r).to_string())
             .collect();
+        let mut page_terms: Vec<Arc<PageEntry>> = Vec::new();
         for (rel, origin, text, sha) in md_files
             .iter()
             .filter(|(r, _, _, _)| !(r == "_index.md" || r.ends_with("/_index.md")))
@@ -350,120 +478,37 @@ impl SiteModel {
             if in_hidden(rel) {
                 continue;
             }
-            let parsed = match cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
-                Some((_, p)) => p.clone(),
-                None => front_matter::split(origin, text).and_then(|split| {
-                    let fm: PageFrontMatter = front_matter::parse(origin, text, &split)?;
-                    Ok((
-                        fm,
-                        split.front_matter_offset,
-                        split.front_matter_offset + split.front_matter.len(),
-                        split.body_offset,
-                    ))
-                }),
+            let entry = match cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
+                Some((_, e)) => e.clone(),
+                None => page_entry(rel, origin, text, config).map(Arc::new),
             };
-            next_cache.pages.insert(rel.clone(), (*sha, parsed.clone()));
-            let (fm, fm_start, fm_end, body_offset) = match parsed {
-                Ok(v) => v,
-                Err(e) => {
-                    errors.push(e);
+            next_cache.pages.insert(rel.clone(), (*sha, entry.clone()));
+            let e = match entry {
+                Ok(e) => e,
+                Err(d) => {
+                    errors.push(d);
                     continue;
                 }
             };
-            let split = front_matter::Split {
-                format: front_matter::Format::None,
-                front_matter: &text[fm_start..fm_end],
-                front_matter_offset: fm_start,
-                body: &text[body_offset..],
-                body_offset,
-            };
-            if fm.draft && !drafts {
+            if e.fm.draft && !drafts {
                 continue;
             }
-            let is_bundle = rel == "index.md" || rel.ends_with("/index.md");
-            let dir = parent_dir(rel);
-            let (listing_dir, stem) = if is_bundle {
-                (parent_dir(dir), dir.rsplit('/').next().unwrap_or(""))
-            } else {
-                (dir, rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".md"))
-            };
-            let (file_date, stem) = split_date_prefix(stem);
-            let slug = match &fm.slug {
-                Some(s) => slugify(s),
-                None => slugify(stem),
-            };
-            let section = nearest_section(listing_dir);
-            let path = match &fm.path {
-                Some(p) => normalize_path(p),
-                None => {
-                    let base = if listing_dir.is_empty() {
-                        String::from("/")
-                    } else {
-                        let segs: Vec<String> = listing_dir.split('/').map(slugify).collect();
-                        format!("/{}/", segs.join("/"))
-                    };
-                    if slug.is_empty() {
-                        base
-                    } else {
-                        format!("{base}{slug}/")
-                    }
-                }
-            };
-            let mut date = None;
-            if let Some(d) = fm.date.as_deref().or(file_date) {
-                date = parse_date(d);
-                if date.is_none() {
-                    errors.push(diag_at_key(
-                        origin,
-                        text,
-                        split.front_matter_offset,
-                        split.front_matter,
-                        "date",
-                        format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)"),
-                    ));
-                }
-            }
-            let mut updated = None;
-            if let Some(d) = fm.updated.as_deref() {
-                updated = parse_date(d);
-                if updated.is_none() {
-                    errors.push(diag_at_key(
-                        origin,
-                        text,
-                        split.front_matter_offset,
-                        split.front_matter,
-                        "updated",
-                        format!("invalid date `{d}`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)"),
-                    ));
-                }
-            }
-            for key in fm.taxonomies.keys() {
-                if !config.taxonomies.iter().any(|t| &t.name == key) {
-                    errors.push(diag_at_key(
-                        origin,
-                        text,
-                        split.front_matter_offset,
-                        split.front_matter,
-                        key,
-                        format!("taxonomy `{key}` is not declared in config.toml (`[[taxonomies]] name = \"{key}\"`)"),
-                    ));
-                }
-            }
-            let body_offset = split.body_offset;
+            errors.extend(e.errors.iter().cloned());
             model.pages.push(Page {
                 relative_path: rel.clone(),
                 origin: origin.clone(),
                 text: text.clone(),
                 sha256: *sha,
-                body_offset,
-                fm,
-                slug,
-                path,
-                date,
-                updated,
-                section,
+                body_offset: e.body_offset,
+                fm: e.fm.clone(),
+                slug: e.slug.clone(),
+                path: e.path.clone(),
+                date: e.date,
+                updated: e.updated,
+                section: nearest_section(&e.listing_dir),
                 assets: vec![],
             });
+            page_terms.push(e);
         }
         for (i, p) in model.pages.iter().enumerate() {
             model.page_by_path.insert(p.relative_path.clone(), i);
@@ -510,22 +555,24 @@ impl SiteModel {
             model.sections[si].subsections = subs;
         }
 
-        // Taxonomies.
+        // Taxonomies, from the term slugs each file's entry already has.
         for tc in &config.taxonomies {
-            let mut terms: BTreeMap<String, Term> = BTreeMap::new();
-            for (pi, p) in model.pages.iter().enumerate() {
-                if let Some(names) = p.fm.taxonomies.get(&tc.name) {
-                    for name in names {
-                        let slug = slugify(name);
-                        let t = terms.entry(slug.clone()).or_insert_with(|| Term {
-                            name: name.clone(),
-                            path: format!("/{}/{}/", slugify(&tc.name), slug),
-                            slug,
-                            pages: vec![],
-                        });
-                        if !t.pages.contains(&pi) {
-                            t.pages.push(pi);
-                        }
+            let mut terms: BTreeMap<&str, Term> = BTreeMap::new();
+            let base = format!("/{}/", slugify(&tc.name));
+            for (pi, e) in page_terms.iter().enumerate() {
+                let Some((_, names)) = e.terms.iter().find(|(k, _)| *k == tc.name) else {
+                    continue;
+                };
+                for (name, slug) in names {
+                    let t = terms.entry(slug.as_str()).or_insert_with(|| Term {
+                        name: name.clone(),
+                        path: format!("{base}{slug}/"),
+                        slug: slug.clone(),
+                        pages: vec![],
+                    });
+                    // Pages come in index order, so a page naming a term twice is the last.
+                    if t.pages.last() != Some(&pi) {
+                        t.pages.push(pi);
                     }
                 }
             }
@@ -541,7 +588,7 @@ impl SiteModel {
             });
             model.taxonomies.push(Taxonomy {
                 config: tc.clone(),
-                path: format!("/{}/", slugify(&tc.name)),
+                path: base,
                 terms,
             });
         }

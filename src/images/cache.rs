@@ -55,6 +55,11 @@ impl Store {
             .map(|d| d.join(&key[..2]).join(format!("{key}.{}", format.extension())))
     }
 
+    /// Whether the bytes of `key` are in memory.
+    pub fn has(&self, key: &str) -> bool {
+        self.memory.lock().expect("memory lock").contains_key(key)
+    }
+
     /// The bytes of `key`, from memory or disk.
     pub fn get(&self, key: &str, format: Format) -> Option<Arc<[u8]>> {
         self.used.lock().expect("used lock").insert(key.to_string());

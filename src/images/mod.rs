@@ -532,6 +532,11 @@ impl Images {
         format!("{base}/{output}")
     }
 
+    /// Whether `job`'s output is already in memory (made by an earlier build of this session).
+    pub fn is_made(&self, job: &Job) -> bool {
+        self.store.has(&job.key)
+    }
+
     /// `get_image_metadata`: the header of an image, orientation applied.
     pub fn metadata(&self, path: &str, page_dir: Option<&str>) -> Result<(String, SourceInfo), String> {
         let logical = self

@@ -9,16 +9,20 @@ use crate::build::BuildPlan;
 use crate::error::Errors;
 use crate::source::is_ignored_name;
 
-/// Should a change at `path` trigger a rebuild? Output folders, VCS and build folders, and
-/// editor temp files do not.
+/// Should a change at `path` trigger a rebuild? Output folders, VCS folders, the site root's
+/// build folders (`target`, `node_modules`: inside `content/` those names are a site's own
+/// folders) and editor temp files do not.
 pub fn relevant(root: &Path, ignored_dirs: &[PathBuf], path: &Path) -> bool {
     if ignored_dirs.iter().any(|d| path.starts_with(d)) {
         return false;
     }
     let Ok(rel) = path.strip_prefix(root) else { return false };
-    for c in rel.components() {
+    for (i, c) in rel.components().enumerate() {
         let name = c.as_os_str().to_string_lossy();
-        if matches!(name.as_ref(), ".git" | "target" | ".sitegen" | "node_modules") || name.contains(".sitegen-") {
+        if matches!(name.as_ref(), ".git" | ".sitegen") || name.contains(".sitegen-") {
+            return false;
+        }
+        if i == 0 && matches!(name.as_ref(), "target" | "node_modules") {
             return false;
         }
     }
@@ -149,6 +153,30 @@ mod tests {
         assert!(!relevant(root, &ignored, Path::new("/site/.git/index")));
         assert!(!relevant(root, &ignored, Path::new("/site/.public.sitegen-tmp-12/a")));
         assert!(!relevant(root, &ignored, Path::new("/elsewhere/a.md")));
+        assert!(!relevant(root, &ignored, Path::new("/site/target/release/x")));
+        assert!(!relevant(root, &ignored, Path::new("/site/node_modules/x/index.js")));
+    }
+
+    #[test]
+    fn build_folder_names_count_inside_the_site() {
+        // Regression: a content folder called `target` or `node_modules` was never rebuilt.
+        let root = Path::new("/site");
+        let ignored = [root.join("public")];
+        assert!(relevant(
+            root,
+            &ignored,
+            Path::new("/site/site/content/target/index.md")
+        ));
+        assert!(relevant(
+            root,
+            &ignored,
+            Path::new("/site/site/content/docs/node_modules.md")
+        ));
+        assert!(relevant(
+            root,
+            &ignored,
+            Path::new("/site/site/static/node_modules/x.js")
+        ));
     }
 
     #[test]

@@ -3,12 +3,20 @@
 //! files of the snapshot, rebuilds (re-rendering only what the change can affect) and diffs the
 //! new plan against the last one. `serve` shows the plan over HTTP and tells browsers what
 //! changed; `--watch` writes the changed files to disk.
+//!
+//! In `serve`, an edited page is shown first: [`Builder::preview`] renders its own output,
+//! which is published and reloaded before the rebuild renders the pages that list it
+//! (section pagers, term pages, feeds). The preview is what the rebuild renders for that
+//! output, so the rebuild's diff (against the plan with the preview in it) does not reload it
+//! a second time.
 
 pub mod changes;
 pub mod server;
 pub mod watch;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +24,7 @@ use crate::build::{BuildOptions, BuildPlan, Builder};
 use crate::cli::{load_site, SiteArgs};
 use crate::config::Config;
 use crate::error::{Diagnostic, Errors};
-use crate::source::SourceTree;
+use crate::source::{SourceFile, SourceTree};
 
 pub use changes::Message;
 
@@ -32,20 +40,34 @@ pub struct Session {
     tree: Arc<SourceTree>,
     builder: Builder,
     assets_only: bool,
-    /// The last plan that built.
+    /// Not zero when newer edits wait: a rebuild then stops early (see [`Outcome::Cancelled`]).
+    cancel: Option<Arc<AtomicUsize>>,
+    /// Logical paths changed since the last build that finished (what a preview compares
+    /// with the last successful build).
+    pending: BTreeSet<String>,
+    /// The last plan that built, with the previews published since.
     pub plan: BuildPlan,
 }
 
 /// The result of one rebuild.
 pub enum Outcome {
     Built {
-        /// Output paths that changed.
+        /// Output paths that changed (besides those published by the preview).
         changed: Vec<String>,
         rendered: usize,
         elapsed: Duration,
+        /// Output paths published ahead of the rebuild, and when they were.
+        previewed: Vec<String>,
+        preview_elapsed: Option<Duration>,
     },
     Failed(Errors),
+    /// Newer edits came during the rebuild, which stopped: the next `apply` rebuilds them all
+    /// (and must run, even for a batch with nothing in it).
+    Cancelled,
 }
+
+/// Called with the plan and the output paths a preview changed in it, before the rebuild.
+pub type OnPreview<'a> = &'a mut dyn FnMut(&BuildPlan, &[String]);
 
 impl Session {
     /// Loads and builds the site. A site that does not build yet still gives a session (with
@@ -67,10 +89,17 @@ impl Session {
             tree,
             builder: Builder::default(),
             assets_only,
+            cancel: None,
+            pending: BTreeSet::new(),
             plan: BuildPlan::default(),
         };
-        let outcome = s.rebuild(Instant::now());
+        let outcome = s.rebuild(Instant::now(), Vec::new(), None);
         Ok((s, outcome))
+    }
+
+    /// Lets rebuilds stop early while `pending` is not zero.
+    pub fn cancel_when(&mut self, pending: Arc<AtomicUsize>) {
+        self.cancel = Some(pending);
     }
 
     pub fn config(&self) -> &Config {
@@ -94,38 +123,81 @@ impl Session {
         v
     }
 
-    /// Rebuilds after `changed` paths (on disk) changed.
-    pub fn apply(&mut self, changed: &[PathBuf]) -> Outcome {
+    /// Rebuilds after `changed` paths (on disk) changed. With `on_preview`, the outputs of
+    /// edited pages that can be rendered ahead of the rebuild are, and `on_preview` gets them
+    /// first.
+    pub fn apply(&mut self, changed: &[PathBuf], on_preview: Option<OnPreview<'_>>) -> Outcome {
         let start = Instant::now();
         let config_path = self.root.join(&self.config_file);
-        let config_changed = changed.iter().any(|p| p == &config_path);
-        let reloaded = if config_changed {
-            load_adjusted(&self.root, &self.config_file, &self.args, &*self.adjust)
-        } else {
-            self.tree
-                .refresh(&self.root, &self.config, changed)
-                .map(|t| (self.config.clone(), Arc::new(t)))
-                .map_err(Errors::sorted)
-        };
-        match reloaded {
-            Ok((config, tree)) => {
-                self.config = config;
-                self.tree = tree;
-                self.rebuild(start)
-            }
-            Err(e) => Outcome::Failed(e),
+        if changed.iter().any(|p| p == &config_path) {
+            // A new config starts the builder over: nothing to preview from.
+            self.pending.clear();
+            return match load_adjusted(&self.root, &self.config_file, &self.args, &*self.adjust) {
+                Ok((config, tree)) => {
+                    self.config = config;
+                    self.tree = tree;
+                    self.rebuild(start, Vec::new(), None)
+                }
+                Err(e) => Outcome::Failed(e),
+            };
         }
+        // Read the changed files first, preview from them, and only then copy the snapshot.
+        let (logical, files) = match SourceTree::read_changed(&self.root, &self.config, changed) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(Errors::sorted(e)),
+        };
+        self.pending.extend(logical.iter().cloned());
+        let mut previewed = Vec::new();
+        let mut preview_elapsed = None;
+        if let Some(publish) = on_preview {
+            let read = start.elapsed();
+            let now: Vec<(&str, Option<&SourceFile>)> = self
+                .pending
+                .iter()
+                .map(|l| {
+                    let file = if logical.contains(l) {
+                        files.get(l)
+                    } else {
+                        self.tree.get(l)
+                    };
+                    (l.as_str(), file)
+                })
+                .collect();
+            let outputs = self.builder.preview_changes(&now);
+            if std::env::var_os("SITEGEN_TIMINGS").is_some() {
+                eprintln!(
+                    "preview timings: read {} ms, preview {} ms",
+                    read.as_millis(),
+                    (start.elapsed() - read).as_millis()
+                );
+            }
+            for (path, file) in outputs {
+                if self.plan.files.get(&path).map(|f| f.sha256) != Some(file.sha256) {
+                    previewed.push(path.clone());
+                    self.plan.files.insert(path, file);
+                }
+            }
+            if !previewed.is_empty() {
+                // Timed before `publish`, which may wait for the browser's fetch.
+                preview_elapsed = Some(start.elapsed());
+                publish(&self.plan, &previewed);
+            }
+        }
+        self.tree = Arc::new(self.tree.with_changes(&logical, &files));
+        self.rebuild(start, previewed, preview_elapsed)
     }
 
-    fn rebuild(&mut self, start: Instant) -> Outcome {
+    fn rebuild(&mut self, start: Instant, previewed: Vec<String>, preview_elapsed: Option<Duration>) -> Outcome {
         let opts = BuildOptions {
             drafts: self.args.drafts,
             assets_only: self.assets_only,
             check_links: false,
             progress: false,
+            cancel: self.cancel.clone(),
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {
+                self.pending.clear();
                 if std::env::var_os("SITEGEN_TIMINGS").is_some() {
                     let t: Vec<String> = r
                         .stats
@@ -141,9 +213,15 @@ impl Session {
                     changed,
                     rendered: r.stats.rendered,
                     elapsed: start.elapsed(),
+                    previewed,
+                    preview_elapsed,
                 }
             }
-            Err(e) => Outcome::Failed(e),
+            Err(_) if opts.cancelled() => Outcome::Cancelled,
+            Err(e) => {
+                self.pending.clear();
+                Outcome::Failed(e)
+            }
         }
     }
 }
@@ -183,21 +261,37 @@ pub fn describe(changed_files: &[PathBuf], root: &Path, outcome: &Outcome) -> St
             changed,
             rendered,
             elapsed,
+            previewed,
+            preview_elapsed,
         } => {
             let outs = match changed.len() {
-                0 => "no output changed".to_string(),
+                0 if previewed.is_empty() => "no output changed".to_string(),
+                0 => "no other output changed".to_string(),
                 1..=3 => format!("changed {}", changed.join(", ")),
                 n => format!("changed {}, … ({n} outputs)", changed[..3].join(", ")),
             };
-            format!("{what}: rendered {rendered}, {outs} in {} ms", elapsed.as_millis())
+            let shown = match preview_elapsed {
+                Some(t) if !previewed.is_empty() => {
+                    format!(" ({} shown after {} ms)", previewed.join(", "), t.as_millis())
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{what}: rendered {rendered}, {outs} in {} ms{shown}",
+                elapsed.as_millis()
+            )
         }
         Outcome::Failed(e) => format!(
             "{what}: build failed ({} error{})",
             e.0.len(),
             if e.0.len() == 1 { "" } else { "s" }
         ),
+        Outcome::Cancelled => format!("{what}: rebuild left for newer changes"),
     }
 }
+
+/// How long, at most, a rebuild waits after a preview for a browser to fetch the page.
+const PREVIEW_FETCH_WAIT: Duration = Duration::from_millis(30);
 
 /// Serve options from the command line.
 pub struct ServeOptions {
@@ -224,9 +318,12 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
         let addr = listener
             .local_addr()
             .map_err(|e| Diagnostic::new("sitegen serve", e.to_string()))?;
-        let base = format!("http://{addr}");
+        let (base, note) = server::link_base(addr);
         if let Some(p) = shifted {
             eprintln!("Port {p} is taken; using {} instead.", addr.port());
+        }
+        if let Some(note) = note {
+            eprintln!("{note}");
         }
         let base_for_config = base.clone();
         let adjust: Box<dyn Fn(&mut Config) + Send> = Box::new(move |c: &mut Config| {
@@ -239,13 +336,13 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
             c.serve_mode = true;
         });
         let (mut session, first) = Session::start(root, config_file, args, false, adjust)?;
-        let shared = server::Shared::new(session.plan.clone());
+        let shared = server::Shared::new(&session.plan);
         match &first {
             Outcome::Failed(e) => {
                 eprintln!("{e}");
                 *shared.error.write().expect("error lock") = Some(Message::from_errors(e).to_json());
             }
-            Outcome::Built { .. } => {}
+            Outcome::Built { .. } | Outcome::Cancelled => {}
         }
         if !quiet {
             println!(
@@ -258,25 +355,37 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
         if opts.open {
             let _ = std::process::Command::new("xdg-open").arg(format!("{base}/")).spawn();
         }
-        let (_watcher, batches) = watch::watch(&session.watched_paths())
-            .map_err(|e| Diagnostic::new("sitegen serve", format!("cannot watch the site's files: {e}")))?;
         let ignored = session.ignored_dirs(&[]);
         let root_buf = root.to_path_buf();
+        let (_watcher, batches) = {
+            let root = root_buf.clone();
+            watch::watch(&session.watched_paths(), move |p| changes::relevant(&root, &ignored, p))
+                .map_err(|e| Diagnostic::new("sitegen serve", format!("cannot watch the site's files: {e}")))?
+        };
+        session.cancel_when(batches.pending());
         let shared_w = shared.clone();
         std::thread::spawn(move || {
+            let mut owed = false;
             for batch in batches {
-                let batch: Vec<PathBuf> = batch
-                    .into_iter()
-                    .filter(|p| changes::relevant(&root_buf, &ignored, p))
-                    .collect();
-                if batch.is_empty() {
+                if batch.is_empty() && !owed {
                     continue;
                 }
-                let outcome = session.apply(&batch);
+                let mut show_preview = |plan: &BuildPlan, paths: &[String]| {
+                    let since = shared_w.served();
+                    shared_w.publish(plan, paths);
+                    if let Some(msg) = changes::reload_message(paths) {
+                        let _ = shared_w.tx.send(msg.to_json());
+                    }
+                    // Let a browser showing the page fetch it before the rebuild takes both
+                    // cores (a short wait when none does).
+                    shared_w.wait_served(since, PREVIEW_FETCH_WAIT);
+                };
+                let outcome = session.apply(&batch, Some(&mut show_preview));
+                owed = matches!(outcome, Outcome::Cancelled);
                 match &outcome {
                     Outcome::Built { changed, .. } => {
                         let had_error = shared_w.error.write().expect("error lock").take().is_some();
-                        *shared_w.plan.write().expect("plan lock") = Arc::new(session.plan.clone());
+                        shared_w.publish(&session.plan, changed);
                         if let Some(msg) = changes::reload_message(changed) {
                             let _ = shared_w.tx.send(msg.to_json());
                         } else if had_error {
@@ -289,6 +398,7 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
                         let _ = shared_w.tx.send(json);
                         eprintln!("{e}");
                     }
+                    Outcome::Cancelled => {}
                 }
                 if !quiet {
                     println!("{}", describe(&batch, &root_buf, &outcome));
@@ -318,46 +428,44 @@ pub fn watch_build(
     let root = &absolute(root)?;
     let out = &absolute(out)?;
     let (mut session, first) = Session::start(root, config_file, args, assets_only, Box::new(|_| {}))?;
-    let mut written = BuildPlan::default();
-    let report = |session: &Session, batch: &[PathBuf], outcome: &Outcome, written: &mut BuildPlan| {
+    // What the output folder holds, once this session has written it. The first write
+    // replaces the whole folder, atomically, so nothing of an older build stays in it, also
+    // when the site did not build at first; later writes change only what changed.
+    let mut written: Option<BuildPlan> = None;
+    let report = |session: &Session, batch: &[PathBuf], outcome: &Outcome, written: &mut Option<BuildPlan>| {
         match outcome {
-            Outcome::Built { .. } => match crate::output::write_changes(written, &session.plan, out) {
-                Ok(_) => *written = session.plan.clone(),
-                Err(d) => eprintln!("error: {d}"),
-            },
+            Outcome::Built { .. } => {
+                let result = match written.as_ref() {
+                    Some(old) => crate::output::write_changes(old, &session.plan, out),
+                    None => crate::output::write_to_disk(&session.plan, out),
+                };
+                match result {
+                    Ok(_) => *written = Some(session.plan.clone()),
+                    Err(d) => eprintln!("error: {d}"),
+                }
+            }
             Outcome::Failed(e) => eprintln!("{e}"),
+            Outcome::Cancelled => {}
         }
         if !quiet {
             println!("{}", describe(batch, root, outcome));
         }
     };
-    if matches!(first, Outcome::Built { .. }) {
-        // The first write replaces the whole output folder, atomically.
-        match crate::output::write_to_disk(&session.plan, out) {
-            Ok(_) => written = session.plan.clone(),
-            Err(d) => eprintln!("error: {d}"),
-        }
-        if !quiet {
-            println!("{}", describe(&[], root, &first));
-        }
-    } else {
-        report(&session, &[], &first, &mut written);
-    }
-    let (_watcher, batches) = watch::watch(&session.watched_paths())
-        .map_err(|e| Diagnostic::new("sitegen build --watch", format!("cannot watch the site's files: {e}")))?;
+    report(&session, &[], &first, &mut written);
     let ignored = session.ignored_dirs(&[out.to_path_buf()]);
+    let (_watcher, batches) = {
+        let root = root.to_path_buf();
+        watch::watch(&session.watched_paths(), move |p| changes::relevant(&root, &ignored, p))
+            .map_err(|e| Diagnostic::new("sitegen build --watch", format!("cannot watch the site's files: {e}")))?
+    };
     if !quiet {
         println!("Watching for changes; press Ctrl+C to stop.");
     }
     for batch in batches {
-        let batch: Vec<PathBuf> = batch
-            .into_iter()
-            .filter(|p| changes::relevant(root, &ignored, p))
-            .collect();
         if batch.is_empty() {
             continue;
         }
-        let outcome = session.apply(&batch);
+        let outcome = session.apply(&batch, None);
         report(&session, &batch, &outcome, &mut written);
     }
     Ok(())

@@ -1,9 +1,13 @@
 //! The development HTTP server: serves the latest build plan from memory (never a file from
 //! disk, so no path can reach outside the site), injects the live-reload client into HTML,
-//! and pushes rebuild messages over a WebSocket.
+//! and pushes rebuild messages over a WebSocket. The served files are one map, updated path
+//! by path as rebuilds (and their previews) publish what changed: no copy of the whole plan
+//! per rebuild.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -14,28 +18,90 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::broadcast;
 
-use crate::build::BuildPlan;
+use crate::build::{BuildPlan, OutputFile};
 
 pub const LIVERELOAD_JS: &str = include_str!("livereload.js");
 const SCRIPT_TAG: &str = "<script src=\"/__sitegen/livereload.js\" defer></script>";
 
-/// What the server shows: the last good plan, and the last build error (if the last build
-/// failed), shared with the watcher.
+/// The files the server shows, by output path.
+pub type Files = HashMap<String, OutputFile>;
+
+/// What the server shows: the files of the last good plan, and the last build error (if the
+/// last build failed), shared with the watcher.
 pub struct Shared {
-    pub plan: RwLock<Arc<BuildPlan>>,
+    pub files: RwLock<Files>,
     pub error: RwLock<Option<String>>,
     pub tx: broadcast::Sender<String>,
+    /// Requests answered so far, so the watcher can let a browser fetch a previewed page
+    /// before the rebuild takes the CPU.
+    served: (Mutex<u64>, Condvar),
 }
 
 impl Shared {
-    pub fn new(plan: BuildPlan) -> Arc<Shared> {
+    pub fn new(plan: &BuildPlan) -> Arc<Shared> {
         let (tx, _) = broadcast::channel(64);
         Arc::new(Shared {
-            plan: RwLock::new(Arc::new(plan)),
+            files: RwLock::new(plan.files.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
             error: RwLock::new(None),
             tx,
+            served: (Mutex::new(0), Condvar::new()),
         })
     }
+
+    /// How many requests were answered.
+    pub fn served(&self) -> u64 {
+        *self.served.0.lock().expect("served lock")
+    }
+
+    /// Waits until more than `since` requests were answered, or `timeout` passes.
+    pub fn wait_served(&self, since: u64, timeout: Duration) {
+        let guard = self.served.0.lock().expect("served lock");
+        let _ = self
+            .served
+            .1
+            .wait_timeout_while(guard, timeout, |n| *n <= since)
+            .expect("served lock");
+    }
+
+    fn note_served(&self) {
+        *self.served.0.lock().expect("served lock") += 1;
+        self.served.1.notify_all();
+    }
+
+    /// Makes the `changed` paths show what `plan` has for them (removing those it lacks), all
+    /// under one lock: a request sees all of a rebuild's changes or none.
+    pub fn publish(&self, plan: &BuildPlan, changed: &[String]) {
+        let mut files = self.files.write().expect("files lock");
+        for p in changed {
+            match plan.files.get(p) {
+                Some(f) => {
+                    files.insert(p.clone(), f.clone());
+                }
+                None => {
+                    files.remove(p);
+                }
+            }
+        }
+    }
+}
+
+/// The base URL for links and for the terminal: a server listening on every interface
+/// (`0.0.0.0`, `::`) is reached here through loopback, which is what links must name (a browser
+/// cannot open `http://0.0.0.0/`). Returns a note for the terminal in that case.
+pub fn link_base(addr: SocketAddr) -> (String, Option<String>) {
+    let ip = addr.ip();
+    if !ip.is_unspecified() {
+        return (format!("http://{addr}"), None);
+    }
+    let loopback = match ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    let base = format!("http://{}", SocketAddr::new(loopback, addr.port()));
+    let note = format!(
+        "Listening on every interface ({addr}): other machines reach the site through this machine's address; its links use {base}."
+    );
+    (base, Some(note))
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -110,7 +176,7 @@ pub enum Lookup {
 
 /// Maps a URL path to an output file. Percent-escapes are decoded; `..` segments, NUL and
 /// backslashes are refused, so nothing outside the plan can be named.
-pub fn lookup(plan: &BuildPlan, raw: &str) -> Lookup {
+pub fn lookup(files: &Files, raw: &str) -> Lookup {
     let decoded = crate::html::percent_decode(raw);
     if decoded.contains('\0') || decoded.contains('\\') || decoded.split('/').any(|s| s == "..") {
         return Lookup::NotFound;
@@ -121,10 +187,10 @@ pub fn lookup(plan: &BuildPlan, raw: &str) -> Lookup {
     } else {
         p.to_string()
     };
-    if plan.files.contains_key(&candidate) {
+    if files.contains_key(&candidate) {
         return Lookup::File(candidate);
     }
-    if !p.is_empty() && !p.ends_with('/') && plan.files.contains_key(&format!("{p}/index.html")) {
+    if !p.is_empty() && !p.ends_with('/') && files.contains_key(&format!("{p}/index.html")) {
         return Lookup::Redirect(format!("/{p}/"));
     }
     Lookup::NotFound
@@ -157,9 +223,19 @@ fn content_type(path: &str) -> String {
 }
 
 async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let plan = shared.plan.read().expect("plan lock").clone();
-    let respond = |status: StatusCode, path: &str| {
-        let f = &plan.files[path];
+    // Only look up and clone (a reference count) under the lock.
+    let found = {
+        let files = shared.files.read().expect("files lock");
+        match lookup(&files, uri.path()) {
+            Lookup::File(p) => Ok((StatusCode::OK, files[&p].clone(), p)),
+            Lookup::Redirect(to) => Err(Some(to)),
+            Lookup::NotFound => match files.get("404.html") {
+                Some(f) => Ok((StatusCode::NOT_FOUND, f.clone(), "404.html".to_string())),
+                None => Err(None),
+            },
+        }
+    };
+    let respond = |status: StatusCode, path: &str, f: OutputFile| {
         let body = if path.ends_with(".html") {
             inject(&f.bytes)
         } else {
@@ -175,11 +251,11 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     };
-    match lookup(&plan, uri.path()) {
-        Lookup::File(p) => respond(StatusCode::OK, &p),
-        Lookup::Redirect(to) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
-        Lookup::NotFound if plan.files.contains_key("404.html") => respond(StatusCode::NOT_FOUND, "404.html"),
-        Lookup::NotFound => (StatusCode::NOT_FOUND, "404: not found").into_response(),
+    shared.note_served();
+    match found {
+        Ok((status, f, p)) => respond(status, &p, f),
+        Err(Some(to)) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
+        Err(None) => (StatusCode::NOT_FOUND, "404: not found").into_response(),
     }
 }
 
@@ -190,9 +266,9 @@ mod tests {
 
     #[test]
     fn lookups_and_traversal() {
-        let mut plan = BuildPlan::default();
+        let mut plan = Files::new();
         for p in ["index.html", "blog/index.html", "blog/a b/index.html", "css/site.css"] {
-            plan.files.insert(p.into(), OutputFile::new(b"x".to_vec(), "t"));
+            plan.insert(p.into(), OutputFile::new(b"x".to_vec(), "t"));
         }
         assert_eq!(lookup(&plan, "/"), Lookup::File("index.html".into()));
         assert_eq!(lookup(&plan, "/blog/"), Lookup::File("blog/index.html".into()));
@@ -217,5 +293,35 @@ mod tests {
         assert_eq!(inject(b"fragment"), format!("fragment{SCRIPT_TAG}").into_bytes());
         assert_eq!(content_type("a.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("a.png"), "image/png");
+    }
+
+    #[test]
+    fn links_name_loopback_when_listening_everywhere() {
+        let (base, note) = link_base("0.0.0.0:1111".parse().unwrap());
+        assert_eq!(base, "http://127.0.0.1:1111");
+        assert!(note.unwrap().contains("0.0.0.0:1111"));
+        assert_eq!(link_base("[::]:80".parse().unwrap()).0, "http://[::1]:80");
+        assert_eq!(
+            link_base("192.168.1.5:1111".parse().unwrap()),
+            ("http://192.168.1.5:1111".to_string(), None)
+        );
+    }
+
+    #[test]
+    fn publishing_updates_only_the_changed_paths() {
+        let mut old = BuildPlan::default();
+        old.files.insert("a.html".into(), OutputFile::new(b"a".to_vec(), "t"));
+        old.files
+            .insert("gone.html".into(), OutputFile::new(b"g".to_vec(), "t"));
+        let shared = Shared::new(&old);
+        let mut new = BuildPlan::default();
+        new.files.insert("a.html".into(), OutputFile::new(b"A".to_vec(), "t"));
+        new.files.insert("b.html".into(), OutputFile::new(b"b".to_vec(), "t"));
+        shared.publish(&new, &["a.html".into(), "gone.html".into()]);
+        let files = shared.files.read().unwrap();
+        let mut names: Vec<(&str, &[u8])> = files.iter().map(|(k, v)| (k.as_str(), &*v.bytes)).collect();
+        names.sort();
+        // `b.html` was not named as changed, so it is not published.
+        assert_eq!(names, vec![("a.html", &b"A"[..])]);
     }
 }

@@ -86,3 +86,36 @@ fn the_repository_documentation_site_builds_and_checks() {
         .assert()
         .success();
 }
+
+#[test]
+fn build_watch_started_on_a_broken_site_leaves_no_stale_output() {
+    // Regression: when the first build of `build --watch` failed, the first good build only
+    // added its files to the old output, so files of an older build stayed in `public/`.
+    let site = TestSite::starter();
+    site.cmd(&["build", "-q"]).assert().success();
+    site.write("public/stale.html", "from an older build");
+    site.write("site/content/blog/broken.md", "+++\ntitle = \n+++\n");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+        .current_dir(site.root())
+        .args(["build", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("build failed"), "{first}");
+    assert!(site.path("public/stale.html").exists(), "a failed build writes nothing");
+    let watching = lines.next().unwrap().unwrap();
+    assert!(watching.starts_with("Watching"), "{watching}");
+    std::thread::spawn(move || for _ in lines {});
+    site.remove("site/content/blog/broken.md");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while site.path("public/stale.html").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!site.path("public/stale.html").exists(), "stale output kept");
+    assert!(site.path("public/blog/first-post/index.html").exists());
+}

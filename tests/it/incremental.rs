@@ -9,10 +9,15 @@ use sitegen::source::SourceTree;
 
 use crate::harness::TestSite;
 
-fn rebuild(site: &TestSite, builder: &mut Builder) -> BuildResult {
+fn load(site: &TestSite) -> (Arc<Config>, Arc<SourceTree>) {
     let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
     let config = Arc::new(Config::parse("config.toml", &text).unwrap());
     let tree = Arc::new(SourceTree::read(site.root(), &config).unwrap());
+    (config, tree)
+}
+
+fn rebuild(site: &TestSite, builder: &mut Builder) -> BuildResult {
+    let (config, tree) = load(site);
     let r = builder
         .build(tree.clone(), config.clone(), &BuildOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -179,4 +184,191 @@ fn a_template_reading_a_taxonomy_renders_again_when_its_terms_change() {
     let r = rebuild(&site, &mut b);
     assert!(r.rendered.contains(&"index.html".to_string()), "{:?}", r.rendered);
     assert!(String::from_utf8_lossy(&r.plan.files["index.html"].bytes).contains("news=1;"));
+}
+
+/// `serve` shows an edited page before it rebuilds the pages that list it: what the preview
+/// shows is what the rebuild renders for that output, and the rebuild equals a fresh build.
+fn preview_then_rebuild(site: &TestSite, b: &mut Builder) -> (Vec<String>, BuildResult) {
+    let (_, tree) = load(site);
+    let shown = b.preview(&tree);
+    let r = rebuild(site, b);
+    for (path, file) in &shown {
+        assert!(
+            r.plan.files.get(path) == Some(file),
+            "the preview of `{path}` differs from the rebuild's"
+        );
+    }
+    (shown.into_iter().map(|(p, _)| p).collect(), r)
+}
+
+#[test]
+fn a_body_edit_is_previewed() {
+    let site = TestSite::fixture("blog");
+    let mut b = Builder::default();
+    rebuild(&site, &mut b);
+    site.write(
+        "site/content/posts/post-2.md",
+        site.read("site/content/posts/post-2.md").replace(
+            "Body of post 2.",
+            "Body of post 2, edited.\n\n## A new heading\n\nMore.",
+        ),
+    );
+    let (shown, r) = preview_then_rebuild(&site, &mut b);
+    assert_eq!(shown, vec!["posts/post-2/index.html"]);
+    assert!(String::from_utf8_lossy(&r.plan.files["posts/post-2/index.html"].bytes).contains("A new heading"));
+    // The rebuild still renders what lists the page.
+    assert!(r.rendered.contains(&"posts/atom.xml".to_string()), "{:?}", r.rendered);
+}
+
+#[test]
+fn a_title_or_description_edit_is_previewed_where_the_order_stays() {
+    let site = TestSite::fixture("blog");
+    let mut b = Builder::default();
+    rebuild(&site, &mut b);
+    site.write(
+        "site/content/posts/post-2.md",
+        site.read("site/content/posts/post-2.md")
+            .replace("title = \"Post 2\"", "title = \"Post two\"")
+            .replace("Description 2", "The second post"),
+    );
+    let (shown, r) = preview_then_rebuild(&site, &mut b);
+    assert_eq!(shown, vec!["posts/post-2/index.html"]);
+    // Its neighbours show the new title.
+    assert!(
+        r.rendered.contains(&"posts/post-1/index.html".to_string()),
+        "{:?}",
+        r.rendered
+    );
+}
+
+#[test]
+fn edits_that_change_more_than_the_page_are_not_previewed() {
+    let post2 = TestSite::fixture("blog").read("site/content/posts/post-2.md");
+    let doc_a = TestSite::fixture("blog").read("site/content/docs/a.md");
+    let cases: Vec<(&str, String)> = vec![
+        // The date decides the section's order.
+        ("content/posts/post-2.md", post2.replace("2024-01-02", "2024-01-09")),
+        // Terms are listed elsewhere.
+        ("content/posts/post-2.md", post2.replace("\"tag-2\"", "\"tag-3\"")),
+        // A shortcode may read anything.
+        (
+            "content/posts/post-2.md",
+            post2.replace("Body of post 2.", "{{ quote(text=\"x\") }}"),
+        ),
+        // docs pages read their own section with `get_section`.
+        ("content/docs/a.md", doc_a.replace("First doc.", "First doc, edited.")),
+        // A new page.
+        ("content/posts/post-4.md", "+++\ntitle = \"Post 4\"\n+++\nNew.\n".into()),
+        // Not a page.
+        ("data/team.toml", "members = [\"ann\"]\n".into()),
+    ];
+    for (logical, text) in cases {
+        let site = TestSite::fixture("blog");
+        let mut b = Builder::default();
+        rebuild(&site, &mut b);
+        site.write(&format!("site/{logical}"), &text);
+        let (_, tree) = load(&site);
+        assert_eq!(b.preview(&tree), vec![], "previewed `{logical}`:\n{text}");
+    }
+}
+
+#[test]
+fn a_cancelled_build_keeps_the_last_one_for_previews() {
+    use std::sync::atomic::AtomicUsize;
+    let site = TestSite::fixture("blog");
+    let mut b = Builder::default();
+    let first = rebuild(&site, &mut b);
+    let original = site.read("site/content/posts/post-2.md");
+    let edit = |n: usize| {
+        site.write(
+            "site/content/posts/post-2.md",
+            original.replace("Body of post 2", &format!("Edit {n} of post 2")),
+        );
+    };
+    edit(1);
+    let (config, tree) = load(&site);
+    let opts = BuildOptions {
+        cancel: Some(Arc::new(AtomicUsize::new(1))),
+        ..BuildOptions::default()
+    };
+    assert!(opts.cancelled());
+    assert!(b.build(tree, config, &opts).is_err());
+    // A second edit: the preview compares with the last complete build, so it shows both.
+    edit(2);
+    let (shown, r) = preview_then_rebuild(&site, &mut b);
+    assert_eq!(shown, vec!["posts/post-2/index.html"]);
+    let html = String::from_utf8_lossy(&r.plan.files["posts/post-2/index.html"].bytes).into_owned();
+    assert!(html.contains("Edit 2 of post 2"), "{html}");
+    assert!(r.rendered.len() < first.rendered.len());
+}
+
+#[test]
+fn no_preview_after_a_failed_build() {
+    let site = TestSite::fixture("blog");
+    let mut b = Builder::default();
+    rebuild(&site, &mut b);
+    site.write("site/templates/doc.html", "{% if %}");
+    let (config, tree) = load(&site);
+    assert!(b.build(tree, config, &BuildOptions::default()).is_err());
+    site.write(
+        "site/content/posts/post-2.md",
+        site.read("site/content/posts/post-2.md")
+            .replace("Body of post 2.", "Edited."),
+    );
+    let (_, tree) = load(&site);
+    assert_eq!(b.preview(&tree), vec![]);
+}
+
+/// What `serve` does per batch of file events: preview, then rebuild; a rebuild stopped for
+/// newer edits is made up by the next, whose preview covers both batches.
+#[test]
+fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
+    use sitegen::build::BuildPlan;
+    use sitegen::cli::SiteArgs;
+    use sitegen::serve::{Outcome, Session};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let site = TestSite::fixture("blog");
+    let args = SiteArgs {
+        drafts: false,
+        base_url: None,
+        target: None,
+    };
+    let (mut s, first) = Session::start(
+        site.root(),
+        std::path::Path::new("config.toml"),
+        args,
+        false,
+        Box::new(|_| {}),
+    )
+    .unwrap();
+    assert!(matches!(first, Outcome::Built { .. }));
+    let edit = |file: &str, from: &str, to: &str| {
+        site.write(file, site.read(file).replace(from, to));
+        vec![site.path(file)]
+    };
+    let mut shown: Vec<String> = Vec::new();
+    let mut record = |_: &BuildPlan, paths: &[String]| shown.extend(paths.iter().cloned());
+
+    // A rebuild that newer edits stop: the preview was still shown.
+    let pending = Arc::new(AtomicUsize::new(1));
+    s.cancel_when(pending.clone());
+    let batch = edit("site/content/posts/post-2.md", "Body of post 2.", "Post 2, edited.");
+    assert!(matches!(s.apply(&batch, Some(&mut record)), Outcome::Cancelled));
+    pending.store(0, Ordering::SeqCst);
+
+    // The next batch names only post-3; the rebuild builds both edits.
+    let batch = edit("site/content/posts/post-3.md", "Body of post 3.", "Post 3, edited.");
+    let Outcome::Built { changed, previewed, .. } = s.apply(&batch, Some(&mut record)) else {
+        panic!("the rebuild failed");
+    };
+    assert_eq!(previewed, vec!["posts/post-3/index.html"]);
+    assert_eq!(shown, vec!["posts/post-2/index.html", "posts/post-3/index.html"]);
+    assert!(
+        !changed.iter().any(|c| shown.contains(c)),
+        "reloaded twice: {changed:?}"
+    );
+    assert!(changed.contains(&"posts/atom.xml".to_string()), "{changed:?}");
+    let fresh = site.plan().unwrap().plan;
+    assert!(s.plan == fresh, "the session's plan differs from a fresh build");
 }
