@@ -389,3 +389,18 @@ mod tests {
         assert!(new.get("templates/page.html").is_some(), "the embedded theme stays");
     }
 }
+
+/// `a/b/../c` → `a/c` (empty and `.` segments dropped); `None` when it climbs above the root.
+pub fn normalize(p: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}

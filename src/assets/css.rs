@@ -265,17 +265,7 @@ pub fn resolve(from_plain: &str, url: &str, base_path: &str) -> Option<String> {
             format!("{dir}/{path}")
         }
     };
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in joined.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
+    crate::source::normalize(&joined)
 }
 
 /// `../fonts/a.woff2?x` with `a.123.woff2` → `../fonts/a.123.woff2?x`.

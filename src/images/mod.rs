@@ -503,15 +503,26 @@ impl Images {
         let mut candidates = Vec::new();
         if !path.starts_with('/') && !path.starts_with("@/") {
             if let Some(dir) = page_dir {
-                candidates.push(normalize(&format!("{dir}{clean}")));
+                candidates.push(crate::source::normalize(&format!("{dir}{clean}")));
             }
         }
         if clean.starts_with("content/") || clean.starts_with("static/") {
-            candidates.push(normalize(clean));
+            candidates.push(crate::source::normalize(clean));
         }
-        candidates.push(normalize(&format!("content/{clean}")));
-        candidates.push(normalize(&format!("static/{clean}")));
+        candidates.push(crate::source::normalize(&format!("content/{clean}")));
+        candidates.push(crate::source::normalize(&format!("static/{clean}")));
         candidates.into_iter().flatten().find(|c| self.tree.get(c).is_some())
+    }
+
+    /// Resolves `path` and reads its header: (logical path, header, sha256, origin).
+    fn find(&self, path: &str, page_dir: Option<&str>) -> Result<(String, SourceInfo, [u8; 32], String), String> {
+        let logical = self
+            .resolve(path, page_dir)
+            .ok_or_else(|| format!("image `{path}` not found (looked next to the page, in content/ and in static/)"))?;
+        let (info, sha, origin) = self
+            .info(&logical)
+            .map_err(|e| format!("{}: {e}", self.origin_of(&logical)))?;
+        Ok((logical, info, sha, origin))
     }
 
     fn info(&self, logical: &str) -> Result<(SourceInfo, [u8; 32], String), String> {
@@ -539,12 +550,7 @@ impl Images {
 
     /// `get_image_metadata`: the header of an image, orientation applied.
     pub fn metadata(&self, path: &str, page_dir: Option<&str>) -> Result<(String, SourceInfo), String> {
-        let logical = self
-            .resolve(path, page_dir)
-            .ok_or_else(|| format!("image `{path}` not found (looked next to the page, in content/ and in static/)"))?;
-        let (info, _, _) = self
-            .info(&logical)
-            .map_err(|e| format!("{}: {e}", self.origin_of(&logical)))?;
+        let (logical, info, ..) = self.find(path, page_dir)?;
         Ok((logical, info))
     }
 
@@ -562,12 +568,7 @@ impl Images {
         format: &str,
         quality: Option<u8>,
     ) -> Result<Resized, String> {
-        let logical = self
-            .resolve(path, page_dir)
-            .ok_or_else(|| format!("image `{path}` not found (looked next to the page, in content/ and in static/)"))?;
-        let (info, sha, origin) = self
-            .info(&logical)
-            .map_err(|e| format!("{}: {e}", self.origin_of(&logical)))?;
+        let (logical, info, sha, origin) = self.find(path, page_dir)?;
         let op = Op::parse(op)?;
         let anchor = Anchor::parse(anchor)?;
         let format = Format::parse(format, info.has_alpha)?;
@@ -602,12 +603,7 @@ impl Images {
         formats: &[String],
         quality: Option<u8>,
     ) -> Result<ImageSet, String> {
-        let logical = self
-            .resolve(path, page_dir)
-            .ok_or_else(|| format!("image `{path}` not found (looked next to the page, in content/ and in static/)"))?;
-        let (info, sha, origin) = self
-            .info(&logical)
-            .map_err(|e| format!("{}: {e}", self.origin_of(&logical)))?;
+        let (logical, info, sha, origin) = self.find(path, page_dir)?;
         let widths = set_widths(widths, info.width);
         let formats: Vec<Format> = if formats.is_empty() {
             vec![Format::Webp, Format::parse("auto", info.has_alpha)?]
@@ -757,21 +753,6 @@ pub fn set_widths(widths: &[u32], orig: u32) -> Vec<u32> {
     out.sort_unstable();
     out.dedup();
     out
-}
-
-/// `a/b/../c` → `a/c`; `None` when it climbs above the root.
-fn normalize(p: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 /// What [`run`] did.
@@ -929,7 +910,10 @@ mod tests {
         );
         assert_ne!(a.output, b.output);
         assert_ne!(a.output, q.output);
-        assert_eq!(normalize("content/a/../b/./c.jpg").as_deref(), Some("content/b/c.jpg"));
-        assert_eq!(normalize("../x"), None);
+        assert_eq!(
+            crate::source::normalize("content/a/../b/./c.jpg").as_deref(),
+            Some("content/b/c.jpg")
+        );
+        assert_eq!(crate::source::normalize("../x"), None);
     }
 }
