@@ -355,6 +355,21 @@ pub fn display(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
+/// `a/b/../c` → `a/c` (empty and `.` segments dropped); `None` when it climbs above the root.
+pub fn normalize(p: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,19 +403,4 @@ mod tests {
         ));
         assert!(new.get("templates/page.html").is_some(), "the embedded theme stays");
     }
-}
-
-/// `a/b/../c` → `a/c` (empty and `.` segments dropped); `None` when it climbs above the root.
-pub fn normalize(p: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
