@@ -280,11 +280,29 @@ export class {T} {{
 CODE = {"rust": RUST_CODE, "python": PYTHON_CODE, "js": JS_CODE}
 
 
+def real_code_pools() -> dict[str, list[Path]]:
+    """Source files of real code on this machine, by fence language: Rust from the cargo
+    registry, Python from the interpreter's standard library, JavaScript from npm's own
+    modules. Sorted, so a seed picks the same snippets on the same machine."""
+    home = Path.home()
+    pools = {
+        "rust": sorted(home.glob(".cargo/registry/src/*/*/src/**/*.rs")),
+        "python": sorted(Path(os.__file__).parent.glob("*.py")),
+        "js": sorted(p for d in ("/usr/lib/node_modules", "/usr/local/lib/node_modules", "/usr/share/nodejs")
+                     for p in Path(d).glob("**/*.js") if "test" not in p.name),
+    }
+    return {k: v for k, v in pools.items() if len(v) >= 20}
+
+
 class Gen:
-    def __init__(self, n: int, seed: int = 42):
+    def __init__(self, n: int, seed: int = 42, code: str = "real"):
         self.n = n
         self.r = random.Random(seed)
         self.paths = [self.page_path(i) for i in range(n)]
+        self.pools = real_code_pools() if code == "real" else {}
+        self.files: dict[Path, list[str]] = {}
+        if code == "real":
+            log("code blocks: real code, " + ", ".join(f"{k} {len(v)} files" for k, v in self.pools.items()))
 
     @staticmethod
     def page_path(i: int) -> str:
@@ -328,7 +346,33 @@ class Gen:
     def title(self, k: int = 4) -> str:
         return " ".join(w.capitalize() for w in self.words(k))
 
+    def real_snippet(self, lang: str) -> str | None:
+        """18-30 consecutive lines of a real source file (distinct snippets, as real docs have)."""
+        pool = self.pools.get(lang)
+        if not pool:
+            return None
+        for _ in range(50):
+            f = self.r.choice(pool)
+            if f not in self.files:
+                try:
+                    self.files[f] = [l.rstrip() for l in f.read_text(encoding="utf-8").splitlines()
+                                     if "```" not in l]
+                except (OSError, UnicodeDecodeError):
+                    self.files[f] = []
+            lines = self.files[f]
+            k = self.r.randint(18, 30)
+            if len(lines) < k:
+                continue
+            start = self.r.randrange(len(lines) - k + 1)
+            snippet = "\n".join(lines[start:start + k]).strip("\n")
+            if snippet.count("\n") >= 10:
+                return snippet
+        return None
+
     def code_block(self, lang: str) -> str:
+        real = self.real_snippet(lang)
+        if real is not None:
+            return f"```{lang}\n{real}\n```"
         w = self.words(3)
         body = CODE[lang].format(
             w1=w[0], w2=w[1], w3=w[2], f=self.r.choice(WORDS), n=self.r.randint(10, 999),
@@ -781,6 +825,9 @@ def main() -> None:
                     help="sites with more pages than this use --runs-large and no warm-up (default 5000)")
     ap.add_argument("--runs-large", type=int, default=3, help="measured runs per command for large sites (default 3)")
     ap.add_argument("--highlight", default="on,off", help="on, off or on,off (default)")
+    ap.add_argument("--code", choices=["real", "template"], default="real",
+                    help="code blocks: snippets of real source files on this machine (default), or three "
+                         "templates with words substituted (before session 2; their lines repeat a lot)")
     ap.add_argument("--workdir", default=None,
                     help="where the generated sites go (default /dev/shm/sitegen-bench, else bench/target/sites)")
     ap.add_argument("--keep", action="store_true", help="keep the generated sites (default: delete each after use)")
@@ -825,7 +872,7 @@ def main() -> None:
         large = n > args.large
         runs, warmup = (args.runs_large, 0) if large else (args.runs, args.warmup)
         log(f"generating {n} pages")
-        g = Gen(n)
+        g = Gen(n, code=args.code)
         pages = [g.page(i) for i in range(n)]
         words = statistics.mean(prose_words(p["body"]) for p in pages)
         for hl in highlights:
