@@ -118,6 +118,26 @@ impl SiteData {
     }
 }
 
+/// An array argument of `image_set` whose items `item` converts, `None` when not given.
+fn array_arg<T>(
+    kw: &Kwargs,
+    name: &str,
+    what: &str,
+    item: impl Fn(&Value) -> Option<T>,
+) -> tera::TeraResult<Option<Vec<T>>> {
+    let bad = || tera::Error::message(format!("image_set: `{name}` must be an array of {what}"));
+    match kw.get::<Value>(name)? {
+        Some(v) => v
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|x| item(x).ok_or_else(bad))
+            .collect::<Result<Vec<T>, _>>()
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The output being rendered (`current_path` of the context).
 fn current_path(state: &State) -> String {
     state.get::<String>("current_path").ok().flatten().unwrap_or_default()
@@ -452,29 +472,11 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         "image_set",
         move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let path = kw.must_get::<&str>("path")?;
-            let widths: Vec<u32> = match kw.get::<Value>("widths")? {
-                Some(v) => v
-                    .as_array()
-                    .ok_or_else(|| tera::Error::message("image_set: `widths` must be an array of numbers"))?
-                    .iter()
-                    .map(|w| {
-                        w.as_i128()
-                            .and_then(|n| u32::try_from(n).ok())
-                            .ok_or_else(|| tera::Error::message("image_set: `widths` must be an array of numbers"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                None => s.config.images.markdown_widths.clone(),
-            };
-            let formats: Vec<String> = match kw.get::<Value>("formats")? {
-                Some(v) => v
-                    .as_array()
-                    .ok_or_else(|| tera::Error::message("image_set: `formats` must be an array of strings"))?
-                    .iter()
-                    .map(|f| f.as_str().map(String::from))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| tera::Error::message("image_set: `formats` must be an array of strings"))?,
-                None => vec![],
-            };
+            let widths = array_arg(&kw, "widths", "numbers", |w| {
+                w.as_i128().and_then(|n| u32::try_from(n).ok())
+            })?
+            .unwrap_or_else(|| s.config.images.markdown_widths.clone());
+            let formats = array_arg(&kw, "formats", "strings", |f| f.as_str().map(String::from))?.unwrap_or_default();
             let quality = kw.get::<u8>("quality")?;
             let current = current_path(state);
             let r = s

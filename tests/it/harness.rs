@@ -51,6 +51,13 @@ impl TestSite {
         self
     }
 
+    /// Replaces `from` with `to` in the file at `rel` (which must contain it), as an editor would.
+    pub fn edit(&self, rel: &str, from: &str, to: &str) -> &Self {
+        let text = self.read(rel);
+        assert!(text.contains(from), "`{rel}` has no `{from}`");
+        self.write(rel, text.replace(from, to))
+    }
+
     pub fn remove(&self, rel: &str) -> &Self {
         std::fs::remove_file(self.path(rel)).unwrap();
         self

@@ -475,3 +475,32 @@ fn cli_build_caches_and_cache_prune_removes_what_the_site_no_longer_uses() {
     assert!(e.contains("p.png"), "{e}");
     assert_eq!(snapshot_dir(&s.path("public")), before);
 }
+
+#[test]
+fn wrong_arguments_are_errors_naming_the_template() {
+    for (call, expect) in [
+        (
+            "image_set(path='p.png', widths='wide')",
+            "`widths` must be an array of numbers",
+        ),
+        (
+            "image_set(path='p.png', formats=[1])",
+            "`formats` must be an array of strings",
+        ),
+        ("image_set(path='p.png', formats=['gif'])", "unknown format `gif`"),
+        (
+            "resize_image(path='p.png', width=10, op='stretch')",
+            "unknown op `stretch`",
+        ),
+        ("resize_image(path='nope.png', width=10)", "image `nope.png` not found"),
+        (
+            "resize_image(path='p.png', width=10, height=10, anchor='middle')",
+            "unknown anchor `middle`",
+        ),
+    ] {
+        let s = site(&format!("{{% set r = {call} %}}{R}"), "");
+        s.write("site/content/gallery/p.png", png(&quadrants(100, 100)));
+        let e = build(&s, &mut Builder::default()).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("gallery.html") && e.contains(expect), "{call}: {e}");
+    }
+}

@@ -49,10 +49,10 @@ fn a_body_edit_renders_the_page_and_the_pages_listing_it() {
     let site = TestSite::fixture("blog");
     let mut b = Builder::default();
     rebuild(&site, &mut b);
-    site.write(
+    site.edit(
         "site/content/posts/post-2.md",
-        site.read("site/content/posts/post-2.md")
-            .replace("Body of post 2.", "Body of post 2, edited."),
+        "Body of post 2.",
+        "Body of post 2, edited.",
     );
     let r = rebuild(&site, &mut b);
     insta::assert_snapshot!(html_only(&r.rendered).join("\n"));
@@ -134,10 +134,10 @@ fn a_template_edit_renders_again_and_a_config_edit_starts_over() {
     let site = TestSite::fixture("blog");
     let mut b = Builder::default();
     let first = rebuild(&site, &mut b);
-    site.write(
+    site.edit(
         "site/templates/doc.html",
-        site.read("site/templates/doc.html")
-            .replace("<div class=\"doc\">", "<div class=\"doc v2\">"),
+        "<div class=\"doc\">",
+        "<div class=\"doc v2\">",
     );
     let r = rebuild(&site, &mut b);
     assert!(r.plan.files["docs/a/index.html"]
@@ -145,10 +145,7 @@ fn a_template_edit_renders_again_and_a_config_edit_starts_over() {
         .windows(6)
         .any(|w| w == b"doc v2"));
     assert!(r.rendered.contains(&"docs/a/index.html".to_string()));
-    site.write(
-        "config.toml",
-        site.read("config.toml").replace("Blog fixture", "Blog fixture 2"),
-    );
+    site.edit("config.toml", "Blog fixture", "Blog fixture 2");
     let r = rebuild(&site, &mut b);
     assert_eq!(r.rendered.len(), first.rendered.len());
 }
@@ -206,12 +203,10 @@ fn a_body_edit_is_previewed() {
     let site = TestSite::fixture("blog");
     let mut b = Builder::default();
     rebuild(&site, &mut b);
-    site.write(
+    site.edit(
         "site/content/posts/post-2.md",
-        site.read("site/content/posts/post-2.md").replace(
-            "Body of post 2.",
-            "Body of post 2, edited.\n\n## A new heading\n\nMore.",
-        ),
+        "Body of post 2.",
+        "Body of post 2, edited.\n\n## A new heading\n\nMore.",
     );
     let (shown, r) = preview_then_rebuild(&site, &mut b);
     assert_eq!(shown, vec!["posts/post-2/index.html"]);
@@ -225,12 +220,12 @@ fn a_title_or_description_edit_is_previewed_where_the_order_stays() {
     let site = TestSite::fixture("blog");
     let mut b = Builder::default();
     rebuild(&site, &mut b);
-    site.write(
+    site.edit(
         "site/content/posts/post-2.md",
-        site.read("site/content/posts/post-2.md")
-            .replace("title = \"Post 2\"", "title = \"Post two\"")
-            .replace("Description 2", "The second post"),
-    );
+        "title = \"Post 2\"",
+        "title = \"Post two\"",
+    )
+    .edit("site/content/posts/post-2.md", "Description 2", "The second post");
     let (shown, r) = preview_then_rebuild(&site, &mut b);
     assert_eq!(shown, vec!["posts/post-2/index.html"]);
     // Its neighbours show the new title.
@@ -310,11 +305,7 @@ fn no_preview_after_a_failed_build() {
     site.write("site/templates/doc.html", "{% if %}");
     let (config, tree) = load(&site);
     assert!(b.build(tree, config, &BuildOptions::default()).is_err());
-    site.write(
-        "site/content/posts/post-2.md",
-        site.read("site/content/posts/post-2.md")
-            .replace("Body of post 2.", "Edited."),
-    );
+    site.edit("site/content/posts/post-2.md", "Body of post 2.", "Edited.");
     let (_, tree) = load(&site);
     assert_eq!(b.preview(&tree), vec![]);
 }
@@ -344,7 +335,7 @@ fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
     .unwrap();
     assert!(matches!(first, Outcome::Built { .. }));
     let edit = |file: &str, from: &str, to: &str| {
-        site.write(file, site.read(file).replace(from, to));
+        site.edit(file, from, to);
         vec![site.path(file)]
     };
     let mut shown: Vec<String> = Vec::new();
