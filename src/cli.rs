@@ -3,7 +3,7 @@
 //! Each command is an edge that calls into the same core.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::build::{self, BuildOptions, BuildResult};
 use crate::config::Config;
 use crate::error::{Diagnostic, Errors};
-use crate::source::SourceTree;
+pub use crate::site::SiteArgs;
+use crate::site::{load_site, read_config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,19 +68,6 @@ pub enum CacheCommand {
     Prune,
     /// Show where the cache is, how many entries it has and their size.
     Info,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct SiteArgs {
-    /// Include pages and sections marked `draft = true`.
-    #[arg(long)]
-    pub drafts: bool,
-    /// Use this base URL instead of config.toml's `base_url`.
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Build for this `[[deploy.targets]]` entry: its `base_url` and `extra` replace the site's.
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -209,33 +197,14 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Reads config.toml and the sources, applying command-line overrides.
-pub fn load_site(root: &Path, config_file: &Path, args: &SiteArgs) -> Result<(Arc<Config>, Arc<SourceTree>), Errors> {
-    let shown = config_file.display().to_string();
-    let mut config = read_config(root, config_file)?;
-    if let Some(t) = &args.target {
-        config.apply_target(t).map_err(|e| Diagnostic::new(&shown, e))?;
-    }
-    if let Some(b) = &args.base_url {
-        config.base_url = b.trim_end_matches('/').to_string();
-    }
-    let tree = SourceTree::read(root, &config).map_err(Errors::sorted)?;
-    Ok((Arc::new(config), Arc::new(tree)))
-}
-
-/// Reads and parses config.toml.
-pub fn read_config(root: &Path, config_file: &Path) -> Result<Config, Errors> {
-    let config_path = root.join(config_file);
-    let shown = config_file.display().to_string();
-    let text = std::fs::read(&config_path)
-        .map_err(|e| Diagnostic::new(&shown, format!("cannot read `{}`: {e}", config_path.display())))?;
-    let text = String::from_utf8(text).map_err(|_| Diagnostic::new(&shown, "file is not valid UTF-8"))?;
-    let mut config = Config::parse(&shown, &text).map_err(Errors::sorted)?;
-    config.image_cache = Some(root.join(&config.images.cache_dir));
-    Ok(config)
-}
-
-fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Config>, BuildResult), Errors> {
+/// Loads and builds the site; `check` plans it only (no image is made, the cache is not
+/// touched).
+fn build_site(
+    cli: &Cli,
+    args: &SiteArgs,
+    assets_only: bool,
+    make_images: bool,
+) -> Result<(Arc<Config>, BuildResult), Errors> {
     let (config, tree) = load_site(&cli.root, &cli.config, args)?;
     let opts = BuildOptions {
         drafts: args.drafts,
@@ -244,7 +213,11 @@ fn build_site(cli: &Cli, args: &SiteArgs, assets_only: bool) -> Result<(Arc<Conf
         progress: true,
         cancel: None,
     };
-    let result = build::build(tree, config.clone(), &opts)?;
+    let result = if make_images {
+        build::build(tree, config.clone(), &opts)?
+    } else {
+        build::plan(tree, config.clone(), &opts)?
+    };
     Ok((config, result))
 }
 
@@ -267,7 +240,7 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         );
     }
     let start = Instant::now();
-    let (config, result) = build_site(cli, &args.site, args.assets_only).map_err(|e| {
+    let (config, result) = build_site(cli, &args.site, args.assets_only, true).map_err(|e| {
         let n = e.0.len();
         let mut e = e;
         e.0.push(Diagnostic::new(
@@ -321,7 +294,7 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
 
 fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
-    let (_, result) = build_site(cli, args, false)?;
+    let (_, result) = build_site(cli, args, false, false)?;
     if !result.warnings.is_empty() {
         return Err(Errors::sorted(result.warnings));
     }
@@ -433,7 +406,7 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
     })?;
 
     if args.dry_run {
-        print!("{}", plan.table());
+        let _ = write!(std::io::stdout(), "{}", plan.table());
         p.info("Dry run: nothing was changed.");
         return Ok(());
     }

@@ -60,6 +60,10 @@ pub struct Config {
     /// `images.cache_dir`; `None` keeps the cache in memory only (tests, `check`).
     #[serde(skip)]
     pub image_cache: Option<std::path::PathBuf>,
+    /// The file this config was read from, as messages show it (`config.toml`, or what
+    /// `--config` named).
+    #[serde(skip)]
+    pub file: String,
     /// Set by `sitegen serve`, never by config.toml: integrity attributes are left empty so
     /// a stylesheet can be swapped in place while editing.
     #[serde(skip)]
@@ -413,15 +417,17 @@ impl Config {
     /// Parses `config.toml` text; `file` only names the file in errors.
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| vec![toml_diagnostic(file, text, &e)])?;
+        cfg.file = file.to_string();
         cfg.base_url = cfg.base_url.trim_end_matches('/').to_string();
+        let keys = Keys::new(file, text);
         let mut errs = Vec::new();
         if !(cfg.base_url.starts_with("http://")
             || cfg.base_url.starts_with("https://")
             || cfg.base_url.starts_with('/')
             || cfg.base_url.is_empty())
         {
-            errs.push(Diagnostic::new(
-                file,
+            errs.push(keys.at(
+                &["base_url"],
                 format!(
                     "`base_url` must start with `http://`, `https://` or `/`, got `{}`",
                     cfg.base_url
@@ -430,40 +436,38 @@ impl Config {
         }
         for f in &cfg.feed_filenames {
             if !FEED_FORMATS.contains(&f.as_str()) {
-                errs.push(Diagnostic::new(
-                    file,
+                errs.push(keys.at(
+                    &["feed_filenames"],
                     format!("`feed_filenames` may hold `atom.xml` and `rss.xml`, got `{f}`"),
                 ));
             }
         }
         let mut seen = std::collections::BTreeSet::new();
-        for t in &cfg.taxonomies {
+        for (i, t) in cfg.taxonomies.iter().enumerate() {
+            let at = |msg: String| keys.at(&["taxonomies", &i.to_string(), "name"], msg);
             if t.name.is_empty() || t.name.contains('/') {
-                errs.push(Diagnostic::new(
-                    file,
-                    format!("taxonomy name `{}` must be a non-empty URL segment", t.name),
-                ));
+                errs.push(at(format!(
+                    "taxonomy name `{}` must be a non-empty URL segment",
+                    t.name
+                )));
             }
             if !seen.insert(&t.name) {
-                errs.push(Diagnostic::new(
-                    file,
-                    format!("taxonomy `{}` is declared twice", t.name),
-                ));
+                errs.push(at(format!("taxonomy `{}` is declared twice", t.name)));
             }
         }
-        if crate::markdown::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
-            errs.push(Diagnostic::new(
-                file,
+        if crate::highlight::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
+            errs.push(keys.at(
+                &["markdown", "highlight_theme"],
                 format!(
                     "unknown `markdown.highlight_theme` `{}`; known themes: {}",
                     cfg.markdown.highlight_theme,
-                    crate::markdown::Highlighter::theme_names().join(", ")
+                    crate::highlight::Highlighter::theme_names().join(", ")
                 ),
             ));
         }
         if !(8..=64).contains(&cfg.assets.hash_length) {
-            errs.push(Diagnostic::new(
-                file,
+            errs.push(keys.at(
+                &["assets", "hash_length"],
                 format!(
                     "`assets.hash_length` must be between 8 and 64, got {}",
                     cfg.assets.hash_length
@@ -472,13 +476,13 @@ impl Config {
         }
         if let Some(b) = &cfg.assets_base_url {
             if !(b.starts_with("http://") || b.starts_with("https://") || b.starts_with('/')) {
-                errs.push(Diagnostic::new(
-                    file,
+                errs.push(keys.at(
+                    &["assets_base_url"],
                     format!("`assets_base_url` must start with `http://`, `https://` or `/`, got `{b}`"),
                 ));
             }
         }
-        errs.extend(validate_targets(file, &cfg.deploy.targets));
+        errs.extend(validate_targets(&keys, &cfg.deploy.targets));
         if errs.is_empty() {
             Ok(cfg)
         } else {
@@ -547,22 +551,13 @@ impl Config {
     }
 }
 
-/// Parses a duration such as `7d`, `12h`, `30m`, `45s` or `0` into seconds.
+/// Parses a duration such as `7d`, `12h`, `30m`, `45s`, `1h 30m` or `0` into seconds
+/// (humantime's units: `s`, `m`, `h`, `d`, `w` and their long names).
 pub fn parse_duration(text: &str) -> Option<u64> {
-    let t = text.trim();
-    if t == "0" {
-        return Some(0);
+    match text.trim() {
+        "0" => Some(0),
+        t => humantime::parse_duration(t).ok().map(|d| d.as_secs()),
     }
-    let (num, unit) = t.split_at(t.len().checked_sub(1)?);
-    let n: u64 = num.trim().parse().ok()?;
-    let factor = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(factor)
 }
 
 /// Why a key prefix is unsafe, if it is: a publish lists and deletes everything that starts
@@ -590,11 +585,26 @@ pub fn prefix_problem(prefix: &str) -> Option<String> {
     None
 }
 
-fn validate_targets(file: &str, targets: &[DeployTarget]) -> Vec<Diagnostic> {
+fn validate_targets(keys: &Keys<'_>, targets: &[DeployTarget]) -> Vec<Diagnostic> {
     let mut errs = Vec::new();
     let mut names = std::collections::BTreeSet::new();
-    for t in targets {
-        let mut err = |msg: String| errs.push(Diagnostic::new(file, format!("deploy target `{}`: {msg}", t.name)));
+    for (i, t) in targets.iter().enumerate() {
+        let i = i.to_string();
+        // At the key the message names first (`bucket`, `prefix`, …), else at the target.
+        let mut err = |msg: String| {
+            let key = msg
+                .split('`')
+                .nth(1)
+                .unwrap_or("name")
+                .split('.')
+                .next()
+                .unwrap_or("name");
+            let d = keys.at(
+                &["deploy", "targets", &i, key],
+                format!("deploy target `{}`: {msg}", t.name),
+            );
+            errs.push(d)
+        };
         if t.name.is_empty() {
             err("`name` must not be empty".into());
         }
@@ -664,6 +674,69 @@ fn validate_targets(file: &str, targets: &[DeployTarget]) -> Vec<Diagnostic> {
         }
     }
     errs
+}
+
+/// Finds where a key is written in the config file, so a validation error points at its
+/// line and column (toml_edit keeps the spans that serde's view of the file drops).
+pub struct Keys<'a> {
+    file: &'a str,
+    text: &'a str,
+    doc: Option<toml_edit::ImDocument<&'a str>>,
+}
+
+impl<'a> Keys<'a> {
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        Keys {
+            file,
+            text,
+            doc: toml_edit::ImDocument::parse(text).ok(),
+        }
+    }
+
+    /// A diagnostic at the key `path` (`["markdown", "highlight_theme"]`; a number picks an
+    /// entry of an array of tables: `["deploy", "targets", "0", "bucket"]`), or at the
+    /// deepest part of it that is written, or at the file when none is.
+    pub fn at(&self, path: &[&str], msg: impl Into<String>) -> Diagnostic {
+        match self.position(path) {
+            Some(offset) => {
+                let (l, c) = line_col(self.text, offset);
+                Diagnostic::at(self.file, l, c, msg)
+            }
+            None => Diagnostic::new(self.file, msg),
+        }
+    }
+
+    fn position(&self, path: &[&str]) -> Option<usize> {
+        let doc = self.doc.as_ref()?;
+        let mut table: &dyn toml_edit::TableLike = doc.as_table();
+        let mut found = None;
+        let mut i = 0;
+        while i < path.len() {
+            let (key, item) = match table.get_key_value(path[i]) {
+                Some(kv) => kv,
+                None => return found,
+            };
+            found = key.span().map(|r| r.start).or(found);
+            i += 1;
+            if let Some(tables) = item.as_array_of_tables() {
+                let Some(t) = path
+                    .get(i)
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| tables.get(n))
+                else {
+                    return found;
+                };
+                found = t.span().map(|r| r.start).or(found);
+                table = t;
+                i += 1;
+            } else if let Some(t) = item.as_table_like() {
+                table = t;
+            } else {
+                return found;
+            }
+        }
+        found
+    }
 }
 
 /// Turns a TOML error into a diagnostic with the line and column of its span.
@@ -740,17 +813,30 @@ cache_control = "no-store"
     }
 
     #[test]
+    fn validation_errors_point_at_the_key() {
+        let text = "title = \"x\"\nbase_url = \"ftp://x\"\n\n[markdown]\nsmart_punctuation = true\nhighlight_theme = \"nope\"\n\n[[taxonomies]]\nname = \"tags\"\n[[taxonomies]]\nname = \"tags\"\n";
+        let errs = Config::parse("site.toml", text).unwrap_err();
+        let shown: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(shown[0].starts_with("site.toml:2:1: `base_url` must start with"), "{}", shown[0]);
+        assert!(shown[1].starts_with("site.toml:11:1: taxonomy `tags` is declared twice"), "{}", shown[1]);
+        assert!(shown[2].starts_with("site.toml:6:1: unknown `markdown.highlight_theme` `nope`"), "{}", shown[2]);
+        // The file it was read from is kept for later messages.
+        assert_eq!(Config::parse("site.toml", "base_url = \"/\"").unwrap().file, "site.toml");
+    }
+
+    #[test]
     fn unsafe_prefixes_and_bad_values_are_refused() {
-        let text = "base_url = \"/\"\n[[deploy.targets]]\nname = \"t\"\nbucket = \"b\"\nprefix = \"static\"\nconcurrency = 0\nkeep_superseded = \"7 weeks\"\ninclude = [\"a/[\"]\n";
-        let errs: Vec<String> = Config::parse("config.toml", text)
-            .unwrap_err()
-            .iter()
-            .map(|d| d.message.clone())
-            .collect();
+        let text = "base_url = \"/\"\n[[deploy.targets]]\nname = \"t\"\nbucket = \"b\"\nprefix = \"static\"\nconcurrency = 0\nkeep_superseded = \"soon\"\ninclude = [\"a/[\"]\n";
+        let diags = Config::parse("config.toml", text).unwrap_err();
+        let errs: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
         assert_eq!(errs.len(), 4, "{errs:#?}");
+        // Each at the line of its key.
+        let lines: Vec<Option<usize>> = diags.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(5), Some(6), Some(7), Some(8)]);
         assert!(errs[0].starts_with("deploy target `t`: `prefix` `static` must end with `/` (`static/`)"));
         assert!(errs[1].contains("`concurrency` must be at least 1"));
-        assert!(errs[2].contains("`keep_superseded` `7 weeks` is not a duration"));
+        assert!(errs[2].contains("`keep_superseded` `soon` is not a duration"));
         assert!(errs[3].contains("`include` `a/[` is not a valid glob"));
         assert_eq!(prefix_problem(""), None);
         assert_eq!(prefix_problem("a/b/"), None);
@@ -760,6 +846,8 @@ cache_control = "no-store"
         assert_eq!(parse_duration("7d"), Some(604_800));
         assert_eq!(parse_duration("0"), Some(0));
         assert_eq!(parse_duration("12x"), None);
+        assert_eq!(parse_duration("1h 30m"), Some(5_400));
+        assert_eq!(parse_duration("2days"), Some(172_800));
     }
 
     #[test]

@@ -83,26 +83,6 @@ pub fn attributes(html: &str) -> Vec<Attr> {
     out
 }
 
-/// Decodes `%XX` escapes in a URL path (invalid escapes are kept as they are; the result is
-/// lossy UTF-8).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&c| c == needle)
 }
@@ -113,12 +93,6 @@ mod tests {
 
     fn pairs(html: &str) -> Vec<(String, &str)> {
         attributes(html).into_iter().map(|a| (a.name, &html[a.value])).collect()
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("/caf%C3%A9/%41"), "/café/A");
-        assert_eq!(percent_decode("/100%/%zz/%4"), "/100%/%zz/%4");
     }
 
     #[test]

@@ -18,18 +18,45 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod assets;
-pub mod build;
-pub mod cli;
-pub mod config;
-pub mod content;
+// The stages, bottom to top. A module may use the ones above it in this list and never
+// the ones below (`tests/it/layering.rs` checks it against `LAYERS` there; ARCHITECTURE.md
+// draws it). Blank lines keep rustfmt from sorting the list.
+
+// Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner.
 pub mod error;
 pub mod html;
-pub mod images;
-pub mod init;
+pub mod keys;
+pub mod paths;
+
+// Syntax highlighting (below config, which checks theme names).
+pub mod highlight;
+
+pub mod config;
+
+// Input: the only reader of source files.
+pub mod source;
+
+// Pure core: content model, assets, Markdown, image requests, templates, the build plan.
+pub mod content;
+
+pub mod assets;
+
 pub mod markdown;
+
+pub mod images;
+
+pub mod templates;
+
+pub mod build;
+
+// Edges: output writing, site loading, the dev server, publishing, the CLI.
 pub mod output;
+
+pub mod site;
+
 pub mod publish;
 pub mod serve;
-pub mod source;
-pub mod templates;
+
+pub mod init;
+
+pub mod cli;

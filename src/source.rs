@@ -260,7 +260,7 @@ impl SourceTree {
         let theme_dir = root.join("themes").join(&config.theme);
         if config.theme != "default" && !theme_dir.is_dir() {
             errors.push(Diagnostic::new(
-                "config.toml",
+                &config.file,
                 format!(
                     "theme `{}` not found: no folder `themes/{}`",
                     config.theme, config.theme
@@ -353,21 +353,6 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(Arc<str>
 /// A path relative to the site root when it is inside it, for messages.
 pub fn display(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
-}
-
-/// `a/b/../c` → `a/c` (empty and `.` segments dropped); `None` when it climbs above the root.
-pub fn normalize(p: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]

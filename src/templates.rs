@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tera::{Context, Kwargs, State, Tera, Value};
 
 use crate::assets::AssetSet;
-use crate::build::{hash_of, value_ptr, Dep};
 use crate::config::Config;
 use crate::content::parse_date;
 use crate::error::Diagnostic;
-use crate::markdown::{Highlighter, Shortcodes};
+use crate::highlight::Highlighter;
+use crate::keys::{hash_of, value_id, Dep};
+use crate::markdown::Shortcodes;
 use crate::source::{SourceTree, DEFAULT_THEME};
 
 /// Templates every site has, taken from the default theme when the theme lacks them.
@@ -99,7 +100,7 @@ impl SiteData {
     /// The identity of what `dep` reads in this build (see `build::Builder`).
     pub fn dep_ident(&self, dep: &Dep) -> u64 {
         let values = self.values.get();
-        let ptr = |m: Option<&HashMap<String, Value>>, k: &str| m.and_then(|m| m.get(k)).and_then(value_ptr);
+        let ptr = |m: Option<&HashMap<String, Value>>, k: &str| m.and_then(|m| m.get(k)).and_then(value_id);
         match dep {
             Dep::Page(p) => hash_of(("page", ptr(values.map(|v| &v.pages), p))),
             Dep::Section(p) => hash_of(("section", ptr(values.map(|v| &v.sections), p))),
@@ -152,8 +153,7 @@ fn page_dir(state: &State) -> Option<String> {
     for key in ["page", "section"] {
         if let Ok(Some(v)) = state.get::<Value>(key) {
             if let Some(rel) = v.get_from_path("relative_path").and_then(|r| r.as_str()) {
-                let dir = rel.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
-                return Some(format!("content/{dir}"));
+                return Some(crate::paths::content_dir(rel));
             }
         }
     }
@@ -336,8 +336,8 @@ impl Shortcodes for TemplateShortcodes<'_> {
         args: &serde_json::Map<String, serde_json::Value>,
         body: Option<&str>,
         page_dir: &str,
-    ) -> Result<(String, Vec<crate::images::Job>), String> {
-        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        key: &str,
+    ) -> Result<String, String> {
         let mut ctx = Context::new();
         for (k, v) in args {
             ctx.insert(k.clone(), v);
@@ -345,18 +345,14 @@ impl Shortcodes for TemplateShortcodes<'_> {
         if let Some(b) = body {
             ctx.insert("body", b);
         }
-        // A key of its own, so the images this call asks for are not mixed with others'.
-        let key = format!(
-            "\0shortcode {}",
-            CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        ctx.insert("current_path", &key);
+        // The Markdown render's key: the images this call asks for are recorded with the
+        // render's own, which the builder takes once the page is rendered. What the call
+        // read is not an output's dependency (the render's cache key covers the templates).
+        ctx.insert("current_path", key);
         ctx.insert("page_dir", page_dir);
         let html = self.templates.render(&format!("shortcodes/{name}.html"), &ctx);
-        let site = &self.templates.site;
-        let jobs = site.images.take(&key);
-        let _ = site.take_deps(&key);
-        Ok((html.map_err(|d| d.to_string())?, jobs))
+        let _ = self.templates.site.take_deps(key);
+        html.map_err(|d| d.to_string())
     }
 }
 
@@ -560,8 +556,8 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             }
             Ok(Value::from(s.config.permalink(&format!(
                 "/{}/{}/",
-                crate::content::slugify(kind),
-                crate::content::slugify(name)
+                crate::paths::slugify(kind),
+                crate::paths::slugify(name)
             ))))
         },
     );
@@ -614,10 +610,7 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             let urls = &s.urls;
             let resolve = |p: &str| urls.get(p).cloned();
             let resolve_asset = |u: &str| s.assets.fingerprinted_url(u, &s.config);
-            let input = crate::markdown::Input {
-                origin: "<markdown filter>",
-                text,
-                body_offset: 0,
+            let env = crate::markdown::Env {
                 config: &s.config.markdown,
                 base_url: &s.config.base_url,
                 highlighter: &s.highlighter,
@@ -625,6 +618,13 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
                 resolve_asset: &resolve_asset,
                 shortcodes: &crate::markdown::NoShortcodes,
                 images: None,
+            };
+            let input = crate::markdown::Input {
+                env: &env,
+                origin: "<markdown filter>",
+                key: "<markdown filter>",
+                text,
+                body_offset: 0,
                 page_dir: "content/",
             };
             let r = crate::markdown::render(&input)
@@ -642,8 +642,8 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         },
     );
 
-    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::content::slugify(s));
-    tera.register_filter("urlencode", |s: &str, _: Kwargs, _: &State| urlencode(s));
+    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::paths::slugify(s));
+    tera.register_filter("urlencode", |s: &str, _: Kwargs, _: &State| crate::paths::urlencode(s));
     tera.register_filter("striptags", |s: &str, _: Kwargs, _: &State| strip_tags(s));
     tera.register_filter(
         "json_encode",
@@ -732,18 +732,6 @@ fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> 
     let v = Value::from_serializable(&json);
     s.data_cache.lock().expect("data cache lock").insert(logical, v.clone());
     Ok(v)
-}
-
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 pub fn strip_tags(s: &str) -> String {

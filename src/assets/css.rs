@@ -265,7 +265,7 @@ pub fn resolve(from_plain: &str, url: &str, base_path: &str) -> Option<String> {
             format!("{dir}/{path}")
         }
     };
-    crate::source::normalize(&joined)
+    crate::paths::normalize(&joined)
 }
 
 /// `../fonts/a.woff2?x` with `a.123.woff2` → `../fonts/a.123.woff2?x`.

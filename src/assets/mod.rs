@@ -275,7 +275,7 @@ pub fn process(
         Ok(g) => g,
         Err(e) => {
             errors.push(Diagnostic::new(
-                "config.toml",
+                &config.file,
                 format!("invalid `assets.fingerprint_exclude` glob: {e}"),
             ));
             GlobSet::empty()
@@ -527,7 +527,7 @@ fn visit(
 fn finish(i: &Input, bytes: Vec<u8>, config: &Config) -> Asset {
     let path = if i.fingerprint {
         let hash = Sha256::digest(&bytes);
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::paths::hex(&hash);
         fingerprinted_name(&i.plain_path, &hex[..config.assets.hash_length.clamp(8, 64)])
     } else {
         i.plain_path.clone()

@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::config::{Config, TaxonomyConfig};
 use crate::error::{line_col, Diagnostic};
+use crate::paths::slugify;
 use crate::source::SourceTree;
 pub use front_matter::{PageFrontMatter, SectionFrontMatter, SortBy};
 
@@ -185,22 +186,6 @@ fn split_date_prefix(stem: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// URL-safe slug (Unicode transliterated, lowercase, `-` separated).
-pub fn slugify(s: &str) -> String {
-    slug::slugify(s)
-}
-
-/// Normalises a user-given URL path: leading `/`, trailing `/` unless it names a file.
-pub fn normalize_path(p: &str) -> String {
-    let mut out = String::from("/");
-    out.push_str(p.trim().trim_start_matches('/'));
-    let last = out.rsplit('/').next().unwrap_or("");
-    if !out.ends_with('/') && !last.contains('.') {
-        out.push('/');
-    }
-    out
-}
-
 fn parent_dir(rel: &str) -> &str {
     rel.rfind('/').map(|i| &rel[..i]).unwrap_or("")
 }
@@ -234,7 +219,7 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
         None => slugify(stem),
     };
     let path = match &fm.path {
-        Some(p) => normalize_path(p),
+        Some(p) => crate::paths::normalize_url_path(p),
         None => {
             let base = if listing_dir.is_empty() {
                 String::from("/")

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::Diagnostic;
+use crate::markdown::{ImageLookup, MarkdownImage};
 use crate::source::SourceTree;
 
 /// Changes whenever encoder settings or versions change what bytes a job produces, so old
@@ -382,10 +383,10 @@ impl Job {
         if format == Format::Avif {
             h.update([config.images.avif_speed]);
         }
-        let key = hex(&h.finalize());
+        let key = crate::paths::hex(&h.finalize());
         let name = source.rsplit('/').next().unwrap_or(source);
         let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
-        let stem: String = crate::content::slugify(stem);
+        let stem: String = crate::paths::slugify(stem);
         let stem = if stem.is_empty() { "image".to_string() } else { stem };
         let output = format!("{OUTPUT_DIR}/{stem}.{}.{}", &key[..16], format.extension());
         Job {
@@ -399,15 +400,6 @@ impl Job {
             output,
         }
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// The image requests of one build: what template functions and Markdown asked for.
@@ -462,18 +454,6 @@ pub struct ImageSet {
     pub source: String,
 }
 
-/// What the Markdown renderer writes for an image of a local file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MarkdownImage {
-    pub width: u32,
-    pub height: u32,
-    pub srcset: Option<String>,
-    pub jobs: Vec<Job>,
-    /// The source's logical path and sha256, for the Markdown cache key.
-    pub source: String,
-    pub source_sha256: [u8; 32],
-}
-
 impl Images {
     pub fn new(config: Arc<Config>, tree: Arc<SourceTree>, store: Arc<cache::Store>) -> Images {
         Images {
@@ -482,16 +462,6 @@ impl Images {
             store,
             requested: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// `loading="lazy" decoding="async"` on Markdown images.
-    pub fn lazy(&self) -> bool {
-        self.config.images.markdown_lazy
-    }
-
-    /// The `sizes` of Markdown images with a `srcset`.
-    pub fn sizes(&self) -> &str {
-        &self.config.images.markdown_sizes
     }
 
     /// Finds `path`: next to the page (`page_dir`, a logical folder like
@@ -503,14 +473,14 @@ impl Images {
         let mut candidates = Vec::new();
         if !path.starts_with('/') && !path.starts_with("@/") {
             if let Some(dir) = page_dir {
-                candidates.push(crate::source::normalize(&format!("{dir}{clean}")));
+                candidates.push(crate::paths::normalize(&format!("{dir}{clean}")));
             }
         }
         if clean.starts_with("content/") || clean.starts_with("static/") {
-            candidates.push(crate::source::normalize(clean));
+            candidates.push(crate::paths::normalize(clean));
         }
-        candidates.push(crate::source::normalize(&format!("content/{clean}")));
-        candidates.push(crate::source::normalize(&format!("static/{clean}")));
+        candidates.push(crate::paths::normalize(&format!("content/{clean}")));
+        candidates.push(crate::paths::normalize(&format!("static/{clean}")));
         candidates.into_iter().flatten().find(|c| self.tree.get(c).is_some())
     }
 
@@ -646,73 +616,6 @@ impl Images {
         })
     }
 
-    /// For a Markdown image `src` on the page in `page_dir`: its size and a `srcset` of
-    /// the configured widths, or `None` when `src` is not a local image sitegen can read.
-    /// `src_url` is the URL the `<img src>` will have (the original's, fingerprinted or not).
-    pub fn markdown(&self, src: &str, page_dir: &str, src_url: &str) -> Option<Result<MarkdownImage, String>> {
-        if src.contains("://") || src.starts_with("//") || src.starts_with("data:") {
-            return None;
-        }
-        let path = src.split(['?', '#']).next().unwrap_or(src);
-        let path = crate::html::percent_decode(path);
-        let logical = self.resolve(&path, Some(page_dir))?;
-        let lower = logical.to_ascii_lowercase();
-        let ext = lower.rsplit('.').next().unwrap_or("");
-        // Raster formats browsers show; GIFs keep their animation, so no `srcset` for them.
-        let resizable = matches!(ext, "jpg" | "jpeg" | "png" | "webp");
-        if !resizable && ext != "gif" {
-            return None;
-        }
-        let file = self.tree.get(&logical)?;
-        let info = match self
-            .store
-            .probe(&file.bytes, file.sha256, self.config.images.max_pixels)
-        {
-            Ok(i) => i,
-            Err(e) => return Some(Err(format!("image `{src}` ({}): {e}", file.origin))),
-        };
-        let mut jobs = Vec::new();
-        let mut srcset = None;
-        let widths: Vec<u32> = self
-            .config
-            .images
-            .markdown_widths
-            .iter()
-            .copied()
-            .filter(|&w| w > 0 && w < info.width)
-            .collect();
-        if resizable && !widths.is_empty() {
-            // Same format as the source.
-            let format = match ext {
-                "png" => Format::Png,
-                "webp" => Format::Webp,
-                "jpg" | "jpeg" => Format::Jpeg,
-                _ => Format::parse("auto", info.has_alpha).ok()?,
-            };
-            let q = format.default_quality(&self.config);
-            let mut parts = Vec::new();
-            for w in widths {
-                let g = match geometry(Op::FitWidth, Some(w), None, Anchor::Center, (info.width, info.height)) {
-                    Ok(g) => g,
-                    Err(e) => return Some(Err(e)),
-                };
-                let job = Job::new(&logical, &file.origin, file.sha256, g, format, q, &self.config);
-                parts.push(format!("{} {w}w", self.public_url(&job.output)));
-                jobs.push(job);
-            }
-            parts.push(format!("{src_url} {}w", info.width));
-            srcset = Some(parts.join(", "));
-        }
-        Some(Ok(MarkdownImage {
-            width: info.width,
-            height: info.height,
-            srcset,
-            jobs,
-            source: logical,
-            source_sha256: file.sha256,
-        }))
-    }
-
     fn origin_of(&self, logical: &str) -> String {
         self.tree
             .get(logical)
@@ -740,6 +643,86 @@ impl Images {
         v.sort_by(|a, b| a.output.cmp(&b.output));
         v.dedup();
         v
+    }
+}
+
+impl ImageLookup for Images {
+    /// A `srcset` of the configured widths (`images.markdown_widths`) below the original's,
+    /// in the source's format; the resized copies are recorded under `key`.
+    fn markdown_image(
+        &self,
+        key: &str,
+        src: &str,
+        page_dir: &str,
+        src_url: &str,
+    ) -> Option<Result<MarkdownImage, String>> {
+        if src.contains("://") || src.starts_with("//") || src.starts_with("data:") {
+            return None;
+        }
+        let path = src.split(['?', '#']).next().unwrap_or(src);
+        let path = crate::paths::percent_decode(path);
+        let logical = self.resolve(&path, Some(page_dir))?;
+        let lower = logical.to_ascii_lowercase();
+        let ext = lower.rsplit('.').next().unwrap_or("");
+        // Raster formats browsers show; GIFs keep their animation, so no `srcset` for them.
+        let resizable = matches!(ext, "jpg" | "jpeg" | "png" | "webp");
+        if !resizable && ext != "gif" {
+            return None;
+        }
+        let file = self.tree.get(&logical)?;
+        let info = match self
+            .store
+            .probe(&file.bytes, file.sha256, self.config.images.max_pixels)
+        {
+            Ok(i) => i,
+            Err(e) => return Some(Err(format!("image `{src}` ({}): {e}", file.origin))),
+        };
+        let mut srcset = None;
+        let widths: Vec<u32> = self
+            .config
+            .images
+            .markdown_widths
+            .iter()
+            .copied()
+            .filter(|&w| w > 0 && w < info.width)
+            .collect();
+        if resizable && !widths.is_empty() {
+            // Same format as the source.
+            let format = match ext {
+                "png" => Format::Png,
+                "webp" => Format::Webp,
+                "jpg" | "jpeg" => Format::Jpeg,
+                _ => Format::parse("auto", info.has_alpha).ok()?,
+            };
+            let q = format.default_quality(&self.config);
+            let mut parts = Vec::new();
+            for w in widths {
+                let g = match geometry(Op::FitWidth, Some(w), None, Anchor::Center, (info.width, info.height)) {
+                    Ok(g) => g,
+                    Err(e) => return Some(Err(e)),
+                };
+                let job = Job::new(&logical, &file.origin, file.sha256, g, format, q, &self.config);
+                parts.push(format!("{} {w}w", Images::public_url(self, &job.output)));
+                self.record(key, job);
+            }
+            parts.push(format!("{src_url} {}w", info.width));
+            srcset = Some(parts.join(", "));
+        }
+        Some(Ok(MarkdownImage {
+            width: info.width,
+            height: info.height,
+            srcset,
+            source: logical,
+            source_sha256: file.sha256,
+        }))
+    }
+
+    fn lazy(&self) -> bool {
+        self.config.images.markdown_lazy
+    }
+
+    fn sizes(&self) -> &str {
+        &self.config.images.markdown_sizes
     }
 }
 
@@ -911,9 +894,9 @@ mod tests {
         assert_ne!(a.output, b.output);
         assert_ne!(a.output, q.output);
         assert_eq!(
-            crate::source::normalize("content/a/../b/./c.jpg").as_deref(),
+            crate::paths::normalize("content/a/../b/./c.jpg").as_deref(),
             Some("content/b/c.jpg")
         );
-        assert_eq!(crate::source::normalize("../x"), None);
+        assert_eq!(crate::paths::normalize("../x"), None);
     }
 }

@@ -182,7 +182,7 @@ async fn invalidate(
 ) -> bool {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(plan.invalidation.join("\n").as_bytes());
-    let reference = format!("sitegen-{}-{}", plan.settings.now, &super::hex(&digest)[..16]);
+    let reference = format!("sitegen-{}-{}", plan.settings.now, &crate::paths::hex(&digest)[..16]);
     let mut ok = true;
     for dist in &plan.settings.distributions {
         report.requests += 1;

@@ -143,22 +143,9 @@ impl HeaderRules {
     }
 }
 
-/// The content type of a path from its extension; text types get `charset=utf-8`.
+/// The content type of a path from its extension (the same as `serve` sends).
 pub fn content_type_of(path: &str) -> String {
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let essence = mime.essence_str();
-    let textual = mime.type_() == mime_guess::mime::TEXT
-        || matches!(
-            essence,
-            "application/javascript" | "application/json" | "application/xml"
-        )
-        || essence.ends_with("+xml") && essence != "image/svg+xml"
-        || essence.ends_with("+json");
-    if textual {
-        format!("{essence}; charset=utf-8")
-    } else {
-        essence.to_string()
-    }
+    crate::paths::content_type(path)
 }
 
 /// HTML, XML and JSON: files that name other files and must not be cached stale.

@@ -103,7 +103,7 @@ pub fn hash_file(p: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(p)?;
     let mut h = Sha256::new();
     let n = io::copy(&mut f, &mut h)?;
-    Ok((super::hex(&h.finalize()), n))
+    Ok((crate::paths::hex(&h.finalize()), n))
 }
 
 #[cfg(test)]

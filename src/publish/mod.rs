@@ -53,15 +53,6 @@ pub struct LocalFile {
     pub immutable: bool,
 }
 
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 /// The plan settings of `target`, with the command line's overrides.
 pub fn settings(
     target: &crate::config::DeployTarget,

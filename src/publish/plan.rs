@@ -273,7 +273,7 @@ impl PublishPlan {
 /// URL paths (percent-encoded) a CloudFront distribution serves `path` under:
 /// `a/index.html` is also `a/` and `a`.
 pub fn url_paths(path_prefix: &str, path: &str) -> Vec<String> {
-    let full = encode_path(&format!("{path_prefix}{path}"));
+    let full = crate::paths::encode_url_path(&format!("{path_prefix}{path}"));
     let mut v = vec![full.clone()];
     if path == "index.html" || path.ends_with("/index.html") {
         let dir = full.strip_suffix("index.html").unwrap_or(&full).to_string();
@@ -283,18 +283,6 @@ pub fn url_paths(path_prefix: &str, path: &str) -> Vec<String> {
         v.push(dir);
     }
     v
-}
-
-fn encode_path(p: &str) -> String {
-    let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!$&'()+,;=:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 /// Reduces `paths` to at most `max` entries with wildcards, as specific as possible: the

@@ -187,7 +187,9 @@ impl S3Store {
                 .set_content_encoding(u.headers.content_encoding.clone())
                 .set_website_redirect_location(u.headers.website_redirect.clone())
                 .metadata("sha256", &u.sha256)
-                .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(unhex(&u.sha256)))
+                .checksum_sha256(
+                    base64::engine::general_purpose::STANDARD.encode(hex::decode(&u.sha256).unwrap_or_default()),
+                )
                 .send()
                 .await
                 .map_err(|e| fail("upload", describe(&e, &self.endpoint)))?;
@@ -381,10 +383,4 @@ where
         }
         _ => DisplayErrorContext(e).to_string(),
     }
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
-        .collect()
 }

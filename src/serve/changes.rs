@@ -45,14 +45,6 @@ pub fn diff(old: &BuildPlan, new: &BuildPlan) -> Vec<String> {
     v
 }
 
-/// The URL path of an output file: `blog/a/index.html` → `/blog/a/`.
-pub fn url_of(output: &str) -> String {
-    match output.strip_suffix("index.html") {
-        Some(dir) if dir.is_empty() || dir.ends_with('/') => format!("/{dir}"),
-        _ => format!("/{output}"),
-    }
-}
-
 /// One error for the in-page overlay.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OverlayError {
@@ -104,7 +96,7 @@ pub fn reload_message(changed: &[String]) -> Option<Message> {
     }
     if changed.iter().all(|p| p.ends_with(".css")) {
         return Some(Message::Css {
-            paths: changed.iter().map(|p| url_of(p)).collect(),
+            paths: changed.iter().map(|p| crate::paths::url_path(p)).collect(),
         });
     }
     // A page changes when its HTML does; any other change (an image, a script) may show on
@@ -112,7 +104,7 @@ pub fn reload_message(changed: &[String]) -> Option<Message> {
     let pages: Vec<String> = changed
         .iter()
         .filter(|p| p.ends_with(".html"))
-        .map(|p| url_of(p))
+        .map(|p| crate::paths::url_path(p))
         .collect();
     let only_pages_and_css = changed
         .iter()
@@ -215,7 +207,5 @@ mod tests {
         );
         assert_eq!(reload_message(&[]), None);
         assert_eq!(Message::Ok.to_json(), r#"{"type":"ok"}"#);
-        assert_eq!(url_of("index.html"), "/");
-        assert_eq!(url_of("404.html"), "/404.html");
     }
 }

@@ -20,11 +20,19 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::build::{BuildOptions, BuildPlan, Builder};
-use crate::cli::{load_site, SiteArgs};
+use crate::build::{BuildError, BuildOptions, BuildPlan, Builder};
 use crate::config::Config;
 use crate::error::{Diagnostic, Errors};
+use crate::site::{load_site, SiteArgs};
 use crate::source::{SourceFile, SourceTree};
+
+/// `println!` that ignores a closed stdout (`sitegen serve | head -1`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 pub use changes::Message;
 
@@ -217,8 +225,8 @@ impl Session {
                     preview_elapsed,
                 }
             }
-            Err(_) if opts.cancelled() => Outcome::Cancelled,
-            Err(e) => {
+            Err(BuildError::Cancelled) => Outcome::Cancelled,
+            Err(BuildError::Failed(e)) => {
                 self.pending.clear();
                 Outcome::Failed(e)
             }
@@ -345,15 +353,15 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
             Outcome::Built { .. } | Outcome::Cancelled => {}
         }
         if !quiet {
-            println!(
+            say!(
                 "Serving {} at {base}/ ({})",
                 root.display(),
                 describe(&[], root, &first)
             );
-            println!("Watching for changes; press Ctrl+C to stop.");
+            say!("Watching for changes; press Ctrl+C to stop.");
         }
         if opts.open {
-            let _ = std::process::Command::new("xdg-open").arg(format!("{base}/")).spawn();
+            let _ = opener::open_browser(format!("{base}/"));
         }
         let ignored = session.ignored_dirs(&[]);
         let root_buf = root.to_path_buf();
@@ -401,7 +409,7 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
                     Outcome::Cancelled => {}
                 }
                 if !quiet {
-                    println!("{}", describe(&batch, &root_buf, &outcome));
+                    say!("{}", describe(&batch, &root_buf, &outcome));
                 }
             }
         });
@@ -448,7 +456,7 @@ pub fn watch_build(
             Outcome::Cancelled => {}
         }
         if !quiet {
-            println!("{}", describe(batch, root, outcome));
+            say!("{}", describe(batch, root, outcome));
         }
     };
     report(&session, &[], &first, &mut written);
@@ -459,7 +467,7 @@ pub fn watch_build(
             .map_err(|e| Diagnostic::new("sitegen build --watch", format!("cannot watch the site's files: {e}")))?
     };
     if !quiet {
-        println!("Watching for changes; press Ctrl+C to stop.");
+        say!("Watching for changes; press Ctrl+C to stop.");
     }
     for batch in batches {
         if batch.is_empty() {

@@ -177,7 +177,7 @@ pub enum Lookup {
 /// Maps a URL path to an output file. Percent-escapes are decoded; `..` segments, NUL and
 /// backslashes are refused, so nothing outside the plan can be named.
 pub fn lookup(files: &Files, raw: &str) -> Lookup {
-    let decoded = crate::html::percent_decode(raw);
+    let decoded = crate::paths::percent_decode(raw);
     if decoded.contains('\0') || decoded.contains('\\') || decoded.split('/').any(|s| s == "..") {
         return Lookup::NotFound;
     }
@@ -206,22 +206,6 @@ pub fn inject(html: &[u8]) -> Vec<u8> {
     }
 }
 
-fn content_type(path: &str) -> String {
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let essence = mime.essence_str();
-    if essence.starts_with("text/")
-        || essence == "application/javascript"
-        || essence == "application/json"
-        || essence == "image/svg+xml"
-        || essence.ends_with("+xml")
-        || essence == "application/xml"
-    {
-        format!("{essence}; charset=utf-8")
-    } else {
-        essence.to_string()
-    }
-}
-
 async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     // Only look up and clone (a reference count) under the lock.
     let found = {
@@ -246,7 +230,7 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         let h = r.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_str(&content_type(path)).expect("ascii content type"),
+            HeaderValue::from_str(&crate::paths::content_type(path)).expect("ascii content type"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
@@ -291,8 +275,6 @@ mod tests {
             format!("<html><body>x{SCRIPT_TAG}</body></html>").into_bytes()
         );
         assert_eq!(inject(b"fragment"), format!("fragment{SCRIPT_TAG}").into_bytes());
-        assert_eq!(content_type("a.css"), "text/css; charset=utf-8");
-        assert_eq!(content_type("a.png"), "image/png");
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn build(s: &TestSite, builder: &mut Builder) -> Result<BuildResult, Errors> {
     let mut config = Config::parse("config.toml", &text).map_err(Errors::sorted)?;
     config.image_cache = Some(s.path(".sitegen/cache"));
     let tree = SourceTree::read(s.root(), &config).map_err(Errors::sorted)?;
-    builder.build(Arc::new(tree), Arc::new(config), &BuildOptions::default())
+    Ok(builder.build(Arc::new(tree), Arc::new(config), &BuildOptions::default())?)
 }
 
 fn ok(s: &TestSite) -> BuildResult {
@@ -474,6 +474,50 @@ fn cli_build_caches_and_cache_prune_removes_what_the_site_no_longer_uses() {
     let e = String::from_utf8(e).unwrap();
     assert!(e.contains("p.png"), "{e}");
     assert_eq!(snapshot_dir(&s.path("public")), before);
+}
+
+/// `sitegen check` plans images without making them: no cache folder appears, nothing is
+/// decoded, and a link to a processed image is not reported as broken.
+#[test]
+fn check_lists_images_without_making_them_or_touching_the_cache() {
+    let s = site(
+        &format!("{{% set r = resize_image(path='p.png', width=40) %}}<a href=\"{{{{ r.url }}}}\">x</a>{R}"),
+        "",
+    );
+    s.write("site/content/gallery/p.png", png(&quadrants(100, 100)));
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"Gallery\"\ntemplate = \"gallery.html\"\n+++\n![a](p.png)\n",
+    );
+    let o = s.cmd(&["check"]).assert().success().get_output().stdout.clone();
+    let o = String::from_utf8(o).unwrap();
+    assert!(o.contains("no broken internal links"), "{o}");
+    assert!(!s.path(".sitegen").exists(), "check wrote the image cache");
+
+    // Through the library: the plan lists the jobs, and making them fills the plan.
+    let text = std::fs::read_to_string(s.path("config.toml")).unwrap();
+    let config = Arc::new(Config::parse("config.toml", &text).unwrap());
+    let tree = Arc::new(SourceTree::read(s.root(), &config).unwrap());
+    let mut b = Builder::default();
+    let mut r = b.plan(tree.clone(), config.clone(), &BuildOptions::default()).unwrap();
+    assert_eq!(
+        r.images.len(),
+        1,
+        "one resized copy: the template's 40px (the Markdown image is too small for a srcset)"
+    );
+    assert!(!r.plan.files.keys().any(|k| k.starts_with("processed_images/")));
+    assert_eq!(r.stats.images_decoded, 0);
+    b.make_images(&mut r, &tree, &config, false).unwrap();
+    assert!(r.images.is_empty());
+    assert_eq!(
+        r.plan
+            .files
+            .keys()
+            .filter(|k| k.starts_with("processed_images/"))
+            .count(),
+        1
+    );
+    assert_eq!((r.stats.images_decoded, r.stats.images_encoded), (1, 1));
 }
 
 #[test]

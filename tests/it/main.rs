@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod images;
 mod incremental;
+mod layering;
 mod markdown;
 mod output;
 mod publish;

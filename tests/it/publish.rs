@@ -439,8 +439,10 @@ fn the_prefix_is_never_escaped() {
         );
         d.s3.clear_log();
         let err = d.publish_fails(&[]);
+        // At the line of the `prefix` key.
+        let line = config[..start].lines().count() + 1;
         assert!(
-            err.starts_with(&format!("error: config.toml: deploy target `test`: {msg}")),
+            err.starts_with(&format!("error: config.toml:{line}:1: deploy target `test`: {msg}")),
             "{err}"
         );
         assert_eq!(d.s3.requests(), []);

@@ -92,7 +92,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
         let key = path
             .trim_start_matches('/')
             .split_once('/')
-            .map(|(_, k)| sitegen::html::percent_decode(k))
+            .map(|(_, k)| sitegen::paths::percent_decode(k))
             .unwrap_or_default();
         let headers = req
             .headers()

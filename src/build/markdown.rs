@@ -1,0 +1,213 @@
+//! The Markdown phase: every page's and section's Markdown rendered in parallel, reusing the
+//! last build's render when the file, the URLs it links to, the images it shows and (for
+//! files with shortcodes) the templates are the same; then `@/page.md#anchor` links checked
+//! against the headings of the pages they name.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{Builder, CachedMarkdown};
+use crate::content::SiteModel;
+use crate::error::Diagnostic;
+use crate::images::{Images, Job};
+use crate::keys::hash_of;
+use crate::markdown::{self, Rendered};
+use crate::templates::{SiteData, TemplateShortcodes, Templates};
+
+/// The renders of one build, in the model's order.
+pub(super) struct Renders {
+    pages: Vec<CachedMarkdown>,
+    sections: Vec<CachedMarkdown>,
+    /// The content file of each render, in the same order (pages, then sections).
+    origins: Vec<String>,
+}
+
+impl Renders {
+    pub fn page(&self, i: usize) -> &Rendered {
+        &self.pages[i].result.0
+    }
+
+    pub fn section(&self, i: usize) -> &Rendered {
+        &self.sections[i].result.0
+    }
+
+    /// The identity of page `i`'s render (a reused render is the same allocation).
+    pub fn page_id(&self, i: usize) -> usize {
+        Arc::as_ptr(&self.pages[i].result) as usize
+    }
+
+    pub fn section_id(&self, i: usize) -> usize {
+        Arc::as_ptr(&self.sections[i].result) as usize
+    }
+
+    fn all(&self) -> impl Iterator<Item = &CachedMarkdown> {
+        self.pages.iter().chain(&self.sections)
+    }
+
+    /// The resized images every render asked for.
+    pub fn image_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.all().flat_map(|c| c.image_jobs.iter())
+    }
+
+    /// Adds the renders' errors and those of `@/page.md#anchor` links to missing headings.
+    pub fn report(&self, model: &SiteModel, errors: &mut Vec<Diagnostic>) {
+        for c in self.all() {
+            errors.extend(c.result.1.iter().cloned());
+        }
+        let ids_of = |rel: &str| -> Option<&Vec<String>> {
+            if let Some(&i) = model.page_by_path.get(rel) {
+                Some(&self.page(i).heading_ids)
+            } else {
+                model.section_by_path.get(rel).map(|&i| &self.section(i).heading_ids)
+            }
+        };
+        for (origin, c) in self.origins.iter().zip(self.all()) {
+            for a in &c.result.0.anchor_refs {
+                if ids_of(&a.target).is_some_and(|ids| !ids.contains(&a.anchor)) {
+                    errors.push(Diagnostic::at(
+                        origin.as_str(),
+                        a.line,
+                        a.column,
+                        format!(
+                            "link to `@/{}#{}`, but that page has no heading with id `{}`",
+                            a.target, a.anchor, a.anchor
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The heading ids of the pages and sections that some render links to with an anchor.
+    pub fn anchor_targets(&self, model: &SiteModel) -> HashMap<String, Vec<String>> {
+        self.all()
+            .flat_map(|c| c.result.0.anchor_refs.iter())
+            .filter_map(|a| {
+                let ids = match (model.page_by_path.get(&a.target), model.section_by_path.get(&a.target)) {
+                    (Some(&i), _) => &self.page(i).heading_ids,
+                    (None, Some(&i)) => &self.section(i).heading_ids,
+                    (None, None) => return None,
+                };
+                Some((a.target.clone(), ids.clone()))
+            })
+            .collect()
+    }
+
+    /// The renders by content file, for the next build.
+    pub fn cache(&self) -> HashMap<String, CachedMarkdown> {
+        self.origins.iter().cloned().zip(self.all().cloned()).collect()
+    }
+}
+
+/// What a Markdown render in this build links and shows through: permalinks, fingerprinted
+/// assets, shortcodes, images.
+pub(super) fn with_env<R>(templates: &Templates, f: impl FnOnce(&markdown::Env<'_>) -> R) -> R {
+    let site: &SiteData = &templates.site;
+    let config = &*site.config;
+    let shortcodes = TemplateShortcodes { templates };
+    let resolve = |p: &str| site.urls.get(p).cloned();
+    let resolve_asset = |u: &str| site.assets.fingerprinted_url(u, config);
+    let env = markdown::Env {
+        config: &config.markdown,
+        base_url: &config.base_url,
+        highlighter: &site.highlighter,
+        resolve: &resolve,
+        resolve_asset: &resolve_asset,
+        shortcodes: &shortcodes,
+        images: Some(&*site.images),
+    };
+    f(&env)
+}
+
+/// A key of the URLs a render links to with `@/`: a render is reused only while they stay.
+pub(super) fn links_key(r: &Rendered, site: &SiteData) -> u64 {
+    hash_of(r.links_to.iter().map(|l| site.urls.get(l)).collect::<Vec<_>>())
+}
+
+impl Builder {
+    /// Renders every page's and section's Markdown, in parallel, reusing what can be.
+    pub(super) fn render_markdown(&self, model: &SiteModel, templates: &Templates, templates_key: u64) -> Renders {
+        let site = &templates.site;
+        let tree = &site.tree;
+        let images_unchanged = |r: &Rendered| {
+            r.image_sources
+                .iter()
+                .all(|(p, sha)| tree.get(p).map(|f| f.sha256) == Some(*sha))
+        };
+        with_env(templates, |env| {
+            let render = |origin: &str, relative: &str, text: &str, body_offset: usize, sha: [u8; 32]| {
+                let uses_templates = text.contains("{{") || text.contains("{%");
+                let tkey = if uses_templates { templates_key } else { 0 };
+                if let Some(c) = self.markdown.get(origin) {
+                    if c.sha256 == sha
+                        && c.templates_key == tkey
+                        && sha != [0; 32]
+                        && c.links_key == links_key(&c.result.0, site)
+                        && images_unchanged(&c.result.0)
+                    {
+                        return c.clone();
+                    }
+                }
+                let (result, image_jobs) = render_one(env, &site.images, origin, relative, text, body_offset);
+                CachedMarkdown {
+                    sha256: sha,
+                    image_jobs,
+                    links_key: links_key(&result.0, site),
+                    templates_key: tkey,
+                    result: Arc::new(result),
+                }
+            };
+            let pages = model
+                .pages
+                .par_iter()
+                .map(|p| render(&p.origin, &p.relative_path, &p.text, p.body_offset, p.sha256))
+                .collect();
+            let sections = model
+                .sections
+                .par_iter()
+                .map(|s| render(&s.origin, &s.relative_path, &s.text, s.body_offset, s.sha256))
+                .collect();
+            let origins = model
+                .pages
+                .iter()
+                .map(|p| p.origin.clone())
+                .chain(model.sections.iter().map(|s| s.origin.clone()))
+                .collect();
+            Renders {
+                pages,
+                sections,
+                origins,
+            }
+        })
+    }
+}
+
+/// Renders one content file's Markdown; returns the render (with the sources of every image
+/// it shows, its shortcodes' included) and the resized images it asked for.
+pub(super) fn render_one(
+    env: &markdown::Env<'_>,
+    images: &Images,
+    origin: &str,
+    relative_path: &str,
+    text: &str,
+    body_offset: usize,
+) -> ((Rendered, Vec<Diagnostic>), Arc<[Job]>) {
+    let key = markdown::render_key(origin);
+    let page_dir = crate::paths::content_dir(relative_path);
+    let (mut r, errors) = markdown::render_all(&markdown::Input {
+        env,
+        origin,
+        key: &key,
+        text,
+        body_offset,
+        page_dir: &page_dir,
+    });
+    let jobs = images.take(&key);
+    r.image_sources
+        .extend(jobs.iter().map(|j| (j.source.clone(), j.source_sha256)));
+    r.image_sources.sort();
+    r.image_sources.dedup();
+    ((r, errors), jobs.into())
+}

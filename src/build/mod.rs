@@ -1,0 +1,766 @@
+//! SiteModel → BuildPlan: renders every page, section, taxonomy page, feed, sitemap, alias and
+//! static file into a map of output path → bytes. Pure (no file I/O); rendering runs in
+//! parallel with rayon. The plan is complete before anything touches `public/`, which is what
+//! lets a failed build leave the old output alone.
+//!
+//! A build runs in named phases, each a method of [`Builder`] below: assets → content model
+//! → templates → Markdown (`markdown.rs`) → template values (`values.rs`) → render jobs
+//! (`jobs.rs`) → render (reusing unchanged outputs) → assemble the plan → link check
+//! (`links.rs`). Processed images are only listed by then; [`Builder::make_images`] makes
+//! them afterwards (`sitegen check` never does). `preview.rs` renders an edited page ahead
+//! of the rebuild for `serve`.
+
+mod jobs;
+mod links;
+mod markdown;
+mod preview;
+mod values;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use tera::Value;
+
+use crate::assets::{self, AssetSet};
+use crate::config::Config;
+use crate::content::SiteModel;
+use crate::error::{Diagnostic, Errors};
+use crate::highlight::Highlighter;
+use crate::images::Job;
+use crate::keys::{hash_of, value_id, Dep};
+use crate::markdown::Rendered;
+use crate::source::SourceTree;
+use crate::templates::{SiteData, Templates};
+use jobs::{render_jobs, render_output};
+pub use links::check_links;
+use markdown::Renders;
+use values::build_values;
+
+/// Name of the generated stylesheet for highlighted code.
+pub const SYNTAX_CSS: &str = "syntax-theme.css";
+
+/// How to build. The default is what `sitegen build` does (links checked).
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Include pages and sections marked `draft = true`.
+    pub drafts: bool,
+    /// Only the assets and `manifest.json`: the static tier of an app whose HTML comes
+    /// from its own servers.
+    pub assets_only: bool,
+    /// Look for broken internal links in the output (warnings; `check` turns them into errors).
+    pub check_links: bool,
+    /// Show a progress bar when many images are processed (on a terminal only).
+    pub progress: bool,
+    /// When set and not zero, the build stops early (`serve` counts the edits waiting to be
+    /// built here): it returns an error, see [`BuildOptions::cancelled`], and a builder keeps
+    /// what it had, so the next build (and preview) starts from the last complete one.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicUsize>>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            drafts: false,
+            assets_only: false,
+            check_links: true,
+            progress: false,
+            cancel: None,
+        }
+    }
+}
+
+impl BuildOptions {
+    /// Whether a build with these options was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst) > 0)
+    }
+}
+
+/// One file of the output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputFile {
+    pub bytes: Arc<[u8]>,
+    pub sha256: [u8; 32],
+    /// What produced it (a content file, a template, a static file), for messages.
+    pub source: Arc<str>,
+    /// Fingerprinted: the name changes whenever the bytes do, so it can be cached forever.
+    pub immutable: bool,
+}
+
+impl OutputFile {
+    pub fn new(bytes: impl Into<Arc<[u8]>>, source: impl Into<Arc<str>>) -> Self {
+        let bytes = bytes.into();
+        OutputFile {
+            sha256: Sha256::digest(&bytes).into(),
+            bytes,
+            source: source.into(),
+            immutable: false,
+        }
+    }
+}
+
+/// The whole output of a build: relative path (`blog/a/index.html`) → file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildPlan {
+    pub files: BTreeMap<String, OutputFile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildStats {
+    pub pages: usize,
+    pub sections: usize,
+    pub static_files: usize,
+    pub outputs: usize,
+    /// Outputs rendered by this build (the others were reused from the previous build).
+    pub rendered: usize,
+    /// Processed images taken from the cache (memory or disk).
+    pub images_cached: usize,
+    /// Image sources decoded by this build (each at most once).
+    pub images_decoded: usize,
+    /// Processed images encoded by this build.
+    pub images_encoded: usize,
+    /// Time spent per phase, in order (`sitegen build -v` prints them).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub plan: BuildPlan,
+    /// Problems that do not stop a build (broken plain links); `sitegen check` fails on them.
+    pub warnings: Vec<Diagnostic>,
+    pub stats: BuildStats,
+    /// Outputs this build rendered (the rest were reused), sorted.
+    pub rendered: Vec<String>,
+    /// The processed images the plan names, still to be made: [`Builder::build`] makes them
+    /// ([`Builder::make_images`]); [`Builder::plan`] (`sitegen check`) leaves them listed.
+    pub images: Vec<crate::images::Job>,
+    /// Cache keys of every processed image this build uses, once made (`sitegen cache
+    /// prune` keeps these).
+    pub image_keys: Vec<String>,
+}
+
+/// Why a build produced no plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildError {
+    /// The site has errors (every one found, sorted).
+    Failed(Errors),
+    /// [`BuildOptions::cancel`] asked it to stop: a newer edit is waiting. Not the site's
+    /// fault, so no diagnostic.
+    Cancelled,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Failed(e) => e.fmt(f),
+            BuildError::Cancelled => f.write_str("the build was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl From<Errors> for BuildError {
+    fn from(e: Errors) -> Self {
+        BuildError::Failed(e)
+    }
+}
+
+impl From<BuildError> for Errors {
+    /// For callers that never cancel (`sitegen build`, `check`): a cancellation can only
+    /// come from a cancel token they did not pass, but it is still said in words.
+    fn from(e: BuildError) -> Self {
+        match e {
+            BuildError::Failed(e) => e,
+            BuildError::Cancelled => Errors::from(Diagnostic::new("sitegen build", "the build was cancelled")),
+        }
+    }
+}
+
+/// Renders the site and makes its images. Every error found is returned, sorted by file and
+/// position.
+pub fn build(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) -> Result<BuildResult, Errors> {
+    Ok(Builder::default().build(tree, config, opts)?)
+}
+
+/// Renders the site without making its images (what `sitegen check` does: it never encodes
+/// an image nor touches the image cache).
+pub fn plan(tree: Arc<SourceTree>, config: Arc<Config>, opts: &BuildOptions) -> Result<BuildResult, Errors> {
+    Ok(Builder::default().plan(tree, config, opts)?)
+}
+
+/// One content file's Markdown render, with what decides whether the next build may reuse it.
+#[derive(Clone)]
+struct CachedMarkdown {
+    sha256: [u8; 32],
+    /// Resized images the render's `srcset`s and shortcodes point to (made after rendering).
+    image_jobs: Arc<[crate::images::Job]>,
+    links_key: u64,
+    templates_key: u64,
+    result: Arc<(Rendered, Vec<Diagnostic>)>,
+}
+
+/// One rendered output, with what decides whether the next build may reuse it.
+#[derive(Clone)]
+struct CachedOutput {
+    key: u64,
+    deps: Vec<(Dep, u64)>,
+    file: OutputFile,
+    /// Images the template asked for (`resize_image`, `image_set`).
+    images: Vec<crate::images::Job>,
+}
+
+/// A build that remembers the last one: Markdown renders, template values and outputs whose
+/// inputs did not change are reused, so a rebuild after one edit renders only what that edit
+/// can affect. `sitegen build` uses a fresh one; `serve` and `build --watch` keep one.
+///
+/// Reuse is decided by keys, never by guessing: a Markdown render is reused when the file's
+/// sha256, the URLs it links to and (for files with shortcodes) the templates are the same;
+/// a page's value when its inputs are the same; an output when its template, its context
+/// values (compared by identity, since unchanged values are reused) and everything its
+/// template functions read are the same.
+#[derive(Default)]
+pub struct Builder {
+    config: Option<Arc<Config>>,
+    markdown: HashMap<String, CachedMarkdown>,
+    values: HashMap<String, (u64, Value)>,
+    outputs: HashMap<String, CachedOutput>,
+    front_matter: crate::content::FrontMatterCache,
+    /// Processed images, kept in memory across builds (and on disk when configured).
+    images: Option<Arc<crate::images::cache::Store>>,
+    /// Markdown renders a preview replaced, kept alive until the next build (see `preview`).
+    retired: Vec<CachedMarkdown>,
+    /// The asset set, by a hash of every input it can read (all files but Markdown).
+    assets: Option<(u64, Arc<AssetSet>, Vec<Diagnostic>)>,
+    /// The highlighter: syntect's grammars and the line memo, kept between builds.
+    highlighter: Option<Arc<Highlighter>>,
+    /// The generated highlighting stylesheet (it depends on the config alone).
+    syntax_css: Option<Option<String>>,
+    /// The sitemap's entries, by a hash of what they show; kept alive so the next build can
+    /// compare it by identity.
+    sitemap: Option<(u64, Value)>,
+    /// The last build, when it succeeded: what [`Builder::preview`] renders with.
+    last: Option<LastBuild>,
+}
+
+/// What the last successful build used, kept for [`Builder::preview`].
+struct LastBuild {
+    model: SiteModel,
+    /// With the build's [`SiteData`] (URLs, assets, values).
+    templates: Templates,
+    /// The heading ids of the pages and sections that some page links to with an anchor
+    /// (`@/a.md#x`), by path under `content/`.
+    anchor_targets: HashMap<String, Vec<String>>,
+}
+
+/// The errors and timings of one build run, and its cancel check.
+struct Run<'a> {
+    opts: &'a BuildOptions,
+    errors: Vec<Diagnostic>,
+    timings: Vec<(&'static str, Duration)>,
+    last: Instant,
+}
+
+impl<'a> Run<'a> {
+    fn new(opts: &'a BuildOptions) -> Self {
+        Run {
+            opts,
+            errors: Vec::new(),
+            timings: Vec::new(),
+            last: Instant::now(),
+        }
+    }
+
+    /// Ends the phase `name`: notes its time, and stops the build if it was cancelled.
+    fn phase(&mut self, name: &'static str) -> Result<(), BuildError> {
+        self.timings.push((name, self.last.elapsed()));
+        self.last = Instant::now();
+        if self.opts.cancelled() {
+            return Err(BuildError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// The build so far as a failure, when it has errors.
+    fn check(&mut self) -> Result<(), BuildError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(BuildError::Failed(Errors::sorted(std::mem::take(&mut self.errors))))
+        }
+    }
+}
+
+/// One output of the render phase: its path, the output with its reuse keys, and whether
+/// this build rendered it (`false`: reused from the last build).
+type Rendering = (String, CachedOutput, bool);
+
+/// The keys every output's reuse depends on besides its own context.
+struct OutputKeys {
+    templates: u64,
+    assets: u64,
+    /// Identities of the shared values (pages, sections, terms, the sitemap's entries).
+    shared: HashSet<usize>,
+}
+
+impl Builder {
+    /// Builds `tree`, reusing what the previous build of this builder can lend, and makes
+    /// the processed images the plan names.
+    pub fn build(
+        &mut self,
+        tree: Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, BuildError> {
+        let mut result = self.plan(tree.clone(), config.clone(), opts)?;
+        if let Err(e) = self.make_images(&mut result, &tree, &config, opts.progress) {
+            // A preview renders with the last build's templates and values; after a failed
+            // build those are no longer the site's.
+            self.last = None;
+            return Err(BuildError::Failed(e));
+        }
+        Ok(result)
+    }
+
+    /// Renders every output of `tree` into a plan, listing the processed images it names in
+    /// [`BuildResult::images`] without making them.
+    pub fn plan(
+        &mut self,
+        tree: Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, BuildError> {
+        if self.config.as_deref() != Some(&*config) {
+            *self = Builder::default();
+            self.config = Some(config.clone());
+        }
+        let r = self.plan_phases(tree, config, opts);
+        // A cancelled build leaves the last one in place for previews; a failed one does not.
+        if matches!(r, Err(BuildError::Failed(_))) {
+            self.last = None;
+        }
+        r
+    }
+
+    fn plan_phases(
+        &mut self,
+        tree: Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, BuildError> {
+        let mut run = Run::new(opts);
+        let assets = self.assets(&tree, &config, &mut run.errors);
+        if opts.assets_only {
+            run.check()?;
+            return Ok(assets_only(&assets));
+        }
+        run.phase("assets")?;
+        let (model, errs) = SiteModel::load_cached(&tree, &config, opts.drafts, &mut self.front_matter);
+        run.errors.extend(errs);
+        let site = self.site_data(&tree, &config, &model, &assets);
+        run.phase("load content")?;
+        let templates = match Templates::load(&tree, site.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                run.errors.extend(e);
+                run.check()?;
+                unreachable!("templates failed to load without an error")
+            }
+        };
+        let templates_key = hash_of(tree.under("templates/").map(|(k, f)| (k, f.sha256)).collect::<Vec<_>>());
+        run.phase("load templates")?;
+        let renders = self.render_markdown(&model, &templates, templates_key);
+        renders.report(&model, &mut run.errors);
+        run.phase("markdown")?;
+        let (values, site_values, new_values) = build_values(&model, &renders, &config, &self.values);
+        let mut keys = OutputKeys {
+            templates: templates_key,
+            assets: assets_key(&assets, &config),
+            shared: new_values.values().filter_map(|(_, v)| value_id(v)).collect(),
+        };
+        let _ = site.values.set(site_values);
+        run.phase("template values")?;
+        let (jobs, sitemap) = render_jobs(
+            &model,
+            &config,
+            &templates,
+            &values,
+            self.sitemap.as_ref(),
+            &mut run.errors,
+        );
+        keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
+        let rendered = self.render(jobs, &templates, &config, &keys, opts)?;
+        run.phase("render templates")?;
+        let assembled = assemble(rendered, &renders, &assets, &model, &tree, &mut run.errors);
+        // Keep what this build made for the next one, even when it failed: the caches hold
+        // only values that are correct for their keys.
+        self.markdown = renders.cache();
+        self.values = new_values;
+        self.outputs = assembled.outputs;
+        self.retired.clear();
+        self.sitemap = sitemap;
+        run.check()?;
+        run.phase("assemble the plan")?;
+        let planned: HashSet<&str> = assembled.images.iter().map(|j| j.output.as_str()).collect();
+        let warnings = if opts.check_links {
+            check_links(&assembled.plan, &planned, &config, &config.output_dir)
+        } else {
+            Vec::new()
+        };
+        run.phase("check links")?;
+        let stats = BuildStats {
+            timings: run.timings,
+            pages: model.pages.len(),
+            sections: model.sections.len(),
+            static_files: assets.assets.len(),
+            outputs: assembled.plan.files.len() + planned.len(),
+            rendered: assembled.rendered.len(),
+            ..BuildStats::default()
+        };
+        self.last = Some(LastBuild {
+            anchor_targets: renders.anchor_targets(&model),
+            model,
+            templates,
+        });
+        Ok(BuildResult {
+            plan: assembled.plan,
+            warnings,
+            stats,
+            rendered: assembled.rendered,
+            images: assembled.images,
+            image_keys: Vec::new(),
+        })
+    }
+
+    /// The asset set, processed again only when a file it can read changed (Sass can import
+    /// any file but Markdown).
+    fn assets(&mut self, tree: &SourceTree, config: &Config, errors: &mut Vec<Diagnostic>) -> Arc<AssetSet> {
+        let syntax_css = self
+            .syntax_css
+            .get_or_insert_with(|| {
+                config
+                    .markdown
+                    .highlight_code
+                    .then(|| Highlighter::theme_css(&config.markdown.highlight_theme))
+                    .flatten()
+            })
+            .clone();
+        let input = hash_of(
+            tree.files
+                .iter()
+                .filter(|(k, _)| !k.ends_with(".md"))
+                .map(|(k, f)| (k, f.sha256))
+                .collect::<Vec<_>>(),
+        );
+        if let Some((key, assets, errs)) = &self.assets {
+            if *key == input {
+                errors.extend(errs.iter().cloned());
+                return assets.clone();
+            }
+        }
+        let generated = syntax_css
+            .map(|css| {
+                (
+                    SYNTAX_CSS.to_string(),
+                    css.into_bytes(),
+                    format!("markdown.highlight_theme in {}", config.file),
+                )
+            })
+            .into_iter()
+            .collect();
+        let (assets, errs) = assets::process(tree, generated, config);
+        let assets = Arc::new(assets);
+        errors.extend(errs.iter().cloned());
+        self.assets = Some((input, assets.clone(), errs));
+        assets
+    }
+
+    /// What template functions may read: permalinks, the outputs that are not pages, assets,
+    /// the snapshot, the highlighter and this build's image requests.
+    fn site_data(
+        &mut self,
+        tree: &Arc<SourceTree>,
+        config: &Arc<Config>,
+        model: &SiteModel,
+        assets: &Arc<AssetSet>,
+    ) -> Arc<SiteData> {
+        let mut urls = HashMap::new();
+        for p in &model.pages {
+            urls.insert(p.relative_path.clone(), config.permalink(&p.path));
+        }
+        for s in &model.sections {
+            urls.insert(s.relative_path.clone(), config.permalink(&s.path));
+        }
+        let mut static_paths: HashSet<String> = model.loose_files.iter().map(|f| f.relative_path.clone()).collect();
+        let bundles = model.pages.iter().map(|p| (&p.path, &p.assets));
+        for (path, files) in bundles.chain(model.sections.iter().map(|s| (&s.path, &s.assets))) {
+            static_paths.extend(files.iter().map(|a| crate::paths::bundle_asset_output(path, a)));
+        }
+        if config.generate_feeds {
+            static_paths.extend(config.feed_filenames.iter().cloned());
+        }
+        static_paths.insert("sitemap.xml".into());
+        static_paths.insert("robots.txt".into());
+        // Its grammars load once per builder (on first use), not once per rebuild.
+        let highlighter = self
+            .highlighter
+            .get_or_insert_with(|| Arc::new(Highlighter::new()))
+            .clone();
+        let store = self
+            .images
+            .get_or_insert_with(|| Arc::new(crate::images::cache::Store::new(config.image_cache.as_deref())))
+            .clone();
+        let image_requests = Arc::new(crate::images::Images::new(config.clone(), tree.clone(), store));
+        Arc::new(SiteData::new(
+            config.clone(),
+            urls,
+            static_paths,
+            assets.clone(),
+            tree.clone(),
+            highlighter,
+            image_requests,
+        ))
+    }
+
+    /// Renders the jobs in parallel, reusing the last build's output where its key and
+    /// everything its template read are the same. `(output, cached, rendered now)`.
+    fn render(
+        &self,
+        jobs: Vec<jobs::RenderJob>,
+        templates: &Templates,
+        config: &Config,
+        keys: &OutputKeys,
+        opts: &BuildOptions,
+    ) -> Result<Vec<Result<Rendering, Diagnostic>>, BuildError> {
+        let site = &templates.site;
+        let rendered: Vec<Option<Result<Rendering, Diagnostic>>> = jobs
+            .into_par_iter()
+            .map(|job| {
+                if opts.cancelled() {
+                    return None;
+                }
+                let key = job.key(keys.templates, keys.assets, &keys.shared);
+                if let Some(c) = self.outputs.get(&job.output) {
+                    if c.key == key && c.deps.iter().all(|(d, id)| site.dep_ident(d) == *id) {
+                        return Some(Ok((job.output, c.clone(), false)));
+                    }
+                }
+                Some(render_output(&job, templates, config).map(|(file, deps, images)| {
+                    let cached = CachedOutput {
+                        key,
+                        deps,
+                        file,
+                        images,
+                    };
+                    (job.output, cached, true)
+                }))
+            })
+            .collect();
+        rendered.into_iter().map(|r| r.ok_or(BuildError::Cancelled)).collect()
+    }
+
+    /// Makes the processed images `result` lists (from the cache where it has them), adds
+    /// them to its plan and trims the cache to its size limit. The edge of the image stage:
+    /// the only part of a build that decodes, encodes or touches the cache on disk.
+    pub fn make_images(
+        &mut self,
+        result: &mut BuildResult,
+        tree: &SourceTree,
+        config: &Config,
+        progress: bool,
+    ) -> Result<(), Errors> {
+        let jobs = std::mem::take(&mut result.images);
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let start = Instant::now();
+        let store = self
+            .images
+            .get_or_insert_with(|| Arc::new(crate::images::cache::Store::new(config.image_cache.as_deref())))
+            .clone();
+        let progress = progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let (made, st, mut errors) = crate::images::run(jobs, tree, config, &store, progress);
+        for (path, bytes) in made {
+            let mut f = OutputFile::new(bytes, "the image pipeline");
+            f.immutable = true;
+            if let Some(prev) = result.plan.files.get(&path) {
+                errors.push(Diagnostic::new(
+                    f.source.to_string(),
+                    format!("writes `{path}`, which `{}` writes too", prev.source),
+                ));
+            } else {
+                result.plan.files.insert(path, f);
+            }
+        }
+        let used = store.take_used();
+        result.image_keys = used.iter().cloned().collect();
+        result.image_keys.sort();
+        if st.encoded > 0 {
+            if let Some(dir) = store.dir() {
+                let _ = crate::images::cache::enforce_limit(dir, &used, config.images.cache_max_mb << 20);
+            }
+        }
+        let stats = &mut result.stats;
+        stats.images_cached = st.cached;
+        stats.images_decoded = st.decoded;
+        stats.images_encoded = st.encoded;
+        stats.outputs = result.plan.files.len();
+        stats.timings.push(("images", start.elapsed()));
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Errors::sorted(errors))
+        }
+    }
+}
+
+/// What pages can show of the assets: their URLs, sizes and (except in `serve`, where
+/// integrity is left out) their hashes.
+fn assets_key(assets: &AssetSet, config: &Config) -> u64 {
+    hash_of(
+        assets
+            .assets
+            .values()
+            .map(|a| {
+                (
+                    &a.path,
+                    if config.serve_mode { "" } else { a.integrity.as_str() },
+                    a.width,
+                    a.height,
+                    a.bytes.len(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The result of `build --assets-only`: the assets and `manifest.json`.
+fn assets_only(assets: &AssetSet) -> BuildResult {
+    let mut plan = BuildPlan::default();
+    add_assets(&mut plan, assets);
+    let stats = BuildStats {
+        static_files: assets.assets.len(),
+        outputs: plan.files.len(),
+        ..BuildStats::default()
+    };
+    BuildResult {
+        plan,
+        warnings: vec![],
+        stats,
+        rendered: vec![],
+        images: vec![],
+        image_keys: vec![],
+    }
+}
+
+/// The plan of a build before its images are made.
+struct Assembled {
+    plan: BuildPlan,
+    /// Every rendered output with its reuse keys, for the next build.
+    outputs: HashMap<String, CachedOutput>,
+    /// Outputs rendered (not reused) by this build, sorted.
+    rendered: Vec<String>,
+    /// Processed images the outputs and Markdown renders named.
+    images: Vec<Job>,
+}
+
+/// The plan: rendered outputs, assets, and the files of content bundles; two sources of one
+/// output path are an error.
+fn assemble(
+    rendered: Vec<Result<Rendering, Diagnostic>>,
+    renders: &Renders,
+    assets: &AssetSet,
+    model: &SiteModel,
+    tree: &SourceTree,
+    errors: &mut Vec<Diagnostic>,
+) -> Assembled {
+    let mut plan = BuildPlan::default();
+    let mut add = |path: String, file: OutputFile, errors: &mut Vec<Diagnostic>| {
+        if let Some(prev) = plan.files.get(&path) {
+            errors.push(Diagnostic::new(
+                file.source.to_string(),
+                format!("writes `{path}`, which `{}` writes too", prev.source),
+            ));
+        } else {
+            plan.files.insert(path, file);
+        }
+    };
+    let mut images: Vec<Job> = renders.image_jobs().cloned().collect();
+    let mut outputs = HashMap::new();
+    let mut fresh = Vec::new();
+    for r in rendered {
+        match r {
+            Ok((p, c, rendered_now)) => {
+                if rendered_now {
+                    fresh.push(p.clone());
+                }
+                images.extend(c.images.iter().cloned());
+                add(p.clone(), c.file.clone(), errors);
+                outputs.insert(p, c);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    // Assets: the site's over the theme's was already decided by the snapshot layers.
+    let mut asset_plan = BuildPlan::default();
+    add_assets(&mut asset_plan, assets);
+    for (path, f) in asset_plan.files {
+        add(path, f, errors);
+    }
+    let bundles = model.pages.iter().map(|p| (&p.path, &p.assets));
+    let bundle_files = bundles
+        .chain(model.sections.iter().map(|s| (&s.path, &s.assets)))
+        .flat_map(|(path, files)| {
+            files
+                .iter()
+                .map(move |a| (a.as_str(), crate::paths::bundle_asset_output(path, a)))
+        });
+    let loose = model
+        .loose_files
+        .iter()
+        .map(|f| (f.relative_path.as_str(), f.relative_path.clone()));
+    for (rel, out) in bundle_files.chain(loose) {
+        if let Some(f) = tree.get(&format!("content/{rel}")) {
+            let file = OutputFile {
+                bytes: f.bytes.clone(),
+                sha256: f.sha256,
+                source: f.origin.as_str().into(),
+                immutable: false,
+            };
+            add(out, file, errors);
+        }
+    }
+    fresh.sort();
+    images.sort_by(|a, b| a.output.cmp(&b.output));
+    images.dedup();
+    Assembled {
+        plan,
+        outputs,
+        rendered: fresh,
+        images,
+    }
+}
+
+/// Every asset, plus `manifest.json`.
+fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
+    for a in assets.assets.values() {
+        plan.files.insert(
+            a.path.clone(),
+            OutputFile {
+                bytes: a.bytes.clone(),
+                sha256: Sha256::digest(&a.bytes).into(),
+                source: a.origin.as_str().into(),
+                immutable: a.fingerprinted,
+            },
+        );
+    }
+    plan.files.insert(
+        assets::MANIFEST.to_string(),
+        OutputFile::new(assets.manifest().into_bytes(), "the asset pipeline"),
+    );
+}

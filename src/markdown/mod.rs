@@ -1,0 +1,547 @@
+//! Markdown → HTML with pulldown-cmark, plus what a documentation site needs on top: heading
+//! ids and anchor links, a table of contents, syntax highlighting (CSS classes, so the theme
+//! decides the colours), `@/page.md#anchor` links resolved to permalinks, and shortcodes
+//! (Tera templates called from Markdown). Pure: the caller passes in how to resolve links and
+//! how to render a shortcode; errors carry the Markdown file's line and column.
+
+mod shortcodes;
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::config::{AnchorLinks, MarkdownConfig};
+use crate::error::{line_col, Diagnostic};
+use crate::highlight::Highlighter;
+use shortcodes::expand_shortcodes;
+
+/// Renders shortcodes: `{{ name(arg=1) }}` inline, `{% name(arg=1) %}body{% end %}` with a body.
+pub trait Shortcodes: Sync {
+    fn exists(&self, name: &str) -> bool;
+    /// Why `name` cannot be used here, for the error message.
+    fn missing(&self, name: &str) -> String {
+        format!("unknown shortcode `{name}`: no template `templates/shortcodes/{name}.html`")
+    }
+    /// Renders one call. `page_dir` is the logical folder of the page (`content/blog/post/`),
+    /// where images named by a relative path are looked up first. `key` is the render's
+    /// [`Input::key`]: images the shortcode asks for are recorded under it.
+    fn render(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+        body: Option<&str>,
+        page_dir: &str,
+        key: &str,
+    ) -> Result<String, String>;
+}
+
+/// No shortcodes at all (Markdown rendered from templates with the `markdown` filter).
+pub struct NoShortcodes;
+
+impl Shortcodes for NoShortcodes {
+    fn exists(&self, _: &str) -> bool {
+        false
+    }
+    fn missing(&self, name: &str) -> String {
+        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter (a shortcode's body, for one) does not expand shortcodes")
+    }
+    fn render(
+        &self,
+        _: &str,
+        _: &serde_json::Map<String, serde_json::Value>,
+        _: Option<&str>,
+        _: &str,
+        _: &str,
+    ) -> Result<String, String> {
+        Err("shortcodes are not available here".into())
+    }
+}
+
+/// What the image stage tells Markdown about a local image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkdownImage {
+    pub width: u32,
+    pub height: u32,
+    /// Resized copies for `srcset`, when the image is wider than some configured width.
+    pub srcset: Option<String>,
+    /// The source's logical path and sha256, for the Markdown cache key.
+    pub source: String,
+    pub source_sha256: [u8; 32],
+}
+
+/// How Markdown asks the image stage about the images it shows (implemented by
+/// `images::Images`): their size, and resized copies for a `srcset`. The copies are recorded
+/// by the implementation under the render's key ([`Input::key`]), to be made after
+/// rendering; Markdown itself never sees an image job.
+pub trait ImageLookup: Sync {
+    /// For a Markdown image `src` on the page in `page_dir`: its size and a `srcset`, or
+    /// `None` when `src` is not a local image that can be read. `src_url` is the URL the
+    /// `<img src>` will have (the original's, fingerprinted or not).
+    fn markdown_image(
+        &self,
+        key: &str,
+        src: &str,
+        page_dir: &str,
+        src_url: &str,
+    ) -> Option<Result<MarkdownImage, String>>;
+    /// `loading="lazy" decoding="async"` on Markdown images.
+    fn lazy(&self) -> bool;
+    /// The `sizes` of Markdown images with a `srcset`.
+    fn sizes(&self) -> &str;
+}
+
+/// The key a Markdown render of `origin` records its images (and its shortcodes' images)
+/// under: distinct from every output's `current_path`.
+pub fn render_key(origin: &str) -> String {
+    format!("\0markdown {origin}")
+}
+
+/// What every Markdown render of one build shares: settings, link and asset resolution,
+/// shortcodes and images.
+pub struct Env<'a> {
+    pub config: &'a MarkdownConfig,
+    /// The site's base URL, to tell internal absolute links from external ones.
+    pub base_url: &'a str,
+    pub highlighter: &'a Highlighter,
+    /// `blog/post.md` → its permalink, or `None` when there is no such page or section.
+    pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// `/img/a.png` → its fingerprinted URL, when it names a fingerprinted asset.
+    pub resolve_asset: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    pub shortcodes: &'a dyn Shortcodes,
+    /// Local images get `width`/`height`, lazy loading and a `srcset` (`None`: images are
+    /// left as written).
+    pub images: Option<&'a dyn ImageLookup>,
+}
+
+/// One Markdown text to render: everything [`render`] needs besides the [`Env`].
+pub struct Input<'a> {
+    pub env: &'a Env<'a>,
+    /// The file, for messages.
+    pub origin: &'a str,
+    /// What images are recorded under ([`render_key`] of the origin).
+    pub key: &'a str,
+    /// The whole file (front matter included), for line and column numbers.
+    pub text: &'a str,
+    /// Where the Markdown body starts in `text`.
+    pub body_offset: usize,
+    /// The logical folder of the file (`content/blog/post/`), for relative image paths.
+    pub page_dir: &'a str,
+}
+
+/// One heading in the table of contents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heading {
+    pub level: u32,
+    pub id: String,
+    pub title: String,
+    /// `#id`, ready for an `href`.
+    pub permalink: String,
+    pub children: Vec<Heading>,
+}
+
+/// A `@/page.md#anchor` link, checked once every page is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnchorRef {
+    pub target: String,
+    pub anchor: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    pub html: String,
+    /// The HTML before `<!-- more -->`, when the marker is there.
+    pub summary: Option<String>,
+    pub toc: Vec<Heading>,
+    pub heading_ids: Vec<String>,
+    pub word_count: usize,
+    pub anchor_refs: Vec<AnchorRef>,
+    /// Pages and sections this one links to with `@/` (for incremental rebuilds).
+    pub links_to: Vec<String>,
+    /// The local images read, with their sha256 (for incremental rebuilds).
+    pub image_sources: Vec<(String, [u8; 32])>,
+}
+
+const SUMMARY_MARKER: &str = "<!-- more -->";
+
+/// Renders a Markdown body. All problems are returned together.
+pub fn render(input: &Input<'_>) -> Result<Rendered, Vec<Diagnostic>> {
+    let (r, errors) = render_all(input);
+    if errors.is_empty() {
+        Ok(r)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Renders a Markdown body, returning what could be rendered along with every problem found
+/// (so a page with one broken link still has its headings checked by the pages linking it).
+pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
+    let body = &input.text[input.body_offset..];
+    let mut errors = Vec::new();
+    let expanded = expand_shortcodes(input, body, &mut errors);
+    let md = expanded.markdown.as_str();
+    let pos = |r: &Range<usize>| line_col(input.text, input.body_offset + expanded.original_offset(r.start));
+
+    let mut opts = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_GFM;
+    if input.env.config.smart_punctuation {
+        opts |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, opts).into_offset_iter().collect();
+
+    let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
+    let mut r = Rendered::default();
+    let mut flat_headings: Vec<Heading> = Vec::new();
+    let mut link_stack: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        let (ev, range) = &events[i];
+        match ev {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                let end = find_end(&events, i);
+                let inner: Vec<Event<'_>> = events[i + 1..end].iter().map(|(e, _)| e.clone()).collect();
+                let title: String = inner
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                        _ => None,
+                    })
+                    .collect();
+                r.word_count += title.split_whitespace().count();
+                let mut inner_html = String::new();
+                pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
+                let base = match id {
+                    Some(id) => id.to_string(),
+                    None => {
+                        let s = crate::paths::slugify(&title);
+                        if s.is_empty() {
+                            "section".to_string()
+                        } else {
+                            s
+                        }
+                    }
+                };
+                let mut hid = base.clone();
+                let mut n = 1;
+                while r.heading_ids.contains(&hid) {
+                    hid = format!("{base}-{n}");
+                    n += 1;
+                }
+                r.heading_ids.push(hid.clone());
+                let lvl = heading_level(*level);
+                let mut html = format!("<h{lvl} id=\"{}\"", escape_attr(&hid));
+                if !classes.is_empty() {
+                    let c: Vec<&str> = classes.iter().map(|c| c.as_ref()).collect();
+                    let _ = write!(html, " class=\"{}\"", escape_attr(&c.join(" ")));
+                }
+                for (k, v) in attrs {
+                    let _ = write!(
+                        html,
+                        " {}=\"{}\"",
+                        escape_attr(k),
+                        escape_attr(v.as_deref().unwrap_or(""))
+                    );
+                }
+                html.push('>');
+                let label = escape_attr(&title);
+                match input.env.config.anchor_links {
+                    AnchorLinks::Left => {
+                        let _ = write!(html, "<a class=\"anchor\" href=\"#{}\" aria-label=\"Anchor link for: {label}\">#</a>{inner_html}", escape_attr(&hid));
+                    }
+                    AnchorLinks::Right => {
+                        let _ = write!(html, "{inner_html}<a class=\"anchor\" href=\"#{}\" aria-label=\"Anchor link for: {label}\">#</a>", escape_attr(&hid));
+                    }
+                    AnchorLinks::Heading => {
+                        let _ = write!(
+                            html,
+                            "<a class=\"heading-link\" href=\"#{}\">{inner_html}</a>",
+                            escape_attr(&hid)
+                        );
+                    }
+                    AnchorLinks::None => html.push_str(&inner_html),
+                }
+                let _ = writeln!(html, "</h{lvl}>");
+                out.push(Event::Html(CowStr::from(html)));
+                flat_headings.push(Heading {
+                    level: lvl,
+                    permalink: format!("#{hid}"),
+                    id: hid,
+                    title,
+                    children: vec![],
+                });
+                i = end + 1;
+                continue;
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let end = find_end(&events, i);
+                let mut code = String::new();
+                for (e, _) in &events[i + 1..end] {
+                    if let Event::Text(t) = e {
+                        code.push_str(t);
+                    }
+                }
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                out.push(Event::Html(CowStr::from(code_block(input, &lang, &code))));
+                i = end + 1;
+                continue;
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let mut dest = dest_url.to_string();
+                if let Some(target) = dest.strip_prefix("@/") {
+                    let (file, anchor) = match target.split_once('#') {
+                        Some((f, a)) => (f.to_string(), Some(a.to_string())),
+                        None => (target.to_string(), None),
+                    };
+                    match (input.env.resolve)(&file) {
+                        Some(url) => {
+                            let (line, column) = pos(range);
+                            if let Some(a) = &anchor {
+                                r.anchor_refs.push(AnchorRef {
+                                    target: file.clone(),
+                                    anchor: a.clone(),
+                                    line,
+                                    column,
+                                });
+                                dest = format!("{url}#{a}");
+                            } else {
+                                dest = url;
+                            }
+                            r.links_to.push(file);
+                        }
+                        None => {
+                            let (l, c) = pos(range);
+                            errors.push(Diagnostic::at(
+                                input.origin,
+                                l,
+                                c,
+                                format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
+                            ));
+                        }
+                    }
+                }
+                if let Some(u) = (input.env.resolve_asset)(&dest) {
+                    dest = u;
+                }
+                let external = (dest.starts_with("http://") || dest.starts_with("https://"))
+                    && !(input.env.base_url.starts_with("http") && dest.starts_with(input.env.base_url));
+                let custom = external
+                    && (input.env.config.external_links_target_blank || input.env.config.external_links_no_follow);
+                if custom {
+                    let mut html = format!("<a href=\"{}\"", escape_attr(&dest));
+                    if !title.is_empty() {
+                        let _ = write!(html, " title=\"{}\"", escape_attr(title));
+                    }
+                    let mut rel = vec![];
+                    if input.env.config.external_links_target_blank {
+                        html.push_str(" target=\"_blank\"");
+                        rel.push("noopener");
+                    }
+                    if input.env.config.external_links_no_follow {
+                        rel.push("nofollow");
+                    }
+                    let _ = write!(html, " rel=\"{}\">", rel.join(" "));
+                    out.push(Event::InlineHtml(CowStr::from(html)));
+                } else {
+                    out.push(Event::Start(Tag::Link {
+                        link_type: *link_type,
+                        dest_url: CowStr::from(dest),
+                        title: title.clone(),
+                        id: id.clone(),
+                    }));
+                }
+                link_stack.push(custom);
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = (input.env.resolve_asset)(dest_url)
+                    .map(CowStr::from)
+                    .unwrap_or_else(|| dest_url.clone());
+                if let Some(found) = input
+                    .env
+                    .images
+                    .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest))
+                {
+                    match found {
+                        Ok(img) => {
+                            let end = find_end(&events, i);
+                            let mut alt = String::new();
+                            for (e, _) in &events[i + 1..end] {
+                                match e {
+                                    Event::Text(t) | Event::Code(t) => alt.push_str(t),
+                                    Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                                    _ => {}
+                                }
+                            }
+                            let mut html = format!("<img src=\"{}\" alt=\"{}\"", escape_attr(&dest), escape_attr(&alt));
+                            if !title.is_empty() {
+                                let _ = write!(html, " title=\"{}\"", escape_attr(title));
+                            }
+                            let _ = write!(html, " width=\"{}\" height=\"{}\"", img.width, img.height);
+                            if input.env.images.is_some_and(|im| im.lazy()) {
+                                html.push_str(" loading=\"lazy\" decoding=\"async\"");
+                            }
+                            if let Some(srcset) = &img.srcset {
+                                let _ = write!(html, " srcset=\"{}\"", escape_attr(srcset));
+                                let sizes = input.env.images.map(|im| im.sizes()).unwrap_or("");
+                                if !sizes.is_empty() {
+                                    let _ = write!(html, " sizes=\"{}\"", escape_attr(sizes));
+                                }
+                            }
+                            html.push_str(" />");
+                            out.push(Event::InlineHtml(CowStr::from(html)));
+                            r.image_sources.push((img.source, img.source_sha256));
+                            i = end + 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            let (l, c) = pos(range);
+                            errors.push(Diagnostic::at(input.origin, l, c, e));
+                        }
+                    }
+                }
+                out.push(Event::Start(Tag::Image {
+                    link_type: *link_type,
+                    dest_url: dest,
+                    title: title.clone(),
+                    id: id.clone(),
+                }));
+            }
+            Event::End(TagEnd::Link) => {
+                if link_stack.pop().unwrap_or(false) {
+                    out.push(Event::InlineHtml(CowStr::Borrowed("</a>")));
+                } else {
+                    out.push(ev.clone());
+                }
+            }
+            Event::Text(t) => {
+                r.word_count += t.split_whitespace().count();
+                out.push(ev.clone());
+            }
+            _ => out.push(ev.clone()),
+        }
+        i += 1;
+    }
+
+    let mut html = String::with_capacity(md.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    if !expanded.outputs.is_empty() {
+        html = expanded.substitute(html);
+    }
+    if let Some(idx) = html.find(SUMMARY_MARKER) {
+        r.summary = Some(html[..idx].to_string());
+    }
+    r.html = html;
+    r.toc = nest_headings(flat_headings);
+    r.image_sources.sort();
+    r.image_sources.dedup();
+    (r, errors)
+}
+
+fn heading_level(l: HeadingLevel) -> u32 {
+    match l {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// Index of the `End` event matching the `Start` at `start`.
+fn find_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (j, (e, _)) in events.iter().enumerate().skip(start) {
+        match e {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return j;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len() - 1
+}
+
+fn code_block(input: &Input<'_>, lang: &str, code: &str) -> String {
+    let highlighted = if input.env.config.highlight_code && !lang.is_empty() {
+        input.env.highlighter.highlight(lang, code)
+    } else {
+        None
+    };
+    let body = highlighted.unwrap_or_else(|| escape_html(code));
+    if lang.is_empty() {
+        format!("<pre class=\"code\"><code>{body}</code></pre>\n")
+    } else {
+        let l = escape_attr(lang);
+        format!("<pre class=\"code\" data-lang=\"{l}\"><code class=\"language-{l}\">{body}</code></pre>\n")
+    }
+}
+
+/// Flat headings → a tree: each heading holds the deeper ones that follow it.
+fn nest_headings(flat: Vec<Heading>) -> Vec<Heading> {
+    fn insert(list: &mut Vec<Heading>, h: Heading) {
+        if let Some(last) = list.last_mut() {
+            if h.level > last.level {
+                insert(&mut last.children, h);
+                return;
+            }
+        }
+        list.push(h);
+    }
+    let mut out = Vec::new();
+    for h in flat {
+        insert(&mut out, h);
+    }
+    out
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn escape_attr(s: &str) -> String {
+    escape_html(s).replace('\'', "&#39;")
+}

@@ -1,0 +1,365 @@
+//! Shortcodes in Markdown: `{{ name(arg=1) }}` inline and `{% name(arg=1) %}body{% end %}`
+//! with a body. They are expanded before the Markdown parser runs, into placeholders that
+//! are put back after, so the parser never mangles their HTML; an offset map keeps error
+//! positions in the original file's coordinates. How a call renders is the caller's
+//! ([`super::Shortcodes`]); this file only finds, parses and substitutes the calls.
+
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+use super::Input;
+use crate::error::{line_col, Diagnostic};
+
+/// Markdown with shortcodes replaced by placeholders, and what to put back.
+pub(super) struct Expanded {
+    pub(super) markdown: String,
+    pub(super) outputs: Vec<String>,
+    /// (offset in `markdown`, offset in the original body), ascending.
+    map: Vec<(usize, usize)>,
+}
+
+impl Expanded {
+    pub(super) fn original_offset(&self, new: usize) -> usize {
+        let idx = self.map.partition_point(|&(n, _)| n <= new);
+        if idx == 0 {
+            return new;
+        }
+        let (n, o) = self.map[idx - 1];
+        o + (new - n)
+    }
+
+    pub(super) fn substitute(&self, mut html: String) -> String {
+        for (i, out) in self.outputs.iter().enumerate() {
+            let token = placeholder(i);
+            let para = format!("<p>{token}</p>\n");
+            if html.contains(&para) {
+                html = html.replacen(&para, out, 1);
+            } else {
+                html = html.replacen(&token, out, 1);
+            }
+        }
+        html
+    }
+}
+
+fn placeholder(i: usize) -> String {
+    format!("SITEGENSHORTCODE{i:06}X")
+}
+
+/// Byte ranges of code (fenced, indented, inline) where shortcodes are not expanded.
+fn code_ranges(body: &str) -> Vec<Range<usize>> {
+    let mut v = Vec::new();
+    let mut in_block: Option<usize> = None;
+    for (e, r) in Parser::new_ext(body, Options::empty()).into_offset_iter() {
+        match e {
+            Event::Start(Tag::CodeBlock(_)) => in_block = Some(r.start),
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some(s) = in_block.take() {
+                    v.push(s..r.end);
+                }
+            }
+            Event::Code(_) => v.push(r),
+            _ => {}
+        }
+    }
+    v
+}
+
+pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>) -> Expanded {
+    let mut ex = Expanded {
+        markdown: String::new(),
+        outputs: Vec::new(),
+        map: Vec::new(),
+    };
+    if !body.contains("{{") && !body.contains("{%") {
+        ex.markdown = body.to_string();
+        return ex;
+    }
+    let code = code_ranges(body);
+    let in_code = |p: usize| code.iter().any(|r| r.contains(&p));
+    let at = |p: usize| line_col(input.text, input.body_offset + p);
+    let mut md = String::with_capacity(body.len());
+    let mut copied = 0;
+    let mut p = 0;
+    let bytes = body.as_bytes();
+    while p + 1 < bytes.len() {
+        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || in_code(p) {
+            p += 1;
+            continue;
+        }
+        let block = bytes[p + 1] == b'%';
+        let (open, close) = if block { ("{%", "%}") } else { ("{{", "}}") };
+        // Escaped: {{/* name() */}} → {{ name() }}, kept verbatim (no smart punctuation).
+        if body[p + 2..].starts_with("/*") {
+            if let Some(e) = body[p + 4..].find(&format!("*/{close}")) {
+                let end = p + 4 + e + 4;
+                md.push_str(&body[copied..p]);
+                ex.map.push((md.len(), p));
+                md.push_str(&placeholder(ex.outputs.len()));
+                ex.outputs
+                    .push(super::escape_html(&format!("{open}{}{close}", &body[p + 4..p + 4 + e])));
+                ex.map.push((md.len(), end));
+                p = end;
+                copied = p;
+                continue;
+            }
+        }
+        let call = match parse_call(body, p + 2, close) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                p += 2;
+                continue;
+            }
+            Err(msg) => {
+                let (l, c) = at(p);
+                errors.push(Diagnostic::at(input.origin, l, c, msg));
+                p += 2;
+                continue;
+            }
+        };
+        if block && call.name == "end" {
+            p += 2;
+            continue;
+        }
+        if !input.env.shortcodes.exists(&call.name) {
+            let (l, c) = at(p);
+            errors.push(Diagnostic::at(
+                input.origin,
+                l,
+                c,
+                input.env.shortcodes.missing(&call.name),
+            ));
+            p = call.end;
+            continue;
+        }
+        let (body_text, end) = if block {
+            match find_block_end(body, call.end) {
+                Some((inner_end, after)) => (Some(&body[call.end..inner_end]), after),
+                None => {
+                    let (l, c) = at(p);
+                    errors.push(Diagnostic::at(
+                        input.origin,
+                        l,
+                        c,
+                        format!("shortcode `{}` has no closing `{{% end %}}`", call.name),
+                    ));
+                    p = call.end;
+                    continue;
+                }
+            }
+        } else {
+            (None, call.end)
+        };
+        let body_text = body_text.map(|b| b.strip_prefix('\n').unwrap_or(b).strip_suffix('\n').unwrap_or(b));
+        match input
+            .env
+            .shortcodes
+            .render(&call.name, &call.args, body_text, input.page_dir, input.key)
+        {
+            Ok(html) => {
+                md.push_str(&body[copied..p]);
+                ex.map.push((md.len(), p));
+                md.push_str(&placeholder(ex.outputs.len()));
+                ex.outputs.push(html);
+                ex.map.push((md.len(), end));
+            }
+            Err(e) => {
+                let (l, c) = at(p);
+                errors.push(Diagnostic::at(
+                    input.origin,
+                    l,
+                    c,
+                    format!("shortcode `{}` failed: {e}", call.name),
+                ));
+                md.push_str(&body[copied..p]);
+                ex.map.push((md.len(), end));
+            }
+        }
+        p = end;
+        copied = end;
+    }
+    md.push_str(&body[copied..]);
+    ex.markdown = md;
+    ex
+}
+
+/// Finds `{% end %}` after `from`: (start of the tag, end of the tag).
+fn find_block_end(body: &str, from: usize) -> Option<(usize, usize)> {
+    let mut p = from;
+    while let Some(i) = body[p..].find("{%") {
+        let s = p + i;
+        let rest = &body[s + 2..];
+        let trimmed = rest.trim_start();
+        if let Some(after) = trimmed.strip_prefix("end") {
+            let after_t = after.trim_start();
+            if after_t.starts_with("%}") {
+                let end = body.len() - after_t.len() + 2;
+                return Some((s, end));
+            }
+        }
+        p = s + 2;
+    }
+    None
+}
+
+struct Call {
+    name: String,
+    args: serde_json::Map<String, serde_json::Value>,
+    /// Just past the closing `}}` / `%}`.
+    end: usize,
+}
+
+/// Parses `name(k=v, ...) }}` starting at `start` (just after the opening delimiter).
+/// `Ok(None)`: this is not a shortcode call at all (plain text that happens to hold `{{`).
+fn parse_call(s: &str, start: usize, close: &str) -> Result<Option<Call>, String> {
+    let b = s.as_bytes();
+    let mut p = start;
+    let skip_ws = |p: &mut usize| {
+        while *p < b.len() && (b[*p] as char).is_ascii_whitespace() {
+            *p += 1;
+        }
+    };
+    skip_ws(&mut p);
+    let name_start = p;
+    while p < b.len() && (b[p].is_ascii_alphanumeric() || b[p] == b'_') {
+        p += 1;
+    }
+    if p == name_start || b[name_start].is_ascii_digit() {
+        return Ok(None);
+    }
+    let name = s[name_start..p].to_string();
+    skip_ws(&mut p);
+    if name == "end" {
+        if s[p..].starts_with(close) {
+            return Ok(Some(Call {
+                name,
+                args: Default::default(),
+                end: p + 2,
+            }));
+        }
+        return Ok(None);
+    }
+    if p >= b.len() || b[p] != b'(' {
+        return Ok(None);
+    }
+    p += 1;
+    let mut args = serde_json::Map::new();
+    loop {
+        skip_ws(&mut p);
+        if p < b.len() && b[p] == b')' {
+            p += 1;
+            break;
+        }
+        let k0 = p;
+        while p < b.len() && (b[p].is_ascii_alphanumeric() || b[p] == b'_') {
+            p += 1;
+        }
+        if k0 == p {
+            return Err(format!("shortcode `{name}`: expected an argument name"));
+        }
+        let key = s[k0..p].to_string();
+        skip_ws(&mut p);
+        if p >= b.len() || b[p] != b'=' {
+            return Err(format!("shortcode `{name}`: expected `=` after argument `{key}`"));
+        }
+        p += 1;
+        skip_ws(&mut p);
+        let v = parse_value(s, &mut p).map_err(|e| format!("shortcode `{name}`, argument `{key}`: {e}"))?;
+        args.insert(key, v);
+        skip_ws(&mut p);
+        if p < b.len() && b[p] == b',' {
+            p += 1;
+        } else if p < b.len() && b[p] == b')' {
+            p += 1;
+            break;
+        } else {
+            return Err(format!("shortcode `{name}`: expected `,` or `)` after an argument"));
+        }
+    }
+    skip_ws(&mut p);
+    if !s[p..].starts_with(close) {
+        return Err(format!("shortcode `{name}`: expected `{close}` after the arguments"));
+    }
+    Ok(Some(Call { name, args, end: p + 2 }))
+}
+
+fn parse_value(s: &str, p: &mut usize) -> Result<serde_json::Value, String> {
+    let b = s.as_bytes();
+    if *p >= b.len() {
+        return Err("missing value".into());
+    }
+    match b[*p] {
+        q @ (b'"' | b'\'' | b'`') => {
+            let mut out = String::new();
+            let mut i = *p + 1;
+            while i < b.len() {
+                let c = s[i..].chars().next().unwrap_or('\0');
+                if c as u32 == q as u32 {
+                    *p = i + 1;
+                    return Ok(serde_json::Value::String(out));
+                }
+                if c == '\\' && i + 1 < b.len() {
+                    let n = s[i + 1..].chars().next().unwrap_or('\0');
+                    out.push(match n {
+                        'n' => '\n',
+                        't' => '\t',
+                        other => other,
+                    });
+                    i += 1 + n.len_utf8();
+                    continue;
+                }
+                out.push(c);
+                i += c.len_utf8();
+            }
+            Err("unclosed string".into())
+        }
+        b'[' => {
+            *p += 1;
+            let mut items = Vec::new();
+            loop {
+                while *p < b.len() && (b[*p] as char).is_ascii_whitespace() {
+                    *p += 1;
+                }
+                if *p < b.len() && b[*p] == b']' {
+                    *p += 1;
+                    return Ok(serde_json::Value::Array(items));
+                }
+                items.push(parse_value(s, p)?);
+                while *p < b.len() && (b[*p] as char).is_ascii_whitespace() {
+                    *p += 1;
+                }
+                if *p < b.len() && b[*p] == b',' {
+                    *p += 1;
+                } else if *p < b.len() && b[*p] == b']' {
+                    *p += 1;
+                    return Ok(serde_json::Value::Array(items));
+                } else {
+                    return Err("expected `,` or `]` in array".into());
+                }
+            }
+        }
+        _ => {
+            let start = *p;
+            while *p < b.len() && (b[*p].is_ascii_alphanumeric() || matches!(b[*p], b'.' | b'-' | b'+' | b'_')) {
+                *p += 1;
+            }
+            let tok = &s[start..*p];
+            match tok {
+                "true" => Ok(true.into()),
+                "false" => Ok(false.into()),
+                _ => {
+                    if let Ok(i) = tok.parse::<i64>() {
+                        Ok(i.into())
+                    } else if let Ok(f) = tok.parse::<f64>() {
+                        Ok(serde_json::Number::from_f64(f)
+                            .map(serde_json::Value::Number)
+                            .unwrap_or(serde_json::Value::Null))
+                    } else {
+                        Err(format!("`{tok}` is not a string, number, boolean or array"))
+                    }
+                }
+            }
+        }
+    }
+}
