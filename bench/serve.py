@@ -11,7 +11,8 @@ Builds the release binary if needed. Everything runs on 127.0.0.1.
 import argparse, base64, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "sitegen")
+# SITEGEN=/path/to/sitegen measures another binary (a before/after comparison).
+BIN = os.environ.get("SITEGEN") or os.path.join(ROOT, "target", "release", "sitegen")
 
 WORDS = ("static site generator publish bucket cloudfront asset template markdown section page "
          "reload browser cache invalidate deploy content feed sitemap theme render fast").split()
@@ -83,7 +84,7 @@ def main():
     ap.add_argument("--edits", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the generated site")
     a = ap.parse_args()
-    if not os.path.exists(BIN) or os.environ.get("SITEGEN_REBUILD"):
+    if not os.environ.get("SITEGEN") and (not os.path.exists(BIN) or os.environ.get("SITEGEN_REBUILD")):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="sitegen-serve-bench-")
     site = os.path.join(tmp, "site")

@@ -3,15 +3,17 @@
 //! Each command is an edge that calls into the same core.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::build::{self, BuildOptions, BuildResult};
-use crate::config::Config;
+use crate::config::{Config, DeployTarget};
 use crate::error::{Diagnostic, Errors};
+use crate::publish::plan::{self, PublishPlan};
+use crate::publish::{self, apply, cloudfront::Invalidator, headers, local, s3::S3Store};
 pub use crate::site::SiteArgs;
 use crate::site::{load_site, read_config};
 
@@ -63,8 +65,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Remove every cached image the site does not use now (the site is built in memory,
-    /// drafts included, to find out).
+    /// Remove every cached image the site does not use now (the site, drafts included, is
+    /// planned in memory to find out; no image is made).
     Prune,
     /// Show where the cache is, how many entries it has and their size.
     Info,
@@ -338,11 +340,11 @@ fn cmd_cache(cli: &Cli, c: &CacheCommand, p: &Printer) -> Result<(), Errors> {
             let opts = BuildOptions {
                 drafts: true,
                 check_links: false,
-                progress: true,
                 ..BuildOptions::default()
             };
-            let result = build::build(tree, config, &opts)?;
-            let keep: std::collections::HashSet<String> = result.image_keys.iter().cloned().collect();
+            // The plan names every image the site uses; none needs making to know its key.
+            let result = build::plan(tree, config, &opts)?;
+            let keep: std::collections::HashSet<String> = result.images.iter().map(|j| j.key.clone()).collect();
             let (n, bytes) = crate::images::cache::prune(&dir, &keep)
                 .map_err(|e| Diagnostic::new(dir.display().to_string(), format!("cannot prune the cache: {e}")))?;
             p.info(format!(
@@ -357,10 +359,55 @@ fn cmd_cache(cli: &Cli, c: &CacheCommand, p: &Printer) -> Result<(), Errors> {
 }
 
 fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors> {
-    use crate::publish::{self, apply, cloudfront::Invalidator, headers, local, plan, s3::S3Store};
     use std::io::IsTerminal;
 
     let start = Instant::now();
+    let (config, target) = publish_target(cli, args, p)?;
+    let out = cli.root.join(&config.output_dir);
+    let local = read_local(cli, args, &target, &out)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Diagnostic::new("sitegen publish", format!("cannot start the async runtime: {e}")))?;
+    let (plan, store, cdn) = runtime.block_on(plan_remote(&target, &local, p))?;
+
+    if args.dry_run {
+        let _ = write!(std::io::stdout(), "{}", plan.table());
+        p.info("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    if plan.is_noop() && plan.held_deletes.is_empty() {
+        p.info(format!(
+            "Nothing to publish to `{}`: {} files unchanged ({} requests, {} ms)",
+            target.name,
+            plan.unchanged,
+            plan.requests.index,
+            start.elapsed().as_millis()
+        ));
+        return Ok(());
+    }
+    p.detail(plan.table().trim_end());
+    confirm_deletes(&plan, &target, args)?;
+    let opts = apply::ApplyOptions {
+        concurrency: target.concurrency,
+        wait: args.wait,
+        wait_timeout: std::time::Duration::from_secs(30 * 60),
+        progress: !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let event = |line: &str| p.detail(format!("  {line}"));
+    let report = runtime.block_on(apply::apply(&plan, store, cdn.as_ref(), &out, &opts, &event));
+    let errors = publish_errors(&plan, &report, &target);
+    p.info(publish_summary(&plan, &report, &target, start));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// The config and the deploy target `publish` ships, after building the site for it if
+/// `--build` asks.
+fn publish_target(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(Config, DeployTarget), Errors> {
     let config = read_config(&cli.root, &cli.config)?;
     let shown = cli.config.display().to_string();
     let target = config
@@ -381,46 +428,56 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
         };
         cmd_build(cli, &build, p)?;
     }
-    let out = cli.root.join(&config.output_dir);
+    Ok((config, target))
+}
+
+/// The local side of a publish: the output folder's files as the target filters them, and
+/// the plan settings.
+struct LocalSide {
+    filter: headers::PathFilter,
+    files: Vec<publish::LocalFile>,
+    settings: plan::PlanSettings,
+}
+
+/// Reads the output folder `out` with the target's include/exclude globs and header rules.
+fn read_local(cli: &Cli, args: &PublishArgs, target: &DeployTarget, out: &Path) -> Result<LocalSide, Errors> {
+    let shown = cli.config.display().to_string();
     let in_target = |e: String| Diagnostic::new(&shown, format!("deploy target `{}`: {e}", target.name));
     let filter = headers::PathFilter::new(&target.include, &target.exclude).map_err(in_target)?;
     let rules = headers::HeaderRules::new(&target.rules).map_err(in_target)?;
-    let files = local::scan(&out, &filter, &rules)?;
+    let files = local::scan(out, &filter, &rules)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let settings = publish::settings(&target, args.force, args.max_deletes, now);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Diagnostic::new("sitegen publish", format!("cannot start the async runtime: {e}")))?;
-    let (plan, store, cdn) = runtime.block_on(async {
-        let sdk = publish::sdk_config(&target).await;
-        let store = S3Store::connect(&target, &sdk).await?;
-        let (index, warning) = publish::read_remote(&store).await?;
-        p.warnings(&warning.into_iter().collect::<Vec<_>>());
-        let plan = plan::plan(&files, &index, &filter, &settings);
-        let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| Invalidator::new(&sdk));
-        Ok::<_, Diagnostic>((plan, Arc::new(store), cdn))
-    })?;
+    let settings = publish::settings(target, args.force, args.max_deletes, now);
+    Ok(LocalSide {
+        filter,
+        files,
+        settings,
+    })
+}
 
-    if args.dry_run {
-        let _ = write!(std::io::stdout(), "{}", plan.table());
-        p.info("Dry run: nothing was changed.");
-        return Ok(());
-    }
-    if plan.is_noop() && plan.held_deletes.is_empty() {
-        p.info(format!(
-            "Nothing to publish to `{}`: {} files unchanged ({} requests, {} ms)",
-            target.name,
-            plan.unchanged,
-            plan.requests.index,
-            start.elapsed().as_millis()
-        ));
-        return Ok(());
-    }
-    p.detail(plan.table().trim_end());
+/// Reads the bucket (warning about an unreadable state object) and plans against it; with the
+/// clients that apply the plan.
+async fn plan_remote(
+    target: &DeployTarget,
+    local: &LocalSide,
+    p: &Printer,
+) -> Result<(PublishPlan, Arc<S3Store>, Option<Invalidator>), Diagnostic> {
+    let sdk = publish::sdk_config(target).await;
+    let store = S3Store::connect(target, &sdk).await?;
+    let (index, warning) = publish::read_remote(&store).await?;
+    p.warnings(&warning.into_iter().collect::<Vec<_>>());
+    let plan = plan::plan(&local.files, &index, &local.filter, &local.settings);
+    let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| Invalidator::new(&sdk));
+    Ok((plan, Arc::new(store), cdn))
+}
+
+/// On a terminal, asks before deleting (unless `--yes`); any answer but yes cancels the run.
+fn confirm_deletes(plan: &PublishPlan, target: &DeployTarget, args: &PublishArgs) -> Result<(), Errors> {
+    use std::io::IsTerminal;
+
     if !plan.deletes.is_empty() && !args.yes && std::io::stdin().is_terminal() {
         eprint!(
             "Delete {} objects from s3://{}/{} after uploading? [y/N] ",
@@ -434,16 +491,11 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
             return Err(Diagnostic::new("sitegen publish", "cancelled; nothing was changed").into());
         }
     }
-    let opts = apply::ApplyOptions {
-        concurrency: target.concurrency,
-        wait: args.wait,
-        wait_timeout: std::time::Duration::from_secs(30 * 60),
-        progress: !cli.quiet && std::io::stderr().is_terminal(),
-    };
-    let event = |line: &str| p.detail(format!("  {line}"));
-    let report = runtime.block_on(apply::apply(&plan, store, cdn.as_ref(), &out, &opts, &event));
+    Ok(())
+}
 
-    let requests = plan.requests.index + report.requests;
+/// The run's failures, followed by what they mean for the bucket, and the held deletes.
+fn publish_errors(plan: &PublishPlan, report: &apply::Report, target: &DeployTarget) -> Vec<Diagnostic> {
     let mut errors = report.failures.clone();
     if let Some(phase) = report.stopped_in {
         errors.push(Diagnostic::new(
@@ -474,8 +526,14 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
             ),
         ));
     }
+    errors
+}
+
+/// `Published to `NAME` (s3://...): N uploaded (...), ...; N requests in S s`.
+fn publish_summary(plan: &PublishPlan, report: &apply::Report, target: &DeployTarget, start: Instant) -> String {
+    let requests = plan.requests.index + report.requests;
     let dists = report.invalidations.len();
-    p.info(format!(
+    format!(
         "Published to `{}` (s3://{}/{}): {} uploaded ({}), {} deleted, {} kept, {} unchanged, {} invalidation paths in {} distribution{}; {} requests in {:.1} s",
         target.name,
         target.bucket,
@@ -490,10 +548,5 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
         if dists == 1 { "" } else { "s" },
         requests,
         start.elapsed().as_secs_f64()
-    ));
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Errors(errors))
-    }
+    )
 }

@@ -139,9 +139,6 @@ pub struct BuildResult {
     /// The processed images the plan names, still to be made: [`Builder::build`] makes them
     /// ([`Builder::make_images`]); [`Builder::plan`] (`sitegen check`) leaves them listed.
     pub images: Vec<crate::images::Job>,
-    /// Cache keys of every processed image this build uses, once made (`sitegen cache
-    /// prune` keeps these).
-    pub image_keys: Vec<String>,
 }
 
 /// Why a build produced no plan.
@@ -433,7 +430,6 @@ impl Builder {
             stats,
             rendered: assembled.rendered,
             images: assembled.images,
-            image_keys: Vec::new(),
         })
     }
 
@@ -598,8 +594,6 @@ impl Builder {
             }
         }
         let used = store.take_used();
-        result.image_keys = used.iter().cloned().collect();
-        result.image_keys.sort();
         if st.encoded > 0 {
             if let Some(dir) = store.dir() {
                 let _ = crate::images::cache::enforce_limit(dir, &used, config.images.cache_max_mb << 20);
@@ -654,7 +648,6 @@ fn assets_only(assets: &AssetSet) -> BuildResult {
         stats,
         rendered: vec![],
         images: vec![],
-        image_keys: vec![],
     }
 }
 

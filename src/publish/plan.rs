@@ -359,67 +359,138 @@ pub fn collapse(paths: BTreeSet<String>, max: usize) -> Vec<String> {
 
 /// Diffs the local files (already filtered by include/exclude) against the bucket.
 pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &PlanSettings) -> PublishPlan {
-    let cdn = !s.distributions.is_empty();
-    let invalidate = |path: &str, immutable: bool| {
-        if cdn && !immutable {
-            url_paths(&s.path_prefix, path)
-        } else {
-            Vec::new()
-        }
-    };
+    // The records to keep, filled in by both sides of the diff (their paths never overlap).
     let mut base = PublishState::default();
+    let changes = classify(local, remote, s, &mut base);
+    let removals = removals(remote, &changes.local_paths, filter, s, &mut base);
+    let invalidation = invalidation(remote, &changes.uploads, &removals.deletes, s);
+    let requests = requests(remote, &base, &changes.uploads, &removals.deletes, &invalidation, s);
+    PublishPlan {
+        settings: s.clone(),
+        upload_bytes: changes.uploads.iter().map(|u| u.size).sum(),
+        uploads: changes.uploads,
+        deletes: removals.deletes,
+        held_deletes: removals.held,
+        kept: removals.kept,
+        invalidation,
+        unchanged: changes.unchanged,
+        requests,
+        previous_state: remote.state.clone(),
+        base_state: base,
+    }
+}
+
+/// The local side of the diff.
+struct Changes<'a> {
+    /// Ordered by phase, then path.
+    uploads: Vec<Upload>,
+    unchanged: usize,
+    local_paths: BTreeSet<&'a str>,
+}
+
+/// Classifies every local file against the remote index: what to upload and why, in phase
+/// order. A file with a matching record keeps it in `base` (no longer superseded).
+fn classify<'a>(
+    local: &'a [LocalFile],
+    remote: &RemoteIndex,
+    s: &PlanSettings,
+    base: &mut PublishState,
+) -> Changes<'a> {
     let mut uploads = Vec::new();
     let mut unchanged = 0;
     let mut local_paths = BTreeSet::new();
     for f in local {
         local_paths.insert(f.path.as_str());
         let entry = remote.objects.get(&f.path);
-        let reason = match entry {
-            None => Some(Reason::New),
-            Some(RemoteEntry { record: None, .. }) => Some(Reason::Unrecorded),
-            Some(RemoteEntry { record: Some(r), .. }) => {
-                let mut kept = r.clone();
-                kept.superseded_at = None;
-                kept.immutable = f.immutable;
-                base.objects.insert(f.path.clone(), kept);
-                if r.sha256 != f.sha256 {
-                    Some(Reason::Changed)
-                } else if r.headers != f.headers {
-                    Some(Reason::Headers)
-                } else if s.force {
-                    Some(Reason::Forced)
-                } else {
-                    None
-                }
-            }
-        };
-        let Some(reason) = reason else {
-            unchanged += 1;
-            continue;
-        };
-        let parts = if f.size >= s.multipart_threshold {
-            f.size.div_ceil(s.multipart_threshold)
-        } else {
-            1
-        };
-        uploads.push(Upload {
-            path: f.path.clone(),
-            key: format!("{}{}", s.prefix, f.path),
-            size: f.size,
-            sha256: f.sha256.clone(),
-            headers: f.headers.clone(),
-            immutable: f.immutable,
-            phase: Phase::of(f),
-            reason,
-            parts,
-            invalidate: match reason {
-                Reason::Changed | Reason::Headers | Reason::Unrecorded => invalidate(&f.path, f.immutable),
-                Reason::New | Reason::Forced => Vec::new(),
-            },
-        });
+        if let Some(RemoteEntry { record: Some(r), .. }) = entry {
+            let mut kept = r.clone();
+            kept.superseded_at = None;
+            kept.immutable = f.immutable;
+            base.objects.insert(f.path.clone(), kept);
+        }
+        match reason(f, entry, s.force) {
+            Some(reason) => uploads.push(upload(f, reason, s)),
+            None => unchanged += 1,
+        }
     }
     uploads.sort_by(|a, b| a.phase.cmp(&b.phase).then_with(|| a.path.cmp(&b.path)));
+    Changes {
+        uploads,
+        unchanged,
+        local_paths,
+    }
+}
 
+/// Why `f` is uploaded, given what the bucket has under its path; `None` when it is not.
+fn reason(f: &LocalFile, entry: Option<&RemoteEntry>, force: bool) -> Option<Reason> {
+    match entry {
+        None => Some(Reason::New),
+        Some(RemoteEntry { record: None, .. }) => Some(Reason::Unrecorded),
+        Some(RemoteEntry { record: Some(r), .. }) => {
+            if r.sha256 != f.sha256 {
+                Some(Reason::Changed)
+            } else if r.headers != f.headers {
+                Some(Reason::Headers)
+            } else if force {
+                Some(Reason::Forced)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn upload(f: &LocalFile, reason: Reason, s: &PlanSettings) -> Upload {
+    let parts = if f.size >= s.multipart_threshold {
+        f.size.div_ceil(s.multipart_threshold)
+    } else {
+        1
+    };
+    Upload {
+        path: f.path.clone(),
+        key: format!("{}{}", s.prefix, f.path),
+        size: f.size,
+        sha256: f.sha256.clone(),
+        headers: f.headers.clone(),
+        immutable: f.immutable,
+        phase: Phase::of(f),
+        reason,
+        parts,
+        invalidate: match reason {
+            Reason::Changed | Reason::Headers | Reason::Unrecorded => invalidate(s, &f.path, f.immutable),
+            Reason::New | Reason::Forced => Vec::new(),
+        },
+    }
+}
+
+/// The URL paths to invalidate when `path` changes or goes: none without a distribution, and
+/// none for a fingerprinted file, whose name is never served with other bytes.
+fn invalidate(s: &PlanSettings, path: &str, immutable: bool) -> Vec<String> {
+    if !s.distributions.is_empty() && !immutable {
+        url_paths(&s.path_prefix, path)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The remote side of the diff.
+struct Removals {
+    deletes: Vec<Delete>,
+    /// All of the deletes, when there are more than `max_deletes` (then `deletes` is empty).
+    held: Vec<Delete>,
+    kept: Vec<Kept>,
+}
+
+/// The objects no local file has: left alone when the filter excludes them, kept for the grace
+/// period when they are superseded fingerprinted files, deleted otherwise (or all held, past
+/// `max_deletes`). Their records go into `base`.
+fn removals(
+    remote: &RemoteIndex,
+    local_paths: &BTreeSet<&str>,
+    filter: &PathFilter,
+    s: &PlanSettings,
+    base: &mut PublishState,
+) -> Removals {
     let mut deletes = Vec::new();
     let mut kept = Vec::new();
     for (path, e) in &remote.objects {
@@ -434,19 +505,13 @@ pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &
             continue;
         }
         let immutable = e.record.as_ref().is_some_and(|r| r.immutable);
-        if let (true, Some(r)) = (immutable && s.keep_superseded > 0, &e.record) {
-            let since = r.superseded_at.unwrap_or(s.now);
-            let until = since.saturating_add(s.keep_superseded as i64);
-            if s.now < until {
-                let mut r = r.clone();
-                r.superseded_at = Some(since);
-                base.objects.insert(path.clone(), r);
-                kept.push(Kept {
-                    path: path.clone(),
-                    until,
-                });
-                continue;
-            }
+        if let Some((r, until)) = e.record.as_ref().and_then(|r| in_grace(r, s)) {
+            base.objects.insert(path.clone(), r);
+            kept.push(Kept {
+                path: path.clone(),
+                until,
+            });
+            continue;
         }
         if let Some(r) = &e.record {
             base.objects.insert(path.clone(), r.clone());
@@ -456,27 +521,59 @@ pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &
             key: format!("{}{}", s.prefix, path),
             size: e.size,
             immutable,
-            invalidate: invalidate(path, immutable),
+            invalidate: invalidate(s, path, immutable),
         });
     }
-    let held_deletes = if deletes.len() > s.max_deletes {
+    let held = if deletes.len() > s.max_deletes {
         std::mem::take(&mut deletes)
     } else {
         Vec::new()
     };
+    Removals { deletes, held, kept }
+}
 
+/// For a superseded fingerprinted file still in its grace period: its record, marked with
+/// when it was first found superseded, and the time after which it is deleted.
+fn in_grace(r: &Record, s: &PlanSettings) -> Option<(Record, i64)> {
+    if !r.immutable || s.keep_superseded == 0 {
+        return None;
+    }
+    let since = r.superseded_at.unwrap_or(s.now);
+    let until = since.saturating_add(s.keep_superseded as i64);
+    if s.now >= until {
+        return None;
+    }
+    let mut r = r.clone();
+    r.superseded_at = Some(since);
+    Some((r, until))
+}
+
+/// The URL paths to invalidate in every distribution: those still owed from the last run and
+/// those of the changed and deleted files, collapsed to `max_invalidation_paths`.
+fn invalidation(remote: &RemoteIndex, uploads: &[Upload], deletes: &[Delete], s: &PlanSettings) -> Vec<String> {
     let mut raw: BTreeSet<String> = BTreeSet::new();
-    if cdn {
+    if !s.distributions.is_empty() {
         raw.extend(remote.state.pending_invalidation.iter().cloned());
         raw.extend(uploads.iter().flat_map(|u| u.invalidate.iter().cloned()));
         raw.extend(deletes.iter().flat_map(|d| d.invalidate.iter().cloned()));
     }
-    let invalidation = collapse(raw, s.max_invalidation_paths);
+    collapse(raw, s.max_invalidation_paths)
+}
 
+/// What the plan costs in requests; the state object is written when anything changes,
+/// records included.
+fn requests(
+    remote: &RemoteIndex,
+    base: &PublishState,
+    uploads: &[Upload],
+    deletes: &[Delete],
+    invalidation: &[String],
+    s: &PlanSettings,
+) -> Requests {
     let mut settled = base.clone();
     settled.pending_invalidation.clear();
     let state_write = !uploads.is_empty() || !deletes.is_empty() || settled != remote.state;
-    let requests = Requests {
+    Requests {
         index: remote.list_requests + usize::from(remote.state_found),
         upload: uploads
             .iter()
@@ -489,19 +586,6 @@ pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &
         } else {
             s.distributions.len()
         },
-    };
-    PublishPlan {
-        settings: s.clone(),
-        upload_bytes: uploads.iter().map(|u| u.size).sum(),
-        uploads,
-        deletes,
-        held_deletes,
-        kept,
-        invalidation,
-        unchanged,
-        requests,
-        previous_state: remote.state.clone(),
-        base_state: base,
     }
 }
 
@@ -571,6 +655,29 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 impl PublishPlan {
     /// The plan as `--dry-run` prints it: one line per action, in the order they run.
     pub fn table(&self) -> String {
+        let mut out = self.table_heading();
+        let mut rows = Rows::default();
+        for phase in Phase::ALL {
+            rows.section(phase.name(), self.upload_rows(phase));
+        }
+        rows.section("cloudfront", self.invalidation_rows());
+        rows.section("deletes", self.delete_rows().chain(self.kept_rows()));
+        if rows.rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "Nothing to do: {} unchanged.",
+                plural(self.unchanged, "file", "files")
+            );
+        } else {
+            rows.write_to(&mut out);
+        }
+        self.write_held(&mut out);
+        self.write_summary(&mut out);
+        out
+    }
+
+    /// `Publish plan for target `NAME`: s3://BUCKET/PREFIX -> CloudFront ...`, and a newline.
+    fn table_heading(&self) -> String {
         let s = &self.settings;
         let mut out = String::new();
         let _ = write!(
@@ -587,122 +694,80 @@ impl PublishPlan {
             );
         }
         out.push('\n');
-        let mut rows: Vec<[String; 5]> = Vec::new();
-        let mut step = 0;
-        for phase in Phase::ALL {
-            let mut first = true;
-            for u in self.uploads_in(phase) {
-                if first {
-                    step += 1;
-                }
-                let parts = if u.parts > 1 {
-                    format!(" ({} parts)", u.parts)
-                } else {
-                    String::new()
-                };
-                rows.push([
-                    if first {
-                        format!("{step} {}", phase.name())
-                    } else {
-                        String::new()
-                    },
-                    "upload".into(),
-                    u.reason.name().into(),
-                    human_bytes(u.size),
-                    format!("{}{parts}", u.path),
-                ]);
-                first = false;
-            }
-        }
-        if !self.invalidation.is_empty() {
-            step += 1;
-            for (i, p) in self.invalidation.iter().enumerate() {
-                rows.push([
-                    if i == 0 {
-                        format!("{step} cloudfront")
-                    } else {
-                        String::new()
-                    },
-                    "invalidate".into(),
-                    String::new(),
-                    String::new(),
-                    p.clone(),
-                ]);
-            }
-        }
-        if !self.deletes.is_empty() || !self.kept.is_empty() {
-            step += 1;
-        }
-        let mut first = true;
-        for d in &self.deletes {
-            rows.push([
-                if first {
-                    format!("{step} deletes")
-                } else {
-                    String::new()
-                },
+        out
+    }
+
+    fn upload_rows(&self, phase: Phase) -> impl Iterator<Item = Row> + '_ {
+        self.uploads_in(phase).map(|u| {
+            let parts = if u.parts > 1 {
+                format!(" ({} parts)", u.parts)
+            } else {
+                String::new()
+            };
+            [
+                String::new(),
+                "upload".into(),
+                u.reason.name().into(),
+                human_bytes(u.size),
+                format!("{}{parts}", u.path),
+            ]
+        })
+    }
+
+    fn invalidation_rows(&self) -> impl Iterator<Item = Row> + '_ {
+        self.invalidation.iter().map(|p| {
+            [
+                String::new(),
+                "invalidate".into(),
+                String::new(),
+                String::new(),
+                p.clone(),
+            ]
+        })
+    }
+
+    fn delete_rows(&self) -> impl Iterator<Item = Row> + '_ {
+        self.deletes.iter().map(|d| {
+            [
+                String::new(),
                 "delete".into(),
                 if d.immutable { "superseded" } else { "gone" }.into(),
                 human_bytes(d.size),
                 d.path.clone(),
-            ]);
-            first = false;
-        }
-        for k in &self.kept {
+            ]
+        })
+    }
+
+    fn kept_rows(&self) -> impl Iterator<Item = Row> + '_ {
+        self.kept.iter().map(|k| {
             let until = chrono::DateTime::from_timestamp(k.until, 0)
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default();
-            rows.push([
-                if first {
-                    format!("{step} deletes")
-                } else {
-                    String::new()
-                },
+            [
+                String::new(),
                 "keep".into(),
                 "superseded".into(),
                 String::new(),
                 format!("{} (until {until})", k.path),
-            ]);
-            first = false;
-        }
-        if rows.is_empty() {
-            let _ = writeln!(
-                out,
-                "Nothing to do: {} unchanged.",
-                plural(self.unchanged, "file", "files")
-            );
-        } else {
-            let mut w = [0usize; 5];
-            for r in &rows {
-                for (i, c) in r.iter().enumerate() {
-                    w[i] = w[i].max(c.chars().count());
-                }
-            }
-            for r in &rows {
-                let line = format!(
-                    "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    w0 = w[0],
-                    w1 = w[1],
-                    w2 = w[2],
-                    w3 = w[3]
-                );
-                let _ = writeln!(out, "{}", line.trim_end());
-            }
-        }
+            ]
+        })
+    }
+
+    /// The line saying that the deletes are held, if they are.
+    fn write_held(&self, out: &mut String) {
         if !self.held_deletes.is_empty() {
             let _ = writeln!(
                 out,
                 "  HELD: {} would be deleted, more than max_deletes ({}): nothing will be deleted (allow with `--max-deletes {}`)",
                 plural(self.held_deletes.len(), "object", "objects"),
-                s.max_deletes,
+                self.settings.max_deletes,
                 self.held_deletes.len()
             );
         }
+    }
+
+    /// The last line: counts, bytes and requests.
+    fn write_summary(&self, out: &mut String) {
         let r = &self.requests;
         let _ = writeln!(
             out,
@@ -715,7 +780,54 @@ impl PublishPlan {
             r.index,
             r.total() - r.index,
         );
-        out
+    }
+}
+
+/// One line of the table: step, action, reason, size, path.
+type Row = [String; 5];
+
+/// The rows of the table, in sections numbered in the order they run.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<Row>,
+    step: usize,
+}
+
+impl Rows {
+    /// Adds a section; its first row is labelled with its number and `name` (`2 other`). An
+    /// empty section adds nothing and takes no number.
+    fn section(&mut self, name: &str, rows: impl Iterator<Item = Row>) {
+        let start = self.rows.len();
+        self.rows.extend(rows);
+        if self.rows.len() > start {
+            self.step += 1;
+            self.rows[start][0] = format!("{} {name}", self.step);
+        }
+    }
+
+    /// The rows as aligned columns (the size right-aligned), each line indented by two spaces.
+    fn write_to(&self, out: &mut String) {
+        let mut w = [0usize; 5];
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        for r in &self.rows {
+            let line = format!(
+                "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3]
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
     }
 }
 
