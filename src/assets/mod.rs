@@ -270,8 +270,19 @@ pub fn process(
     config: &Config,
 ) -> (AssetSet, Vec<Diagnostic>) {
     let mut errors = Vec::new();
-    let ac = &config.assets;
-    let exclude = match build_globset(&ac.fingerprint_exclude) {
+    let exclude = fingerprint_exclude(config, &mut errors);
+    let files = static_files(tree, generated, &mut errors);
+    let inputs = collect_inputs(files, config, &exclude);
+    let mut set = empty_set(&inputs, config, &mut errors);
+    process_leaves(&inputs, &mut set, config, &mut errors);
+    process_sheets(tree, &inputs, &mut set, config, &mut errors);
+    add_failed(&inputs, &mut set, config);
+    (set, errors)
+}
+
+/// The `assets.fingerprint_exclude` globs (none, with an error, when one is invalid).
+fn fingerprint_exclude(config: &Config, errors: &mut Vec<Diagnostic>) -> GlobSet {
+    match build_globset(&config.assets.fingerprint_exclude) {
         Ok(g) => g,
         Err(e) => {
             errors.push(Diagnostic::new(
@@ -280,13 +291,20 @@ pub fn process(
             ));
             GlobSet::empty()
         }
-    };
-    let mut inputs: BTreeMap<String, Input> = BTreeMap::new();
-    let files = tree
+    }
+}
+
+/// The files under `static/` (by path below it), then the generated ones whose name no file
+/// there takes.
+fn static_files(
+    tree: &SourceTree,
+    generated: Vec<(String, Vec<u8>, String)>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(String, SourceFile)> {
+    let mut files = tree
         .under("static/")
         .map(|(k, f)| (k["static/".len()..].to_string(), f.clone()))
         .collect::<Vec<_>>();
-    let mut files = files;
     for (l, b, o) in generated {
         if let Some((_, f)) = files.iter().find(|(k, _)| *k == l) {
             errors.push(Diagnostic::new(
@@ -297,6 +315,14 @@ pub fn process(
         }
         files.push((l, SourceFile::new(o, b)));
     }
+    files
+}
+
+/// Every file that becomes an asset (all but Sass partials), with its kind, output path and
+/// whether it is fingerprinted.
+fn collect_inputs(files: Vec<(String, SourceFile)>, config: &Config, exclude: &GlobSet) -> BTreeMap<String, Input> {
+    let ac = &config.assets;
+    let mut inputs: BTreeMap<String, Input> = BTreeMap::new();
     for (logical, file) in files {
         let kind = kind_of(&logical);
         let name = logical.rsplit('/').next().unwrap_or(&logical);
@@ -325,6 +351,12 @@ pub fn process(
             },
         );
     }
+    inputs
+}
+
+/// A set with no assets yet: the URL base and every input's plain path (an error for two
+/// inputs writing the same path).
+fn empty_set(inputs: &BTreeMap<String, Input>, config: &Config, errors: &mut Vec<Diagnostic>) -> AssetSet {
     let base = config
         .assets_base_url
         .clone()
@@ -343,15 +375,19 @@ pub fn process(
             ));
         }
     }
+    set
+}
 
-    // Leaves first (everything but stylesheets), in parallel.
+/// Leaves first (everything but stylesheets), in parallel: JS minified if configured, the rest
+/// as is.
+fn process_leaves(inputs: &BTreeMap<String, Input>, set: &mut AssetSet, config: &Config, errors: &mut Vec<Diagnostic>) {
     let leaves: Vec<Result<Asset, Diagnostic>> = inputs
         .values()
         .filter(|i| !matches!(i.kind, Kind::Css | Kind::Scss))
         .collect::<Vec<_>>()
         .into_par_iter()
         .map(|i| {
-            let bytes: Vec<u8> = if i.kind == Kind::Js && ac.minify_js {
+            let bytes: Vec<u8> = if i.kind == Kind::Js && config.assets.minify_js {
                 let text = std::str::from_utf8(&i.file.bytes)
                     .map_err(|_| Diagnostic::new(&i.file.origin, "file is not valid UTF-8"))?;
                 minify_js(text, &i.file.origin)?.into_bytes()
@@ -369,8 +405,16 @@ pub fn process(
             Err(d) => errors.push(d),
         }
     }
+}
 
-    // Stylesheets: compile, then depth-first so every reference is final before it is used.
+/// Stylesheets: compile, then depth-first so every reference is final before it is used.
+fn process_sheets(
+    tree: &SourceTree,
+    inputs: &BTreeMap<String, Input>,
+    set: &mut AssetSet,
+    config: &Config,
+    errors: &mut Vec<Diagnostic>,
+) {
     let sheets: Vec<&Input> = inputs
         .values()
         .filter(|i| matches!(i.kind, Kind::Css | Kind::Scss))
@@ -388,18 +432,14 @@ pub fn process(
     for i in &sheets {
         let mut stack = Vec::new();
         visit(
-            &i.logical,
-            &inputs,
-            &compiled,
-            &mut set,
-            &mut state,
-            &mut stack,
-            config,
-            &mut errors,
+            &i.logical, inputs, &compiled, set, &mut state, &mut stack, config, errors,
         );
     }
-    // An asset that failed is still known under its plain name, so templates that use it do
-    // not add errors of their own: the asset's error is the one to fix, and the build fails.
+}
+
+/// An asset that failed is still known under its plain name, so templates that use it do not
+/// add errors of their own: the asset's error is the one to fix, and the build fails.
+fn add_failed(inputs: &BTreeMap<String, Input>, set: &mut AssetSet, config: &Config) {
     for i in inputs.values() {
         if !set.assets.contains_key(&i.logical) {
             let mut a = finish(i, Vec::new(), config);
@@ -408,7 +448,6 @@ pub fn process(
             set.assets.insert(i.logical.clone(), a);
         }
     }
-    (set, errors)
 }
 
 #[allow(clippy::too_many_arguments)] // a recursive walk over the same shared state
@@ -457,25 +496,7 @@ fn visit(
             .cloned()
             .or_else(|| inputs.contains_key(&target_plain).then(|| target_plain.clone()))
         else {
-            let (line, col) = sheet.position_of(&r.url);
-            errors.push(match line {
-                Some(l) => Diagnostic::at(
-                    sheet.origin_of(&r.url),
-                    l,
-                    col.unwrap_or(1),
-                    format!(
-                        "`{}` references `{}`, which is not a file in `static/` (looked for `static/{target_plain}`)",
-                        input.logical, r.url
-                    ),
-                ),
-                None => Diagnostic::new(
-                    &input.file.origin,
-                    format!(
-                        "references `{}`, which is not a file in `static/` (looked for `static/{target_plain}`)",
-                        r.url
-                    ),
-                ),
-            });
+            errors.push(missing_reference(input, sheet, &r.url, &target_plain));
             ok = false;
             continue;
         };
@@ -522,6 +543,27 @@ fn visit(
     set.assets.insert(a.logical.clone(), a);
     state.insert(logical.to_string(), true);
     true
+}
+
+/// The error for a stylesheet reference `url` to a file that is not in `static/` (at the
+/// reference when the sheet knows where it is).
+fn missing_reference(input: &Input, sheet: &css::Sheet, url: &str, target_plain: &str) -> Diagnostic {
+    let (line, col) = sheet.position_of(url);
+    match line {
+        Some(l) => Diagnostic::at(
+            sheet.origin_of(url),
+            l,
+            col.unwrap_or(1),
+            format!(
+                "`{}` references `{}`, which is not a file in `static/` (looked for `static/{target_plain}`)",
+                input.logical, url
+            ),
+        ),
+        None => Diagnostic::new(
+            &input.file.origin,
+            format!("references `{url}`, which is not a file in `static/` (looked for `static/{target_plain}`)"),
+        ),
+    }
 }
 
 fn finish(i: &Input, bytes: Vec<u8>, config: &Config) -> Asset {

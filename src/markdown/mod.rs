@@ -9,13 +9,13 @@ mod shortcodes;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
 
 use crate::config::{AnchorLinks, MarkdownConfig};
 use crate::error::{line_col, Diagnostic};
 use crate::highlight::Highlighter;
-use shortcodes::expand_shortcodes;
+use shortcodes::{expand_shortcodes, Expanded};
 
 /// Renders shortcodes: `{{ name(arg=1) }}` inline, `{% name(arg=1) %}body{% end %}` with a body.
 pub trait Shortcodes: Sync {
@@ -184,286 +184,413 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let expanded = expand_shortcodes(input, body, &mut errors);
     let md = expanded.markdown.as_str();
-    let pos = |r: &Range<usize>| line_col(input.text, input.body_offset + expanded.original_offset(r.start));
+    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, parser_options(input.env.config))
+        .into_offset_iter()
+        .collect();
+    let mut renderer = Renderer {
+        input,
+        expanded: &expanded,
+        events: &events,
+        out: Vec::with_capacity(events.len()),
+        rendered: Rendered::default(),
+        errors,
+        headings: Vec::new(),
+        link_stack: Vec::new(),
+    };
+    let mut i = 0;
+    while i < events.len() {
+        i = renderer.event(i);
+    }
+    renderer.finish()
+}
 
+/// The pulldown-cmark extensions every render uses.
+fn parser_options(config: &MarkdownConfig) -> Options {
     let mut opts = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES
         | Options::ENABLE_GFM;
-    if input.env.config.smart_punctuation {
+    if config.smart_punctuation {
         opts |= Options::ENABLE_SMART_PUNCTUATION;
     }
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, opts).into_offset_iter().collect();
+    opts
+}
 
-    let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
-    let mut r = Rendered::default();
-    let mut flat_headings: Vec<Heading> = Vec::new();
-    let mut link_stack: Vec<bool> = Vec::new();
-    let mut i = 0;
-    while i < events.len() {
-        let (ev, range) = &events[i];
+/// One render in progress: walks the parser's events, turning the elements sitegen handles
+/// itself (headings, code blocks, links, images) into HTML or rewritten events, one method per
+/// kind of element, and passing every other event through.
+struct Renderer<'a> {
+    input: &'a Input<'a>,
+    /// The body with shortcodes replaced by placeholders (what `events` were parsed from).
+    expanded: &'a Expanded,
+    events: &'a [(Event<'a>, Range<usize>)],
+    /// The events given to pulldown-cmark's HTML writer.
+    out: Vec<Event<'a>>,
+    rendered: Rendered,
+    errors: Vec<Diagnostic>,
+    /// Headings in document order, nested into the TOC at the end.
+    headings: Vec<Heading>,
+    /// One entry per open link: `true` when it was opened as raw HTML (and must be closed so).
+    link_stack: Vec<bool>,
+}
+
+impl<'a> Renderer<'a> {
+    /// Handles the event at `i`; returns the index of the next event to handle (past the end
+    /// of an element consumed whole).
+    fn event(&mut self, i: usize) -> usize {
+        let (ev, range) = &self.events[i];
         match ev {
             Event::Start(Tag::Heading {
                 level,
                 id,
                 classes,
                 attrs,
-            }) => {
-                let end = find_end(&events, i);
-                let inner: Vec<Event<'_>> = events[i + 1..end].iter().map(|(e, _)| e.clone()).collect();
-                let title: String = inner
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
-                        _ => None,
-                    })
-                    .collect();
-                r.word_count += title.split_whitespace().count();
-                let mut inner_html = String::new();
-                pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
-                let base = match id {
-                    Some(id) => id.to_string(),
-                    None => {
-                        let s = crate::paths::slugify(&title);
-                        if s.is_empty() {
-                            "section".to_string()
-                        } else {
-                            s
-                        }
-                    }
-                };
-                let mut hid = base.clone();
-                let mut n = 1;
-                while r.heading_ids.contains(&hid) {
-                    hid = format!("{base}-{n}");
-                    n += 1;
-                }
-                r.heading_ids.push(hid.clone());
-                let lvl = heading_level(*level);
-                let mut html = format!("<h{lvl} id=\"{}\"", escape_attr(&hid));
-                if !classes.is_empty() {
-                    let c: Vec<&str> = classes.iter().map(|c| c.as_ref()).collect();
-                    let _ = write!(html, " class=\"{}\"", escape_attr(&c.join(" ")));
-                }
-                for (k, v) in attrs {
-                    let _ = write!(
-                        html,
-                        " {}=\"{}\"",
-                        escape_attr(k),
-                        escape_attr(v.as_deref().unwrap_or(""))
-                    );
-                }
-                html.push('>');
-                let label = escape_attr(&title);
-                match input.env.config.anchor_links {
-                    AnchorLinks::Left => {
-                        let _ = write!(html, "<a class=\"anchor\" href=\"#{}\" aria-label=\"Anchor link for: {label}\">#</a>{inner_html}", escape_attr(&hid));
-                    }
-                    AnchorLinks::Right => {
-                        let _ = write!(html, "{inner_html}<a class=\"anchor\" href=\"#{}\" aria-label=\"Anchor link for: {label}\">#</a>", escape_attr(&hid));
-                    }
-                    AnchorLinks::Heading => {
-                        let _ = write!(
-                            html,
-                            "<a class=\"heading-link\" href=\"#{}\">{inner_html}</a>",
-                            escape_attr(&hid)
-                        );
-                    }
-                    AnchorLinks::None => html.push_str(&inner_html),
-                }
-                let _ = writeln!(html, "</h{lvl}>");
-                out.push(Event::Html(CowStr::from(html)));
-                flat_headings.push(Heading {
-                    level: lvl,
-                    permalink: format!("#{hid}"),
-                    id: hid,
-                    title,
-                    children: vec![],
-                });
-                i = end + 1;
-                continue;
-            }
-            Event::Start(Tag::CodeBlock(kind)) => {
-                let end = find_end(&events, i);
-                let mut code = String::new();
-                for (e, _) in &events[i + 1..end] {
-                    if let Event::Text(t) = e {
-                        code.push_str(t);
-                    }
-                }
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split(|c: char| c == ',' || c.is_whitespace())
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                    CodeBlockKind::Indented => String::new(),
-                };
-                out.push(Event::Html(CowStr::from(code_block(input, &lang, &code))));
-                i = end + 1;
-                continue;
-            }
+            }) => return self.heading(i, *level, id.as_deref(), classes, attrs),
+            Event::Start(Tag::CodeBlock(kind)) => return self.code_block(i, kind),
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,
                 title,
                 id,
-            }) => {
-                let mut dest = dest_url.to_string();
-                if let Some(target) = dest.strip_prefix("@/") {
-                    let (file, anchor) = match target.split_once('#') {
-                        Some((f, a)) => (f.to_string(), Some(a.to_string())),
-                        None => (target.to_string(), None),
-                    };
-                    match (input.env.resolve)(&file) {
-                        Some(url) => {
-                            let (line, column) = pos(range);
-                            if let Some(a) = &anchor {
-                                r.anchor_refs.push(AnchorRef {
-                                    target: file.clone(),
-                                    anchor: a.clone(),
-                                    line,
-                                    column,
-                                });
-                                dest = format!("{url}#{a}");
-                            } else {
-                                dest = url;
-                            }
-                            r.links_to.push(file);
-                        }
-                        None => {
-                            let (l, c) = pos(range);
-                            errors.push(Diagnostic::at(
-                                input.origin,
-                                l,
-                                c,
-                                format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
-                            ));
-                        }
-                    }
-                }
-                if let Some(u) = (input.env.resolve_asset)(&dest) {
-                    dest = u;
-                }
-                let external = (dest.starts_with("http://") || dest.starts_with("https://"))
-                    && !(input.env.base_url.starts_with("http") && dest.starts_with(input.env.base_url));
-                let custom = external
-                    && (input.env.config.external_links_target_blank || input.env.config.external_links_no_follow);
-                if custom {
-                    let mut html = format!("<a href=\"{}\"", escape_attr(&dest));
-                    if !title.is_empty() {
-                        let _ = write!(html, " title=\"{}\"", escape_attr(title));
-                    }
-                    let mut rel = vec![];
-                    if input.env.config.external_links_target_blank {
-                        html.push_str(" target=\"_blank\"");
-                        rel.push("noopener");
-                    }
-                    if input.env.config.external_links_no_follow {
-                        rel.push("nofollow");
-                    }
-                    let _ = write!(html, " rel=\"{}\">", rel.join(" "));
-                    out.push(Event::InlineHtml(CowStr::from(html)));
-                } else {
-                    out.push(Event::Start(Tag::Link {
-                        link_type: *link_type,
-                        dest_url: CowStr::from(dest),
-                        title: title.clone(),
-                        id: id.clone(),
-                    }));
-                }
-                link_stack.push(custom);
-            }
+            }) => self.link_start(range, *link_type, dest_url, title, id),
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
                 title,
                 id,
-            }) => {
-                let dest = (input.env.resolve_asset)(dest_url)
-                    .map(CowStr::from)
-                    .unwrap_or_else(|| dest_url.clone());
-                if let Some(found) = input
-                    .env
-                    .images
-                    .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest))
-                {
-                    match found {
-                        Ok(img) => {
-                            let end = find_end(&events, i);
-                            let mut alt = String::new();
-                            for (e, _) in &events[i + 1..end] {
-                                match e {
-                                    Event::Text(t) | Event::Code(t) => alt.push_str(t),
-                                    Event::SoftBreak | Event::HardBreak => alt.push(' '),
-                                    _ => {}
-                                }
-                            }
-                            let mut html = format!("<img src=\"{}\" alt=\"{}\"", escape_attr(&dest), escape_attr(&alt));
-                            if !title.is_empty() {
-                                let _ = write!(html, " title=\"{}\"", escape_attr(title));
-                            }
-                            let _ = write!(html, " width=\"{}\" height=\"{}\"", img.width, img.height);
-                            if input.env.images.is_some_and(|im| im.lazy()) {
-                                html.push_str(" loading=\"lazy\" decoding=\"async\"");
-                            }
-                            if let Some(srcset) = &img.srcset {
-                                let _ = write!(html, " srcset=\"{}\"", escape_attr(srcset));
-                                let sizes = input.env.images.map(|im| im.sizes()).unwrap_or("");
-                                if !sizes.is_empty() {
-                                    let _ = write!(html, " sizes=\"{}\"", escape_attr(sizes));
-                                }
-                            }
-                            html.push_str(" />");
-                            out.push(Event::InlineHtml(CowStr::from(html)));
-                            r.image_sources.push((img.source, img.source_sha256));
-                            i = end + 1;
-                            continue;
-                        }
-                        Err(e) => {
-                            let (l, c) = pos(range);
-                            errors.push(Diagnostic::at(input.origin, l, c, e));
-                        }
-                    }
-                }
-                out.push(Event::Start(Tag::Image {
-                    link_type: *link_type,
-                    dest_url: dest,
-                    title: title.clone(),
-                    id: id.clone(),
-                }));
-            }
-            Event::End(TagEnd::Link) => {
-                if link_stack.pop().unwrap_or(false) {
-                    out.push(Event::InlineHtml(CowStr::Borrowed("</a>")));
-                } else {
-                    out.push(ev.clone());
-                }
-            }
+            }) => return self.image(i, range, *link_type, dest_url, title, id),
+            Event::End(TagEnd::Link) => self.link_end(ev),
             Event::Text(t) => {
-                r.word_count += t.split_whitespace().count();
-                out.push(ev.clone());
+                self.rendered.word_count += t.split_whitespace().count();
+                self.out.push(ev.clone());
             }
-            _ => out.push(ev.clone()),
+            _ => self.out.push(ev.clone()),
         }
-        i += 1;
+        i + 1
     }
 
-    let mut html = String::with_capacity(md.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, out.into_iter());
-    if !expanded.outputs.is_empty() {
-        html = expanded.substitute(html);
+    /// Line and column in the original file of a range of the expanded Markdown.
+    fn pos(&self, range: &Range<usize>) -> (usize, usize) {
+        line_col(
+            self.input.text,
+            self.input.body_offset + self.expanded.original_offset(range.start),
+        )
     }
-    if let Some(idx) = html.find(SUMMARY_MARKER) {
-        r.summary = Some(html[..idx].to_string());
+
+    fn error(&mut self, range: &Range<usize>, message: String) {
+        let (l, c) = self.pos(range);
+        self.errors.push(Diagnostic::at(self.input.origin, l, c, message));
     }
-    r.html = html;
-    r.toc = nest_headings(flat_headings);
-    r.image_sources.sort();
-    r.image_sources.dedup();
-    (r, errors)
+
+    /// A heading (the events from `i` to its end): a unique id, attributes, an anchor link as
+    /// configured, and an entry in the table of contents.
+    fn heading(
+        &mut self,
+        i: usize,
+        level: HeadingLevel,
+        id: Option<&str>,
+        classes: &[CowStr<'a>],
+        attrs: &[(CowStr<'a>, Option<CowStr<'a>>)],
+    ) -> usize {
+        let end = find_end(self.events, i);
+        let inner: Vec<Event<'_>> = self.events[i + 1..end].iter().map(|(e, _)| e.clone()).collect();
+        let title: String = inner
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                _ => None,
+            })
+            .collect();
+        self.rendered.word_count += title.split_whitespace().count();
+        let mut inner_html = String::new();
+        pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
+        let hid = self.heading_id(id, &title);
+        let lvl = heading_level(level);
+        let mut html = heading_open_tag(lvl, &hid, classes, attrs);
+        push_heading_content(&mut html, self.input.env.config.anchor_links, &hid, &title, &inner_html);
+        let _ = writeln!(html, "</h{lvl}>");
+        self.out.push(Event::Html(CowStr::from(html)));
+        self.headings.push(Heading {
+            level: lvl,
+            permalink: format!("#{hid}"),
+            id: hid,
+            title,
+            children: vec![],
+        });
+        end + 1
+    }
+
+    /// The heading's `{#id}`, or the slug of its title; made unique on the page with `-1`,
+    /// `-2`… and recorded in `heading_ids`.
+    fn heading_id(&mut self, id: Option<&str>, title: &str) -> String {
+        let base = match id {
+            Some(id) => id.to_string(),
+            None => {
+                let s = crate::paths::slugify(title);
+                if s.is_empty() {
+                    "section".to_string()
+                } else {
+                    s
+                }
+            }
+        };
+        let mut hid = base.clone();
+        let mut n = 1;
+        while self.rendered.heading_ids.contains(&hid) {
+            hid = format!("{base}-{n}");
+            n += 1;
+        }
+        self.rendered.heading_ids.push(hid.clone());
+        hid
+    }
+
+    /// A code block (the events from `i` to its end), highlighted when it names a language.
+    fn code_block(&mut self, i: usize, kind: &CodeBlockKind<'_>) -> usize {
+        let end = find_end(self.events, i);
+        let mut code = String::new();
+        for (e, _) in &self.events[i + 1..end] {
+            if let Event::Text(t) = e {
+                code.push_str(t);
+            }
+        }
+        let lang = match kind {
+            CodeBlockKind::Fenced(info) => info
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            CodeBlockKind::Indented => String::new(),
+        };
+        self.out
+            .push(Event::Html(CowStr::from(code_block_html(self.input, &lang, &code))));
+        end + 1
+    }
+
+    /// The start of a link: `@/` links resolved to permalinks, asset URLs fingerprinted,
+    /// external links given `target`/`rel` as configured (then opened as raw HTML).
+    fn link_start(
+        &mut self,
+        range: &Range<usize>,
+        link_type: LinkType,
+        dest_url: &CowStr<'a>,
+        title: &CowStr<'a>,
+        id: &CowStr<'a>,
+    ) {
+        let mut dest = dest_url.to_string();
+        if let Some(target) = dest_url.strip_prefix("@/") {
+            if let Some(url) = self.internal_link(target, range) {
+                dest = url;
+            }
+        }
+        if let Some(u) = (self.input.env.resolve_asset)(&dest) {
+            dest = u;
+        }
+        let env = self.input.env;
+        let external = (dest.starts_with("http://") || dest.starts_with("https://"))
+            && !(env.base_url.starts_with("http") && dest.starts_with(env.base_url));
+        let custom = external && (env.config.external_links_target_blank || env.config.external_links_no_follow);
+        if custom {
+            let html = external_link_open(env.config, &dest, title);
+            self.out.push(Event::InlineHtml(CowStr::from(html)));
+        } else {
+            self.out.push(Event::Start(Tag::Link {
+                link_type,
+                dest_url: CowStr::from(dest),
+                title: title.clone(),
+                id: id.clone(),
+            }));
+        }
+        self.link_stack.push(custom);
+    }
+
+    /// `@/file#anchor` (given as `file#anchor`) → the file's permalink with the anchor, the
+    /// anchor recorded to be checked; `None` (and an error) when there is no such file.
+    fn internal_link(&mut self, target: &str, range: &Range<usize>) -> Option<String> {
+        let (file, anchor) = match target.split_once('#') {
+            Some((f, a)) => (f.to_string(), Some(a.to_string())),
+            None => (target.to_string(), None),
+        };
+        let Some(url) = (self.input.env.resolve)(&file) else {
+            self.error(
+                range,
+                format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
+            );
+            return None;
+        };
+        let (line, column) = self.pos(range);
+        let dest = if let Some(a) = &anchor {
+            self.rendered.anchor_refs.push(AnchorRef {
+                target: file.clone(),
+                anchor: a.clone(),
+                line,
+                column,
+            });
+            format!("{url}#{a}")
+        } else {
+            url
+        };
+        self.rendered.links_to.push(file);
+        Some(dest)
+    }
+
+    /// The end of a link, closed the way it was opened.
+    fn link_end(&mut self, ev: &Event<'a>) {
+        if self.link_stack.pop().unwrap_or(false) {
+            self.out.push(Event::InlineHtml(CowStr::Borrowed("</a>")));
+        } else {
+            self.out.push(ev.clone());
+        }
+    }
+
+    /// An image starting at `i`: its URL fingerprinted; a local image the image stage knows
+    /// becomes an `<img>` with its size (see [`Renderer::local_image`]), others stay as written.
+    fn image(
+        &mut self,
+        i: usize,
+        range: &Range<usize>,
+        link_type: LinkType,
+        dest_url: &CowStr<'a>,
+        title: &CowStr<'a>,
+        id: &CowStr<'a>,
+    ) -> usize {
+        let input = self.input;
+        let dest = (input.env.resolve_asset)(dest_url)
+            .map(CowStr::from)
+            .unwrap_or_else(|| dest_url.clone());
+        if let Some(found) = input
+            .env
+            .images
+            .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest))
+        {
+            match found {
+                Ok(img) => return self.local_image(i, &dest, title, img),
+                Err(e) => self.error(range, e),
+            }
+        }
+        self.out.push(Event::Start(Tag::Image {
+            link_type,
+            dest_url: dest,
+            title: title.clone(),
+            id: id.clone(),
+        }));
+        i + 1
+    }
+
+    /// A local image (the events from `i` to its end) as one `<img>`: alt text, `width` and
+    /// `height`, lazy loading and `srcset`/`sizes` as configured.
+    fn local_image(&mut self, i: usize, dest: &str, title: &str, img: MarkdownImage) -> usize {
+        let end = find_end(self.events, i);
+        let mut alt = String::new();
+        for (e, _) in &self.events[i + 1..end] {
+            match e {
+                Event::Text(t) | Event::Code(t) => alt.push_str(t),
+                Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                _ => {}
+            }
+        }
+        let images = self.input.env.images;
+        let mut html = format!("<img src=\"{}\" alt=\"{}\"", escape_attr(dest), escape_attr(&alt));
+        if !title.is_empty() {
+            let _ = write!(html, " title=\"{}\"", escape_attr(title));
+        }
+        let _ = write!(html, " width=\"{}\" height=\"{}\"", img.width, img.height);
+        if images.is_some_and(|im| im.lazy()) {
+            html.push_str(" loading=\"lazy\" decoding=\"async\"");
+        }
+        if let Some(srcset) = &img.srcset {
+            let _ = write!(html, " srcset=\"{}\"", escape_attr(srcset));
+            let sizes = images.map(|im| im.sizes()).unwrap_or("");
+            if !sizes.is_empty() {
+                let _ = write!(html, " sizes=\"{}\"", escape_attr(sizes));
+            }
+        }
+        html.push_str(" />");
+        self.out.push(Event::InlineHtml(CowStr::from(html)));
+        self.rendered.image_sources.push((img.source, img.source_sha256));
+        end + 1
+    }
+
+    /// The HTML of the events, with shortcode outputs put back; summary, TOC and image list.
+    fn finish(self) -> (Rendered, Vec<Diagnostic>) {
+        let mut r = self.rendered;
+        let mut html = String::with_capacity(self.expanded.markdown.len() * 3 / 2);
+        pulldown_cmark::html::push_html(&mut html, self.out.into_iter());
+        if !self.expanded.outputs.is_empty() {
+            html = self.expanded.substitute(html);
+        }
+        if let Some(idx) = html.find(SUMMARY_MARKER) {
+            r.summary = Some(html[..idx].to_string());
+        }
+        r.html = html;
+        r.toc = nest_headings(self.headings);
+        r.image_sources.sort();
+        r.image_sources.dedup();
+        (r, self.errors)
+    }
+}
+
+/// `<h2 id="…" class="…" key="value"` + `>`.
+fn heading_open_tag(lvl: u32, hid: &str, classes: &[CowStr<'_>], attrs: &[(CowStr<'_>, Option<CowStr<'_>>)]) -> String {
+    let mut html = format!("<h{lvl} id=\"{}\"", escape_attr(hid));
+    if !classes.is_empty() {
+        let c: Vec<&str> = classes.iter().map(|c| c.as_ref()).collect();
+        let _ = write!(html, " class=\"{}\"", escape_attr(&c.join(" ")));
+    }
+    for (k, v) in attrs {
+        let _ = write!(
+            html,
+            " {}=\"{}\"",
+            escape_attr(k),
+            escape_attr(v.as_deref().unwrap_or(""))
+        );
+    }
+    html.push('>');
+    html
+}
+
+/// A heading's content with its anchor link (`anchor_links`: left, right, the whole heading
+/// or none).
+fn push_heading_content(html: &mut String, anchor_links: AnchorLinks, hid: &str, title: &str, inner_html: &str) {
+    let label = escape_attr(title);
+    let hid = escape_attr(hid);
+    match anchor_links {
+        AnchorLinks::Left => {
+            let _ = write!(
+                html,
+                "<a class=\"anchor\" href=\"#{hid}\" aria-label=\"Anchor link for: {label}\">#</a>{inner_html}"
+            );
+        }
+        AnchorLinks::Right => {
+            let _ = write!(
+                html,
+                "{inner_html}<a class=\"anchor\" href=\"#{hid}\" aria-label=\"Anchor link for: {label}\">#</a>"
+            );
+        }
+        AnchorLinks::Heading => {
+            let _ = write!(html, "<a class=\"heading-link\" href=\"#{hid}\">{inner_html}</a>");
+        }
+        AnchorLinks::None => html.push_str(inner_html),
+    }
+}
+
+/// The opening `<a>` of an external link with `target="_blank"` and/or `rel="nofollow"`.
+fn external_link_open(config: &MarkdownConfig, dest: &str, title: &str) -> String {
+    let mut html = format!("<a href=\"{}\"", escape_attr(dest));
+    if !title.is_empty() {
+        let _ = write!(html, " title=\"{}\"", escape_attr(title));
+    }
+    let mut rel = vec![];
+    if config.external_links_target_blank {
+        html.push_str(" target=\"_blank\"");
+        rel.push("noopener");
+    }
+    if config.external_links_no_follow {
+        rel.push("nofollow");
+    }
+    let _ = write!(html, " rel=\"{}\">", rel.join(" "));
+    html
 }
 
 fn heading_level(l: HeadingLevel) -> u32 {
@@ -495,7 +622,8 @@ fn find_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
     events.len() - 1
 }
 
-fn code_block(input: &Input<'_>, lang: &str, code: &str) -> String {
+/// A code block's HTML: highlighted (CSS classes) when it names a language and highlighting is on.
+fn code_block_html(input: &Input<'_>, lang: &str, code: &str) -> String {
     let highlighted = if input.env.config.highlight_code && !lang.is_empty() {
         input.env.highlighter.highlight(lang, code)
     } else {
