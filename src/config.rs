@@ -818,11 +818,26 @@ cache_control = "no-store"
         let errs = Config::parse("site.toml", text).unwrap_err();
         let shown: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
         assert_eq!(shown.len(), 3, "{shown:#?}");
-        assert!(shown[0].starts_with("site.toml:2:1: `base_url` must start with"), "{}", shown[0]);
-        assert!(shown[1].starts_with("site.toml:11:1: taxonomy `tags` is declared twice"), "{}", shown[1]);
-        assert!(shown[2].starts_with("site.toml:6:1: unknown `markdown.highlight_theme` `nope`"), "{}", shown[2]);
+        assert!(
+            shown[0].starts_with("site.toml:2:1: `base_url` must start with"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[1].starts_with("site.toml:11:1: taxonomy `tags` is declared twice"),
+            "{}",
+            shown[1]
+        );
+        assert!(
+            shown[2].starts_with("site.toml:6:1: unknown `markdown.highlight_theme` `nope`"),
+            "{}",
+            shown[2]
+        );
         // The file it was read from is kept for later messages.
-        assert_eq!(Config::parse("site.toml", "base_url = \"/\"").unwrap().file, "site.toml");
+        assert_eq!(
+            Config::parse("site.toml", "base_url = \"/\"").unwrap().file,
+            "site.toml"
+        );
     }
 
     #[test]

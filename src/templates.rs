@@ -47,7 +47,8 @@ pub struct SiteData {
     pub highlighter: Arc<Highlighter>,
     /// Image requests (`resize_image`, `image_set`, Markdown images).
     pub images: Arc<crate::images::Images>,
-    data_cache: Mutex<HashMap<String, Value>>,
+    /// `load_data` results by (logical path, format read as).
+    data_cache: Mutex<HashMap<(String, String), Value>>,
     /// What template functions read, per output (`current_path`): incremental builds re-render
     /// an output when any of it changed.
     deps: Mutex<HashMap<String, Vec<Dep>>>,
@@ -360,7 +361,19 @@ fn err(msg: impl ToString) -> tera::Error {
     tera::Error::message(msg)
 }
 
+/// Registers every function and filter sitegen adds to Tera, one group at a time.
 fn register(tera: &mut Tera, site: &Arc<SiteData>) {
+    register_url_functions(tera, site);
+    register_asset_functions(tera, site);
+    register_image_functions(tera, site);
+    register_content_functions(tera, site);
+    register_data_functions(tera, site);
+    register_filters(tera, site);
+}
+
+/// URL functions: `get_url` (pages and sections by `@/` path, assets, static files, plain
+/// paths) and `get_taxonomy_url` (a term's page).
+fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function("get_url", move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
         let path: String = kw.must_get::<&str>("path")?.to_string();
@@ -397,6 +410,27 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     });
 
     let s = site.clone();
+    tera.register_function(
+        "get_taxonomy_url",
+        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let kind = kw.must_get::<&str>("kind")?;
+            let name = kw.must_get::<&str>("name")?;
+            if !s.config.taxonomies.iter().any(|t| t.name == kind) {
+                return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
+            }
+            Ok(Value::from(s.config.permalink(&format!(
+                "/{}/{}/",
+                crate::paths::slugify(kind),
+                crate::paths::slugify(name)
+            ))))
+        },
+    );
+}
+
+/// Asset functions: `asset` (the fingerprinted URL), `asset_integrity` (the SRI hash) and
+/// `asset_info` (everything known about an asset of `static/`).
+fn register_asset_functions(tera: &mut Tera, site: &Arc<SiteData>) {
+    let s = site.clone();
     tera.register_function("asset", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
         let a = find_asset(&s, kw.must_get::<&str>("path")?)?;
         Ok(Value::from(s.assets.url(a)))
@@ -427,7 +461,11 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
         m.insert("height".into(), a.height.map(Value::from).unwrap_or_else(Value::none));
         Ok(Value::from(m))
     });
+}
 
+/// Image functions: `resize_image`, `image_set` and `get_image_metadata`, which ask
+/// [`crate::images::Images`] and record the source image as the output's dependency.
+fn register_image_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function(
         "resize_image",
@@ -500,7 +538,11 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             Ok(Value::from(m))
         },
     );
+}
 
+/// Content lookups: `get_page`, `get_section` and `get_taxonomy`, read from the values of
+/// [`SiteValues`] (so not usable before pages are rendered).
+fn register_content_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function(
         "get_page",
@@ -544,24 +586,11 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
                 .ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in config.toml")))
         },
     );
+}
 
-    let s = site.clone();
-    tera.register_function(
-        "get_taxonomy_url",
-        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
-            let kind = kw.must_get::<&str>("kind")?;
-            let name = kw.must_get::<&str>("name")?;
-            if !s.config.taxonomies.iter().any(|t| t.name == kind) {
-                return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
-            }
-            Ok(Value::from(s.config.permalink(&format!(
-                "/{}/{}/",
-                crate::paths::slugify(kind),
-                crate::paths::slugify(name)
-            ))))
-        },
-    );
-
+/// Data files: `load_data` (JSON, TOML, YAML, CSV or text under `data/`, `content/` or
+/// `static/`).
+fn register_data_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function(
         "load_data",
@@ -578,7 +607,10 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
             load_data(&s, path, format, required)
         },
     );
+}
 
+/// Filters: `date`, `markdown`, `slugify`, `urlencode`, `striptags` and `json_encode`.
+fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
     tera.register_filter("date", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
         let format = kw.get::<&str>("format")?.unwrap_or("%Y-%m-%d");
         let d = if let Some(s) = v.as_str() {
@@ -674,10 +706,16 @@ fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> 
     } else {
         format!("data/{path}")
     };
-    if let Some(v) = s.data_cache.lock().expect("data cache lock").get(&logical) {
+    let ext = format
+        .map(str::to_string)
+        .unwrap_or_else(|| logical.rsplit('.').next().unwrap_or("").to_lowercase());
+    // The result depends on the file and on the format it is read as.
+    let key = (logical, ext);
+    if let Some(v) = s.data_cache.lock().expect("data cache lock").get(&key) {
         return Ok(v.clone());
     }
-    let Some(file) = s.tree.get(&logical) else {
+    let (logical, ext) = (&key.0, &key.1);
+    let Some(file) = s.tree.get(logical) else {
         if !required {
             return Ok(Value::none());
         }
@@ -685,9 +723,6 @@ fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> 
     };
     let text = std::str::from_utf8(&file.bytes)
         .map_err(|_| err(format!("load_data: `{}` is not valid UTF-8", file.origin)))?;
-    let ext = format
-        .map(str::to_string)
-        .unwrap_or_else(|| logical.rsplit('.').next().unwrap_or("").to_lowercase());
     let json: serde_json::Value = match ext.as_str() {
         "json" => serde_json::from_str(text)
             .map_err(|e| err(format!("load_data: {}:{}:{}: {e}", file.origin, e.line(), e.column())))?,
@@ -730,7 +765,7 @@ fn load_data(s: &SiteData, path: &str, format: Option<&str>, required: bool) -> 
         }
     };
     let v = Value::from_serializable(&json);
-    s.data_cache.lock().expect("data cache lock").insert(logical, v.clone());
+    s.data_cache.lock().expect("data cache lock").insert(key, v.clone());
     Ok(v)
 }
 

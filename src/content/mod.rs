@@ -310,14 +310,78 @@ impl SiteModel {
         if cache.config_key != config_key {
             *cache = FrontMatterCache::default();
         }
-        let mut next_cache = FrontMatterCache {
-            config_key,
-            ..FrontMatterCache::default()
+        let mut load = Loader {
+            config,
+            drafts,
+            cache,
+            next_cache: FrontMatterCache {
+                config_key,
+                ..FrontMatterCache::default()
+            },
+            errors: Vec::new(),
+            model: SiteModel::default(),
+            hidden_dirs: Vec::new(),
+            dir_to_section: HashMap::new(),
         };
-        let mut errors = Vec::new();
-        let mut model = SiteModel::default();
-
         // Pass 1: sections, so pages can find theirs.
+        let (md_files, other_files) = load.read_files(tree);
+        let sections = load.read_sections(&md_files);
+        load.hide_draft_dirs(&md_files, &sections);
+        load.link_sections(sections);
+        // Pass 2: pages.
+        let page_terms = load.read_pages(&md_files);
+        load.attach_files(&md_files, other_files);
+        load.sort_sections();
+        load.build_taxonomies(&page_terms);
+        let Loader {
+            model,
+            errors,
+            next_cache,
+            ..
+        } = load;
+        *cache = next_cache;
+        (model, errors)
+    }
+
+    /// Pages of the whole site, newest first (feeds, sitemaps).
+    pub fn pages_by_date(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.pages.len()).collect();
+        sort_pages(&self.pages, &mut v, SortBy::Date);
+        v
+    }
+}
+
+/// A Markdown file under `content/`, its text checked as UTF-8.
+struct MdFile {
+    /// Path under `content/`.
+    rel: String,
+    origin: String,
+    text: Arc<str>,
+    sha: [u8; 32],
+}
+
+fn is_section_file(rel: &str) -> bool {
+    rel == "_index.md" || rel.ends_with("/_index.md")
+}
+
+/// What the phases of [`SiteModel::load_cached`] share: the model being built, the problems
+/// found so far, and the front matter cache (last load's entries in, this load's out).
+struct Loader<'a> {
+    config: &'a Config,
+    drafts: bool,
+    cache: &'a FrontMatterCache,
+    next_cache: FrontMatterCache,
+    errors: Vec<Diagnostic>,
+    model: SiteModel,
+    /// Folders of draft sections (when drafts are left out): everything below them is hidden.
+    hidden_dirs: Vec<String>,
+    /// A section's folder under `content/` → its index in the model.
+    dir_to_section: HashMap<String, usize>,
+}
+
+impl Loader<'_> {
+    /// Splits `content/` into Markdown files (their text checked as UTF-8) and other files.
+    fn read_files(&mut self, tree: &SourceTree) -> (Vec<MdFile>, Vec<String>) {
         let mut md_files = Vec::new();
         let mut other_files = Vec::new();
         for (logical, file) in tree.under("content/") {
@@ -330,41 +394,49 @@ impl SiteModel {
                     None => std::str::from_utf8(&file.bytes).map(Arc::<str>::from),
                 };
                 match text {
-                    Ok(t) => md_files.push((rel.to_string(), file.origin.clone(), t, file.sha256)),
+                    Ok(t) => md_files.push(MdFile {
+                        rel: rel.to_string(),
+                        origin: file.origin.clone(),
+                        text: t,
+                        sha: file.sha256,
+                    }),
                     Err(e) => {
                         let (l, c) = line_col(
                             &String::from_utf8_lossy(&file.bytes[..e.valid_up_to()]),
                             e.valid_up_to(),
                         );
-                        errors.push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
+                        self.errors
+                            .push(Diagnostic::at(&file.origin, l, c, "file is not valid UTF-8"));
                     }
                 }
             } else {
                 other_files.push(rel.to_string());
             }
         }
+        (md_files, other_files)
+    }
 
+    /// Parses the `_index.md` files (through the cache), leaving out drafts, and adds the root
+    /// section if the site has none: folder → section.
+    fn read_sections(&mut self, md_files: &[MdFile]) -> BTreeMap<String, Section> {
         let mut sections: BTreeMap<String, Section> = BTreeMap::new();
-        for (rel, origin, text, sha) in md_files
-            .iter()
-            .filter(|(r, _, _, _)| r == "_index.md" || r.ends_with("/_index.md"))
-        {
-            let parsed = match cache.sections.get(rel.as_str()).filter(|(s, _)| s == sha) {
+        for MdFile { rel, origin, text, sha } in md_files.iter().filter(|f| is_section_file(&f.rel)) {
+            let parsed = match self.cache.sections.get(rel.as_str()).filter(|(s, _)| s == sha) {
                 Some((_, p)) => p.clone(),
                 None => front_matter::split(origin, text).and_then(|s| {
                     let fm: SectionFrontMatter = front_matter::parse(origin, text, &s)?;
                     Ok((fm, s.body_offset))
                 }),
             };
-            next_cache.sections.insert(rel.clone(), (*sha, parsed.clone()));
+            self.next_cache.sections.insert(rel.clone(), (*sha, parsed.clone()));
             let (fm, body_offset) = match parsed {
                 Ok(v) => v,
                 Err(e) => {
-                    errors.push(e);
+                    self.errors.push(e);
                     continue;
                 }
             };
-            if fm.draft && !drafts {
+            if fm.draft && !self.drafts {
                 continue;
             }
             let dir = parent_dir(rel).to_string();
@@ -394,7 +466,7 @@ impl SiteModel {
         }
         sections.entry(String::new()).or_insert_with(|| Section {
             relative_path: "_index.md".into(),
-            origin: format!("{}/content/_index.md", config.source_dir),
+            origin: format!("{}/content/_index.md", self.config.source_dir),
             text: Arc::from(""),
             sha256: [0; 32],
             body_offset: 0,
@@ -406,80 +478,86 @@ impl SiteModel {
             subsections: vec![],
             assets: vec![],
         });
-        // Sections of draft folders hide everything below them.
-        let hidden_dirs: Vec<String> = if drafts {
-            vec![]
-        } else {
-            md_files
-                .iter()
-                .filter(|(r, _, _, _)| r.ends_with("_index.md") && !sections.contains_key(parent_dir(r)))
-                .map(|(r, _, _, _)| parent_dir(r).to_string())
-                .collect()
-        };
-        let in_hidden = |rel: &str| {
-            hidden_dirs
-                .iter()
-                .any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))))
-        };
+        sections
+    }
 
+    /// Sections of draft folders hide everything below them (unless drafts are built).
+    fn hide_draft_dirs(&mut self, md_files: &[MdFile], sections: &BTreeMap<String, Section>) {
+        if self.drafts {
+            return;
+        }
+        self.hidden_dirs = md_files
+            .iter()
+            .filter(|f| f.rel.ends_with("_index.md") && !sections.contains_key(parent_dir(&f.rel)))
+            .map(|f| parent_dir(&f.rel).to_string())
+            .collect();
+    }
+
+    fn in_hidden(&self, rel: &str) -> bool {
+        self.hidden_dirs
+            .iter()
+            .any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))))
+    }
+
+    /// The section of `dir`, or of its nearest parent folder that has one.
+    fn nearest_section(&self, mut dir: &str) -> usize {
+        loop {
+            if let Some(&i) = self.dir_to_section.get(dir) {
+                return i;
+            }
+            dir = parent_dir(dir);
+        }
+    }
+
+    /// Puts the sections in the model (by folder) and links each to its parent.
+    fn link_sections(&mut self, sections: BTreeMap<String, Section>) {
+        let model = &mut self.model;
         model.sections = sections.into_values().collect();
         for (i, s) in model.sections.iter().enumerate() {
             model.section_by_path.insert(s.relative_path.clone(), i);
         }
-        let dir_to_section: HashMap<String, usize> = model
+        self.dir_to_section = model
             .sections
             .iter()
             .enumerate()
             .map(|(i, s)| (s.dir.clone(), i))
             .collect();
-        let nearest_section = |mut dir: &str| -> usize {
-            loop {
-                if let Some(&i) = dir_to_section.get(dir) {
-                    return i;
-                }
-                dir = parent_dir(dir);
-            }
-        };
-        for i in 0..model.sections.len() {
-            if model.sections[i].dir.is_empty() {
+        for i in 0..self.model.sections.len() {
+            if self.model.sections[i].dir.is_empty() {
                 continue;
             }
-            let p = nearest_section(parent_dir(&model.sections[i].dir.clone()));
-            model.sections[i].parent = Some(p);
-            model.sections[p].subsections.push(i);
+            let p = self.nearest_section(parent_dir(&self.model.sections[i].dir.clone()));
+            self.model.sections[i].parent = Some(p);
+            self.model.sections[p].subsections.push(i);
         }
+    }
 
-        // Pass 2: pages.
-        let bundle_dirs: Vec<String> = md_files
-            .iter()
-            .filter(|(r, _, _, _)| r == "index.md" || r.ends_with("/index.md"))
-            .map(|(r, _, _, _)| parent_dir(r).to_string())
-            .collect();
+    /// Reads the page files (through the cache), leaving out drafts and hidden folders, and
+    /// lists each page in its section. Returns each page's entry, in page order.
+    fn read_pages(&mut self, md_files: &[MdFile]) -> Vec<Arc<PageEntry>> {
         let mut page_terms: Vec<Arc<PageEntry>> = Vec::new();
-        for (rel, origin, text, sha) in md_files
-            .iter()
-            .filter(|(r, _, _, _)| !(r == "_index.md" || r.ends_with("/_index.md")))
-        {
-            if in_hidden(rel) {
+        for MdFile { rel, origin, text, sha } in md_files.iter().filter(|f| !is_section_file(&f.rel)) {
+            if self.in_hidden(rel) {
                 continue;
             }
-            let entry = match cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
+            let entry = match self.cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
                 Some((_, e)) => e.clone(),
-                None => page_entry(rel, origin, text, config).map(Arc::new),
+                None => page_entry(rel, origin, text, self.config).map(Arc::new),
             };
-            next_cache.pages.insert(rel.clone(), (*sha, entry.clone()));
+            self.next_cache.pages.insert(rel.clone(), (*sha, entry.clone()));
             let e = match entry {
                 Ok(e) => e,
                 Err(d) => {
-                    errors.push(d);
+                    self.errors.push(d);
                     continue;
                 }
             };
-            if e.fm.draft && !drafts {
+            if e.fm.draft && !self.drafts {
                 continue;
             }
-            errors.extend(e.errors.iter().cloned());
-            model.pages.push(Page {
+            self.errors.extend(e.errors.iter().cloned());
+            let section = self.nearest_section(&e.listing_dir);
+            self.model.pages.push(Page {
                 relative_path: rel.clone(),
                 origin: origin.clone(),
                 text: text.clone(),
@@ -490,18 +568,28 @@ impl SiteModel {
                 path: e.path.clone(),
                 date: e.date,
                 updated: e.updated,
-                section: nearest_section(&e.listing_dir),
+                section,
                 assets: vec![],
             });
             page_terms.push(e);
         }
+        let model = &mut self.model;
         for (i, p) in model.pages.iter().enumerate() {
             model.page_by_path.insert(p.relative_path.clone(), i);
             model.sections[p.section].pages.push(i);
         }
+        page_terms
+    }
 
-        // Non-Markdown files: bundle assets, section assets, or loose files.
-        let bundle_page: HashMap<String, usize> = model
+    /// Non-Markdown files: bundle assets, section assets, or loose files.
+    fn attach_files(&mut self, md_files: &[MdFile], other_files: Vec<String>) {
+        let bundle_dirs: Vec<String> = md_files
+            .iter()
+            .filter(|f| f.rel == "index.md" || f.rel.ends_with("/index.md"))
+            .map(|f| parent_dir(&f.rel).to_string())
+            .collect();
+        let bundle_page: HashMap<String, usize> = self
+            .model
             .pages
             .iter()
             .enumerate()
@@ -509,22 +597,25 @@ impl SiteModel {
             .map(|(i, p)| (parent_dir(&p.relative_path).to_string(), i))
             .collect();
         for rel in other_files {
-            if in_hidden(&rel) {
+            if self.in_hidden(&rel) {
                 continue;
             }
             let dir = parent_dir(&rel);
             if let Some(&pi) = bundle_page.get(dir) {
-                model.pages[pi].assets.push(rel);
+                self.model.pages[pi].assets.push(rel);
             } else if bundle_dirs.iter().any(|d| d == dir) {
                 // A draft bundle's files are left out with it.
-            } else if let Some(&si) = dir_to_section.get(dir) {
-                model.sections[si].assets.push(rel);
+            } else if let Some(&si) = self.dir_to_section.get(dir) {
+                self.model.sections[si].assets.push(rel);
             } else {
-                model.loose_files.push(LooseFile { relative_path: rel });
+                self.model.loose_files.push(LooseFile { relative_path: rel });
             }
         }
+    }
 
-        // Sorting.
+    /// Sorts each section's pages by its `sort_by`, and its subsections by weight then path.
+    fn sort_sections(&mut self) {
+        let model = &mut self.model;
         for si in 0..model.sections.len() {
             let mut pages = std::mem::take(&mut model.sections[si].pages);
             sort_pages(&model.pages, &mut pages, model.sections[si].fm.sort_by);
@@ -539,9 +630,13 @@ impl SiteModel {
             });
             model.sections[si].subsections = subs;
         }
+    }
 
-        // Taxonomies, from the term slugs each file's entry already has.
-        for tc in &config.taxonomies {
+    /// Taxonomies, from the term slugs each file's entry already has (`page_terms`, in page
+    /// order): terms by name, their pages newest first.
+    fn build_taxonomies(&mut self, page_terms: &[Arc<PageEntry>]) {
+        let model = &mut self.model;
+        for tc in &self.config.taxonomies {
             let mut terms: BTreeMap<&str, Term> = BTreeMap::new();
             let base = format!("/{}/", slugify(&tc.name));
             for (pi, e) in page_terms.iter().enumerate() {
@@ -577,15 +672,6 @@ impl SiteModel {
                 terms,
             });
         }
-        *cache = next_cache;
-        (model, errors)
-    }
-
-    /// Pages of the whole site, newest first (feeds, sitemaps).
-    pub fn pages_by_date(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..self.pages.len()).collect();
-        sort_pages(&self.pages, &mut v, SortBy::Date);
-        v
     }
 }
 

@@ -2,10 +2,10 @@
 //! server, no clock; each case reads as "the output folder has..., the bucket has...".
 
 use sha2::{Digest, Sha256};
+use sitegen::paths::hex;
 use sitegen::publish::headers::{HeaderRules, PathFilter};
 use sitegen::publish::plan::{next_state, plan, Outcome, PlanSettings, PublishPlan, RemoteIndex, RemoteObject};
 use sitegen::publish::state::{PublishState, Record};
-use sitegen::paths::hex;
 use sitegen::publish::{Headers, LocalFile};
 
 const NOW: i64 = 1_700_000_000; // 2023-11-14 22:13 UTC

@@ -92,3 +92,20 @@ fn base_url_override() {
     let html = site.read("public/posts/post-1/index.html");
     assert!(html.contains("href=\"http://127.0.0.1:1111/posts/post-2/\""), "{html}");
 }
+
+#[test]
+fn load_data_of_one_file_in_two_formats() {
+    let site = TestSite::fixture("blog");
+    // Spaced so the raw text cannot be mistaken for the printed map (`{"a": 1}`).
+    site.write("site/data/pair.json", "{ \"a\" :  1 }\n");
+    site.write(
+        "site/templates/404.html",
+        concat!(
+            r#"{% set j = load_data(path="pair.json", format="json") %}"#,
+            r#"{% set t = load_data(path="pair.json", format="txt") %}"#,
+            r#"{% set again = load_data(path="pair.json") %}"#,
+            "json={{ j.a }}|txt={{ t | safe }}|again={{ again.a }}",
+        ),
+    );
+    assert_eq!(site.output("404.html"), "json=1|txt={ \"a\" :  1 }\n|again=1");
+}
