@@ -416,7 +416,10 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
             let kind = kw.must_get::<&str>("kind")?;
             let name = kw.must_get::<&str>("name")?;
             if !s.config.taxonomies.iter().any(|t| t.name == kind) {
-                return Err(err(format!("get_taxonomy_url: no taxonomy `{kind}` in config.toml")));
+                return Err(err(format!(
+                    "get_taxonomy_url: no taxonomy `{kind}` in {}",
+                    s.config.file
+                )));
             }
             Ok(Value::from(s.config.permalink(&format!(
                 "/{}/{}/",
@@ -583,7 +586,7 @@ fn register_content_functions(tera: &mut Tera, site: &Arc<SiteData>) {
                 .taxonomies
                 .get(kind)
                 .cloned()
-                .ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in config.toml")))
+                .ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in {}", s.config.file)))
         },
     );
 }

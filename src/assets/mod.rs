@@ -11,6 +11,7 @@
 //! (whatever is listed there is immutable).
 
 mod css;
+mod manifest;
 mod minify;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256, Sha384};
 
 use crate::config::Config;
@@ -28,8 +28,7 @@ use crate::source::{SourceFile, SourceTree};
 
 pub use minify::{minify_html, minify_js};
 
-/// Name of the file listing fingerprinted assets, at the root of the output.
-pub const MANIFEST: &str = "manifest.json";
+pub use manifest::{Manifest, ManifestEntry, MANIFEST};
 
 /// One output file produced from `static/` (or generated, like `syntax-theme.css`).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,25 +59,6 @@ pub struct AssetSet {
     base: String,
 }
 
-#[derive(Serialize)]
-struct ManifestEntry<'a> {
-    url: String,
-    path: &'a str,
-    integrity: &'a str,
-    size: usize,
-    content_type: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct Manifest<'a> {
-    version: u32,
-    assets: BTreeMap<&'a str, ManifestEntry<'a>>,
-}
-
 impl AssetSet {
     /// The URL an asset is served from.
     pub fn url(&self, a: &Asset) -> String {
@@ -96,31 +76,23 @@ impl AssetSet {
     /// `manifest.json`: logical path → URL, output path, integrity, size, content type, for
     /// every fingerprinted asset.
     pub fn manifest(&self) -> String {
-        let m = Manifest {
-            version: 1,
-            assets: self
-                .assets
-                .values()
-                .filter(|a| a.fingerprinted)
-                .map(|a| {
-                    (
-                        a.logical.as_str(),
-                        ManifestEntry {
-                            url: self.url(a),
-                            path: &a.path,
-                            integrity: &a.integrity,
-                            size: a.bytes.len(),
-                            content_type: &a.content_type,
-                            width: a.width,
-                            height: a.height,
-                        },
-                    )
-                })
-                .collect(),
-        };
-        let mut s = serde_json::to_string_pretty(&m).expect("manifest serialises");
-        s.push('\n');
-        s
+        let assets = self.assets.values().filter(|a| a.fingerprinted).map(|a| {
+            let entry = ManifestEntry {
+                url: self.url(a),
+                path: a.path.clone(),
+                integrity: a.integrity.clone(),
+                size: a.bytes.len(),
+                content_type: a.content_type.clone(),
+                width: a.width,
+                height: a.height,
+            };
+            (a.logical.clone(), entry)
+        });
+        Manifest {
+            version: Manifest::VERSION,
+            assets: assets.collect(),
+        }
+        .to_json()
     }
 
     /// Rewrites `src`, `href`, `srcset`, `poster` and `content` attribute values that point at

@@ -266,7 +266,10 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
                 split.front_matter_offset,
                 split.front_matter,
                 key,
-                format!("taxonomy `{key}` is not declared in config.toml (`[[taxonomies]] name = \"{key}\"`)"),
+                format!(
+                    "taxonomy `{key}` is not declared in {} (`[[taxonomies]] name = \"{key}\"`)",
+                    config.file
+                ),
             ));
         }
     }

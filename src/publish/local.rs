@@ -8,31 +8,16 @@ use std::io;
 use std::path::Path;
 
 use rayon::prelude::*;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::headers::{alias_target, HeaderRules, PathFilter};
 use super::LocalFile;
+use crate::assets::{Manifest, MANIFEST};
 use crate::error::Diagnostic;
-
-/// The asset pipeline's `manifest.json` at the root of the output: logical name → hashed file.
-pub const MANIFEST: &str = "manifest.json";
-
-#[derive(Deserialize)]
-struct Manifest {
-    #[allow(dead_code)] // read to reject other versions' shapes early, not used otherwise
-    version: u32,
-    assets: std::collections::BTreeMap<String, ManifestAsset>,
-}
-
-#[derive(Deserialize)]
-struct ManifestAsset {
-    path: String,
-}
 
 /// The output-relative paths `manifest.json` names as fingerprinted (none without a manifest).
 pub fn fingerprinted(manifest: &[u8]) -> Result<BTreeSet<String>, String> {
-    let m: Manifest = serde_json::from_slice(manifest).map_err(|e| e.to_string())?;
+    let m = Manifest::parse(manifest)?;
     Ok(m.assets
         .into_values()
         .map(|a| a.path.trim_start_matches('/').to_string())

@@ -182,11 +182,7 @@ pub fn lookup(files: &Files, raw: &str) -> Lookup {
         return Lookup::NotFound;
     }
     let p = decoded.trim_start_matches('/');
-    let candidate = if p.is_empty() || p.ends_with('/') {
-        format!("{p}index.html")
-    } else {
-        p.to_string()
-    };
+    let candidate = crate::paths::output_path(p);
     if files.contains_key(&candidate) {
         return Lookup::File(candidate);
     }
