@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{line_col, Diagnostic};
+use crate::paths::Slugify;
 
 /// The whole of `config.toml`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -44,6 +45,10 @@ pub struct Config {
     pub taxonomies: Vec<TaxonomyConfig>,
     #[serde(default)]
     pub markdown: MarkdownConfig,
+    /// How file and folder names, taxonomy terms and headings become URL segments and
+    /// anchors (`[slugify]`, with Zola's keys and strategies).
+    #[serde(default)]
+    pub slugify: SlugifyConfig,
     /// Where fingerprinted assets are served from when not from `base_url`, e.g. a CDN host
     /// or a CloudFront path: `https://cdn.example.com/static`.
     #[serde(default)]
@@ -77,6 +82,24 @@ pub struct Config {
 }
 
 /// `[deploy]`: the publish targets of the site.
+/// `[slugify]`: `on` (transliterate, lowercase, `-`), `safe` (as written, less what cannot be
+/// in a file name) or `off` (as written), per kind of name.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlugifyConfig {
+    /// File names (and `slug` in front matter) in page URLs.
+    pub paths: Slugify,
+    /// Keep a file name's `2024-01-31-` prefix in its slug (it gives the page's date either way).
+    pub paths_keep_dates: bool,
+    /// Folder names under `content/` in URLs. sitegen's default is `on`; Zola keeps folder
+    /// names as written (`off`), which `sitegen import zola` sets.
+    pub dirs: Slugify,
+    /// Taxonomy names and terms in URLs.
+    pub taxonomies: Slugify,
+    /// Heading ids made from the heading's text.
+    pub anchors: Slugify,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeployConfig {

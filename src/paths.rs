@@ -10,6 +10,42 @@ pub fn slugify(s: &str) -> String {
     slug::slugify(s)
 }
 
+/// How much a name is changed on its way into a URL (Zola's `[slugify]` strategies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Slugify {
+    /// [`slugify`]: transliterated, lowercase, `-` separated (the default).
+    #[default]
+    On,
+    /// Kept as written, less what cannot be in a file name (`<>:"/\|?*`, trailing dots and
+    /// spaces).
+    Safe,
+    /// Kept exactly as written.
+    Off,
+}
+
+/// A file or folder name as a URL segment under `strategy` (Zola's `slugify_paths`).
+pub fn slugify_path(s: &str, strategy: Slugify) -> String {
+    match strategy {
+        Slugify::On => slugify(s),
+        Slugify::Safe => {
+            let mut out = s.trim_end_matches([' ', '.']).to_string();
+            out.retain(|c| !r#"<>:"/\|?*"#.contains(c));
+            out
+        }
+        Slugify::Off => s.to_string(),
+    }
+}
+
+/// A heading's text as an anchor id under `strategy` (Zola's `slugify_anchors`): `safe` and
+/// `off` only replace ASCII white space with `_`.
+pub fn slugify_anchor(s: &str, strategy: Slugify) -> String {
+    match strategy {
+        Slugify::On => slugify(s),
+        Slugify::Safe | Slugify::Off => s.replace(|c: char| c.is_ascii_whitespace(), "_"),
+    }
+}
+
 /// Normalises a user-given URL path: leading `/`, trailing `/` unless it names a file.
 pub fn normalize_url_path(p: &str) -> String {
     let mut out = String::from("/");
@@ -195,6 +231,37 @@ mod tests {
             "application/manifest+json; charset=utf-8"
         );
         assert_eq!(content_type("a.png"), "image/png");
+    }
+
+    /// The cases of Zola's own tests (components/utils/src/slugs.rs), so imported sites keep
+    /// their URLs.
+    #[test]
+    fn slugify_strategies_match_zolas() {
+        for (input, on, safe, off) in [
+            ("input", "input", "input", "input"),
+            ("test ", "test", "test", "test "),
+            ("tes t", "tes-t", "tes t", "tes t"),
+            ("dot. ", "dot", "dot", "dot. "),
+            ("日本", "ri-ben", "日本", "日本"),
+            ("héhé", "hehe", "héhé", "héhé"),
+            ("test (hey)", "test-hey", "test (hey)", "test (hey)"),
+            ("7.4", "7-4", "7.4", "7.4"),
+            ("a<b>:c?", "a-b-c", "abc", "a<b>:c?"),
+        ] {
+            assert_eq!(slugify_path(input, Slugify::On), on, "{input}");
+            assert_eq!(slugify_path(input, Slugify::Safe), safe, "{input}");
+            assert_eq!(slugify_path(input, Slugify::Off), off, "{input}");
+        }
+        for (input, on, safe) in [
+            ("input", "input", "input"),
+            ("test ", "test", "test_"),
+            ("tes t", "tes-t", "tes_t"),
+            ("dot. ", "dot", "dot._"),
+        ] {
+            assert_eq!(slugify_anchor(input, Slugify::On), on);
+            assert_eq!(slugify_anchor(input, Slugify::Safe), safe);
+            assert_eq!(slugify_anchor(input, Slugify::Off), safe);
+        }
     }
 
     #[test]

@@ -423,8 +423,8 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
             }
             Ok(Value::from(s.config.permalink(&format!(
                 "/{}/{}/",
-                crate::paths::slugify(kind),
-                crate::paths::slugify(name)
+                crate::paths::slugify_path(kind, s.config.slugify.taxonomies),
+                crate::paths::slugify_path(name, s.config.slugify.taxonomies)
             ))))
         },
     );
@@ -653,6 +653,7 @@ fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
                 resolve_asset: &resolve_asset,
                 shortcodes: &crate::markdown::NoShortcodes,
                 images: None,
+                anchors: s.config.slugify.anchors,
             };
             let input = crate::markdown::Input {
                 env: &env,

@@ -117,6 +117,7 @@ pub(super) fn with_env<R>(templates: &Templates, f: impl FnOnce(&markdown::Env<'
         resolve_asset: &resolve_asset,
         shortcodes: &shortcodes,
         images: Some(&*site.images),
+        anchors: config.slugify.anchors,
     };
     f(&env)
 }

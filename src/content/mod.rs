@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::config::{Config, TaxonomyConfig};
 use crate::error::{line_col, Diagnostic};
-use crate::paths::slugify;
+use crate::paths::{slugify_path, Slugify};
 use crate::source::SourceTree;
 pub use front_matter::{PageFrontMatter, SectionFrontMatter, SortBy};
 
@@ -186,6 +186,14 @@ fn split_date_prefix(stem: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// A folder under `content/` as URL segments (`blog/2024` → `blog/2024`), each under `rule`.
+fn dir_path(dir: &str, rule: Slugify) -> String {
+    dir.split('/')
+        .map(|seg| slugify_path(seg, rule))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn parent_dir(rel: &str) -> &str {
     rel.rfind('/').map(|i| &rel[..i]).unwrap_or("")
 }
@@ -213,19 +221,17 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
     } else {
         (dir, rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".md"))
     };
-    let (file_date, stem) = split_date_prefix(stem);
-    let slug = match &fm.slug {
-        Some(s) => slugify(s),
-        None => slugify(stem),
-    };
+    let rules = &config.slugify;
+    let (file_date, undated) = split_date_prefix(stem);
+    let stem = if rules.paths_keep_dates { stem } else { undated };
+    let slug = slugify_path(fm.slug.as_deref().unwrap_or(stem), rules.paths);
     let path = match &fm.path {
         Some(p) => crate::paths::normalize_url_path(p),
         None => {
             let base = if listing_dir.is_empty() {
                 String::from("/")
             } else {
-                let segs: Vec<String> = listing_dir.split('/').map(slugify).collect();
-                format!("/{}/", segs.join("/"))
+                format!("/{}/", dir_path(listing_dir, rules.dirs))
             };
             if slug.is_empty() {
                 base
@@ -276,7 +282,15 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
     let terms = fm
         .taxonomies
         .iter()
-        .map(|(k, names)| (k.clone(), names.iter().map(|n| (n.clone(), slugify(n))).collect()))
+        .map(|(k, names)| {
+            (
+                k.clone(),
+                names
+                    .iter()
+                    .map(|n| (n.clone(), slugify_path(n, rules.taxonomies)))
+                    .collect(),
+            )
+        })
         .collect();
     Ok(PageEntry {
         body_offset: split.body_offset,
@@ -446,8 +460,7 @@ impl Loader<'_> {
             let path = if dir.is_empty() {
                 "/".to_string()
             } else {
-                let segs: Vec<String> = dir.split('/').map(slugify).collect();
-                format!("/{}/", segs.join("/"))
+                format!("/{}/", dir_path(&dir, self.config.slugify.dirs))
             };
             sections.insert(
                 dir.clone(),
@@ -641,7 +654,7 @@ impl Loader<'_> {
         let model = &mut self.model;
         for tc in &self.config.taxonomies {
             let mut terms: BTreeMap<&str, Term> = BTreeMap::new();
-            let base = format!("/{}/", slugify(&tc.name));
+            let base = format!("/{}/", slugify_path(&tc.name, self.config.slugify.taxonomies));
             for (pi, e) in page_terms.iter().enumerate() {
                 let Some((_, names)) = e.terms.iter().find(|(k, _)| *k == tc.name) else {
                     continue;
@@ -733,6 +746,63 @@ mod tests {
             "base_url = \"https://example.com\"\n[[taxonomies]]\nname = \"tags\"\n",
         )
         .unwrap()
+    }
+
+    /// Zola's URL rules (what `sitegen import zola` sets): folder names as written, file
+    /// names slugified, a taxonomy's terms as written with `safe`.
+    #[test]
+    fn slugify_rules_decide_urls() {
+        let files = [
+            ("7.4/_index.md", "+++\ntitle = \"7.4\"\n+++\n"),
+            ("7.4/ThreadJob/_index.md", "+++\ntitle = \"ThreadJob\"\n+++\n"),
+            (
+                "7.4/ThreadJob/Start-ThreadJob.md",
+                "+++\ntitle = \"Start-ThreadJob\"\n[taxonomies]\ntags = [\"Café Crème\"]\n+++\n",
+            ),
+            ("2024-05-01-news.md", "+++\ntitle = \"N\"\n+++\n"),
+        ];
+        let paths = |extra: &str| {
+            let c = Config::parse(
+                "config.toml",
+                &format!("base_url = \"/\"\n[[taxonomies]]\nname = \"tags\"\n{extra}"),
+            )
+            .unwrap();
+            let (m, errs) = SiteModel::load(&tree(&files), &c, false);
+            assert!(errs.is_empty(), "{errs:?}");
+            let mut v: Vec<String> = m
+                .pages
+                .iter()
+                .map(|p| p.path.clone())
+                .chain(m.sections.iter().map(|s| s.path.clone()))
+                .collect();
+            v.extend(m.taxonomies[0].terms.iter().map(|t| t.path.clone()));
+            v.sort();
+            v
+        };
+        assert_eq!(
+            paths(""),
+            [
+                "/",
+                "/7-4/",
+                "/7-4/threadjob/",
+                "/7-4/threadjob/start-threadjob/",
+                "/news/",
+                "/tags/cafe-creme/"
+            ]
+        );
+        assert_eq!(
+            paths("[slugify]\ndirs = \"off\"\ntaxonomies = \"safe\"\npaths_keep_dates = true\n"),
+            [
+                "/",
+                "/2024-05-01-news/",
+                "/7.4/",
+                "/7.4/ThreadJob/",
+                "/7.4/ThreadJob/start-threadjob/",
+                "/tags/Café Crème/"
+            ]
+        );
+        let err = Config::parse("config.toml", "base_url = \"/\"\n[slugify]\npaths = \"maybe\"\n").unwrap_err();
+        assert!(err[0].to_string().contains("config.toml:3:"), "{}", err[0]);
     }
 
     #[test]

@@ -113,6 +113,8 @@ pub struct Env<'a> {
     /// Local images get `width`/`height`, lazy loading and a `srcset` (`None`: images are
     /// left as written).
     pub images: Option<&'a dyn ImageLookup>,
+    /// How heading ids are made from heading text (`slugify.anchors`).
+    pub anchors: crate::paths::Slugify,
 }
 
 /// One Markdown text to render: everything [`render`] needs besides the [`Env`].
@@ -328,7 +330,7 @@ impl<'a> Renderer<'a> {
         let base = match id {
             Some(id) => id.to_string(),
             None => {
-                let s = crate::paths::slugify(title);
+                let s = crate::paths::slugify_anchor(title, self.input.env.anchors);
                 if s.is_empty() {
                     "section".to_string()
                 } else {
