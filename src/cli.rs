@@ -54,10 +54,26 @@ pub enum Command {
     /// Look after the processed-image cache (`images.cache_dir`, `.sitegen/cache`).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Turn a site made for another generator into a sitegen site with the same URLs (and
+    /// an IMPORT.md listing every change and everything left to do).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Create a new site in DIR (which must be empty or missing).
     Init {
         dir: PathBuf,
         /// Write into a folder that already has files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a Zola site (0.17 to 0.22): SRC holds its config.toml; DEST gets the sitegen site.
+    Zola {
+        src: PathBuf,
+        dest: PathBuf,
+        /// Write into a DEST that already has files.
         #[arg(long)]
         force: bool,
     },
@@ -185,6 +201,7 @@ pub fn run(cli: Cli) -> i32 {
         ),
         Command::Publish(args) => cmd_publish(&cli, args, &printer),
         Command::Cache(c) => cmd_cache(&cli, c, &printer),
+        Command::Import(ImportCommand::Zola { src, dest, force }) => cmd_import_zola(src, dest, *force, &printer),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -214,6 +231,7 @@ fn build_site(
         check_links: true,
         progress: true,
         cancel: None,
+        now: Some(chrono::Local::now().fixed_offset()),
     };
     let result = if make_images {
         build::build(tree, config.clone(), &opts)?
@@ -307,6 +325,31 @@ fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
         result.stats.outputs,
         start.elapsed().as_millis()
     ));
+    Ok(())
+}
+
+fn cmd_import_zola(src: &std::path::Path, dest: &std::path::Path, force: bool, p: &Printer) -> Result<(), Errors> {
+    let report = crate::import::zola(src, dest, force)?;
+    let errors = report.build_errors.len();
+    p.info(format!(
+        "Imported `{}` into `{}`: {} files, {} changes, {} things not converted; see {}",
+        src.display(),
+        dest.display(),
+        report.files,
+        report.changes().count(),
+        report.unsupported().count(),
+        dest.join("IMPORT.md").display()
+    ));
+    if errors == 0 {
+        p.info(format!(
+            "The imported site builds: cd {} && sitegen build",
+            dest.display()
+        ));
+    } else {
+        p.info(format!(
+            "The imported site does not build yet: {errors} errors, listed at the end of IMPORT.md"
+        ));
+    }
     Ok(())
 }
 

@@ -52,6 +52,8 @@ pub struct SiteData {
     /// What template functions read, per output (`current_path`): incremental builds re-render
     /// an output when any of it changed.
     deps: Mutex<HashMap<String, Vec<Dep>>>,
+    /// The build's time, for `now()` (a value passed in: templates read no clock).
+    now: chrono::DateTime<chrono::FixedOffset>,
 }
 
 impl SiteData {
@@ -75,7 +77,14 @@ impl SiteData {
             images,
             data_cache: Mutex::new(HashMap::new()),
             deps: Mutex::new(HashMap::new()),
+            now: chrono::DateTime::default(),
         }
+    }
+
+    /// The same, with `now()` returning `now`.
+    pub fn at(mut self, now: chrono::DateTime<chrono::FixedOffset>) -> Self {
+        self.now = now;
+        self
     }
 
     /// Notes that the output being rendered (`current_path` in `state`) read `dep`.
@@ -369,6 +378,110 @@ fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     register_content_functions(tera, site);
     register_data_functions(tera, site);
     register_filters(tera, site);
+    register_zola_compat(tera, site);
+}
+
+/// Tera 1 filters that Tera 2 dropped and Zola themes use: `slice(start, end)` (negative
+/// indices count from the end), `concat(with)`, `filter(attribute, value)`, `map(attribute)`
+/// `linebreaksbr`, and `int` with Tera 1's rules.
+fn register_tera1_filters(tera: &mut Tera) {
+    tera.register_filter(
+        "slice",
+        |v: &[Value], kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let n = v.len() as i64;
+            let at = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
+            let start = at(kw.get::<i64>("start")?.unwrap_or(0));
+            let end = at(kw.get::<i64>("end")?.unwrap_or(n));
+            Ok(Value::from(if start < end {
+                v[start..end].to_vec()
+            } else {
+                Vec::new()
+            }))
+        },
+    );
+    tera.register_filter(
+        "concat",
+        |v: &[Value], kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let mut out = v.to_vec();
+            match kw.must_get::<Value>("with")? {
+                w if w.as_array().is_some() => out.extend(w.as_array().unwrap_or_default().iter().cloned()),
+                w => out.push(w),
+            }
+            Ok(Value::from(out))
+        },
+    );
+    tera.register_filter(
+        "filter",
+        |v: &[Value], kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+            let attr = kw.must_get::<&str>("attribute")?;
+            let want = kw.get::<Value>("value")?;
+            let keep = |x: &&Value| match (x.get_from_path(attr), &want) {
+                (Some(a), Some(w)) => *a == *w,
+                (Some(a), None) => !a.is_none() && !a.is_undefined(),
+                (None, _) => false,
+            };
+            Ok(Value::from(v.iter().filter(keep).cloned().collect::<Vec<_>>()))
+        },
+    );
+    tera.register_filter("map", |v: &[Value], kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let attr = kw.must_get::<&str>("attribute")?;
+        Ok(Value::from(
+            v.iter()
+                .filter_map(|x| x.get_from_path(attr).cloned())
+                .collect::<Vec<_>>(),
+        ))
+    });
+    // Tera 1's `int`: floats are truncated (`(w / 2) | int`), strings parsed (with `base`),
+    // `default` when that fails. Tera 2's refuses non-integral floats.
+    tera.register_filter("int", |v: &Value, kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let default = kw.get::<i64>("default")?;
+        let base = kw.get::<u32>("base")?.unwrap_or(10);
+        let n = if let Some(f) = v.as_f64().filter(|_| v.is_number()) {
+            Some(f.trunc() as i64)
+        } else if let Some(s) = v.as_str() {
+            let t = s.trim();
+            let digits = match base {
+                16 => t.trim_start_matches("0x"),
+                8 => t.trim_start_matches("0o"),
+                2 => t.trim_start_matches("0b"),
+                _ => t,
+            };
+            i64::from_str_radix(digits, base).ok()
+        } else {
+            v.as_bool().map(i64::from)
+        };
+        n.or(default)
+            .map(Value::from)
+            .ok_or_else(|| err(format!("int: `{v}` is not a number (give `default=` for a fallback)")))
+    });
+    tera.register_filter("linebreaksbr", |s: &str, _: Kwargs, _: &State| {
+        Value::safe_string(&s.replace("\r\n", "<br>").replace('\n', "<br>"))
+    });
+}
+
+/// What Zola's templates use that Tera 2 lacks: `now(timestamp=false, utc=false)` (the
+/// build's time as RFC 3339, or seconds since the epoch) and the `matching` test (a regex).
+fn register_zola_compat(tera: &mut Tera, site: &Arc<SiteData>) {
+    let s = site.clone();
+    tera.register_function("now", move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        let now = s.now;
+        if kw.get::<bool>("timestamp")?.unwrap_or(false) {
+            return Ok(Value::from(now.timestamp()));
+        }
+        let t = if kw.get::<bool>("utc")?.unwrap_or(false) {
+            now.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        } else {
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        Ok(Value::from(t))
+    });
+    register_tera1_filters(tera);
+    tera.register_test("matching", |v: &str, kw: Kwargs, _: &State| -> tera::TeraResult<bool> {
+        let pat = kw.must_get::<&str>("pat")?;
+        let re = regex::Regex::new(pat).map_err(|e| err(format!("matching: `{pat}` is not a valid regex: {e}")))?;
+        Ok(re.is_match(v))
+    });
 }
 
 /// URL functions: `get_url` (pages and sections by `@/` path, assets, static files, plain

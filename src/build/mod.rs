@@ -58,6 +58,9 @@ pub struct BuildOptions {
     /// built here): it returns an error, see [`BuildOptions::cancelled`], and a builder keeps
     /// what it had, so the next build (and preview) starts from the last complete one.
     pub cancel: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// What `now()` returns in templates. The CLI passes the clock's time; `None` is the Unix
+    /// epoch, so a build without a clock stays reproducible (tests, the library).
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl Default for BuildOptions {
@@ -68,6 +71,7 @@ impl Default for BuildOptions {
             check_links: true,
             progress: false,
             cancel: None,
+            now: None,
         }
     }
 }
@@ -359,7 +363,7 @@ impl Builder {
         run.phase("assets")?;
         let (model, errs) = SiteModel::load_cached(&tree, &config, opts.drafts, &mut self.front_matter);
         run.errors.extend(errs);
-        let site = self.site_data(&tree, &config, &model, &assets);
+        let site = self.site_data(&tree, &config, &model, &assets, opts);
         run.phase("load content")?;
         let templates = match Templates::load(&tree, site.clone()) {
             Ok(t) => t,
@@ -484,6 +488,7 @@ impl Builder {
         config: &Arc<Config>,
         model: &SiteModel,
         assets: &Arc<AssetSet>,
+        opts: &BuildOptions,
     ) -> Arc<SiteData> {
         let mut urls = HashMap::new();
         for p in &model.pages {
@@ -512,15 +517,18 @@ impl Builder {
             .get_or_insert_with(|| Arc::new(crate::images::cache::Store::new(config.image_cache.as_deref())))
             .clone();
         let image_requests = Arc::new(crate::images::Images::new(config.clone(), tree.clone(), store));
-        Arc::new(SiteData::new(
-            config.clone(),
-            urls,
-            static_paths,
-            assets.clone(),
-            tree.clone(),
-            highlighter,
-            image_requests,
-        ))
+        Arc::new(
+            SiteData::new(
+                config.clone(),
+                urls,
+                static_paths,
+                assets.clone(),
+                tree.clone(),
+                highlighter,
+                image_requests,
+            )
+            .at(opts.now.unwrap_or_default()),
+        )
     }
 
     /// Renders the jobs in parallel, reusing the last build's output where its key and

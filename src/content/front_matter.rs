@@ -136,7 +136,13 @@ pub enum Format {
 /// Splits `text` at its front matter fences. A file without front matter is all body.
 pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let t = &text[bom..];
+    // Blank lines before the opening fence are allowed, as Zola allows them.
+    let lead = text[bom..].len() - text[bom..].trim_start().len();
+    let (bom, t) = if text[bom + lead..].starts_with("+++") || text[bom + lead..].starts_with("---") {
+        (bom + lead, &text[bom + lead..])
+    } else {
+        (bom, &text[bom..])
+    };
     let (fence, format) = if t.starts_with("+++") {
         ("+++", Format::Toml)
     } else if t.starts_with("---") {
@@ -153,10 +159,11 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let first_nl = match t.find('\n') {
         Some(i) if t[fence.len()..i].trim().is_empty() => i + 1,
         _ => {
+            let (l, c) = line_col(text, bom);
             return Err(Diagnostic::at(
                 file,
-                1,
-                1,
+                l,
+                c,
                 format!("front matter must start with a line holding only `{fence}`"),
             ));
         }
@@ -175,10 +182,11 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             });
         }
         if end == t.len() {
+            let (l, c) = line_col(text, bom);
             return Err(Diagnostic::at(
                 file,
-                1,
-                1,
+                l,
+                c,
                 format!("front matter opened with `{fence}` is never closed"),
             ));
         }
@@ -341,6 +349,19 @@ mod tests {
         let fm: PageFrontMatter = parse("a.md", t, &s).unwrap();
         assert_eq!(fm.title.as_deref(), Some("B"));
         assert_eq!(fm.date.as_deref(), Some("2024-01-02"));
+    }
+
+    /// Zola allows blank lines before the front matter; positions stay the file's.
+    #[test]
+    fn blank_lines_before_the_front_matter() {
+        let t = "\n\n+++\ntitle = \"A\"\n+++\nbody\n";
+        let s = split("a.md", t).unwrap();
+        assert_eq!(s.front_matter, "title = \"A\"\n");
+        assert_eq!(s.body, "body\n");
+        assert_eq!(&t[s.front_matter_offset..s.front_matter_offset + 5], "title");
+        let e = split("a.md", "\n+++\ntitle = 1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(1)));
+        assert_eq!(split("a.md", "\n\nplain *text*\n").unwrap().body, "\n\nplain *text*\n");
     }
 
     #[test]

@@ -202,6 +202,7 @@ impl Session {
             check_links: false,
             progress: false,
             cancel: self.cancel.clone(),
+            now: Some(chrono::Local::now().fixed_offset()),
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {

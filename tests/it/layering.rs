@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["output"],
     &["site"],
     &["publish", "serve"],
-    &["init"],
+    &["import", "init"],
     &["cli"],
 ];
 

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod errors;
 mod images;
+mod import;
 mod incremental;
 mod layering;
 mod markdown;

@@ -1,0 +1,311 @@
+//! `sitegen import zola SRC DEST`: a Zola site becomes a sitegen site, with the same URLs, and
+//! `IMPORT.md` says what changed and what could not be converted, each with `file:line`.
+//!
+//! The conversions are pure (`zola.rs`: config keys one by one, front matter per file); this
+//! file is the edge that walks SRC, writes DEST (refusing a non-empty DEST unless `--force`),
+//! and then plans a build of the result, so the report also lists every error that is left
+//! (templates written for Tera 1, say) with its position.
+
+mod tera1;
+mod zola;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnostic, Errors};
+
+/// One line of the import report.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    /// The source file (relative to SRC).
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+    /// A change the import made (`true`), or something it could not convert.
+    pub change: bool,
+}
+
+impl Note {
+    fn change(file: &str, line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+            change: true,
+        }
+    }
+
+    fn unsupported(file: &str, line: Option<usize>, message: impl Into<String>) -> Note {
+        Note {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+            change: false,
+        }
+    }
+
+    fn location(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub notes: Vec<Note>,
+    /// Files written to DEST.
+    pub files: usize,
+    /// What a build of DEST reports now (empty: it builds).
+    pub build_errors: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn changes(&self) -> impl Iterator<Item = &Note> {
+        self.notes.iter().filter(|n| n.change)
+    }
+
+    pub fn unsupported(&self) -> impl Iterator<Item = &Note> {
+        self.notes.iter().filter(|n| !n.change)
+    }
+
+    /// IMPORT.md.
+    pub fn to_markdown(&self, from: &str, src: &str) -> String {
+        let mut s = format!(
+            "# Imported from {from}\n\n`sitegen import {} {src}` wrote {} files. Every change it made and everything it could not convert is listed below with the file and line in the {from} site.\n",
+            from.to_lowercase(),
+            self.files
+        );
+        let list = |s: &mut String, title: &str, notes: Vec<&Note>| {
+            s.push_str(&format!("\n## {title} ({})\n\n", notes.len()));
+            if notes.is_empty() {
+                s.push_str("None.\n");
+            }
+            for n in notes {
+                s.push_str(&format!("- `{}`: {}\n", n.location(), n.message));
+            }
+        };
+        list(&mut s, "Changed", self.changes().collect());
+        list(&mut s, "Not converted", self.unsupported().collect());
+        s.push_str(&format!(
+            "\n## Building the result ({} errors)\n\n",
+            self.build_errors.len()
+        ));
+        if self.build_errors.is_empty() {
+            s.push_str("`sitegen build` builds the imported site without errors.\n");
+        } else {
+            s.push_str("`sitegen check` in the imported site reports these; fix them there (paths are the imported site's):\n\n");
+            for d in &self.build_errors {
+                s.push_str(&format!("- {d}\n"));
+            }
+        }
+        s
+    }
+}
+
+/// Imports the Zola site in `src` into `dest`: writes the converted site and `IMPORT.md`.
+pub fn zola(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
+    let config_path = src.join("config.toml");
+    let text = std::fs::read_to_string(&config_path).map_err(|e| {
+        Diagnostic::new(
+            config_path.display().to_string(),
+            format!("cannot read the Zola config: {e}"),
+        )
+    })?;
+    check_dest(dest, force)?;
+    let themes = crate::highlight::Highlighter::theme_names();
+    let (config, mut notes) = zola::convert_config("config.toml", &text, &themes)?;
+    let mut report = Report::default();
+    write(dest, "config.toml", config.as_bytes(), &mut report)?;
+    for (from, to) in [
+        ("content", "content"),
+        ("templates", "templates"),
+        ("static", "static"),
+        ("sass", "static"),
+    ] {
+        copy_tree(src, from, dest, to, &mut notes, &mut report)?;
+    }
+    if let Some(theme) = theme_name(&text) {
+        let t = format!("themes/{theme}");
+        for (from, to) in [("templates", "templates"), ("static", "static"), ("sass", "static")] {
+            copy_tree(
+                src,
+                &format!("{t}/{from}"),
+                dest,
+                &format!("{t}/{to}"),
+                &mut notes,
+                &mut report,
+            )?;
+        }
+        if src.join(&t).join("theme.toml").exists() {
+            notes.push(Note::unsupported(
+                &format!("{t}/theme.toml"),
+                None,
+                "the theme's `[extra]` defaults are not merged into the config; copy the ones the templates need into `[extra]`",
+            ));
+        }
+    }
+    rewrite_templates(dest, theme_name(&text).as_deref(), &mut notes)?;
+    if src.join("i18n").is_dir() {
+        notes.push(Note::unsupported(
+            "i18n/",
+            None,
+            "translation files are not used yet (multilingual sites are planned)",
+        ));
+    }
+    notes.sort();
+    notes.dedup();
+    report.notes = notes;
+    report.build_errors = build_errors(dest);
+    let md = report.to_markdown("Zola", &src.display().to_string());
+    write(dest, "IMPORT.md", md.as_bytes(), &mut report)?;
+    Ok(report)
+}
+
+/// DEST must be empty or missing, unless `force`.
+fn check_dest(dest: &Path, force: bool) -> Result<(), Errors> {
+    let non_empty = std::fs::read_dir(dest).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if non_empty && !force {
+        return Err(Diagnostic::new(
+            dest.display().to_string(),
+            "is not empty: an import writes a whole site; choose an empty folder, or pass `--force` to write over it",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The `theme = "NAME"` of a Zola config.
+fn theme_name(config: &str) -> Option<String> {
+    let doc = config.parse::<toml_edit::DocumentMut>().ok()?;
+    doc.get("theme")?.as_str().map(String::from)
+}
+
+fn write(dest: &Path, rel: &str, bytes: &[u8], report: &mut Report) -> Result<(), Errors> {
+    let p = dest.join(rel);
+    let io = |e: std::io::Error| Errors::from(Diagnostic::new(p.display().to_string(), format!("cannot write: {e}")));
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(io)?;
+    }
+    std::fs::write(&p, bytes).map_err(io)?;
+    report.files += 1;
+    Ok(())
+}
+
+/// Copies `src/from/**` to `dest/to/**`; Markdown files get their front matter converted.
+/// Dotfiles are skipped; a file that an earlier folder already wrote (`sass/a.scss` and
+/// `static/a.scss`) is noted and kept.
+fn copy_tree(
+    src: &Path,
+    from: &str,
+    dest: &Path,
+    to: &str,
+    notes: &mut Vec<Note>,
+    report: &mut Report,
+) -> Result<(), Errors> {
+    let root = src.join(from);
+    if !root.is_dir() {
+        return Ok(());
+    }
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    for path in files {
+        let rel = path
+            .strip_prefix(&root)
+            .expect("under root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let shown = format!("{from}/{rel}");
+        let out = format!("{to}/{rel}");
+        if dest.join(&out).exists() && from != to {
+            notes.push(Note::unsupported(
+                &shown,
+                None,
+                format!("not copied: `{out}` comes from another folder of the site"),
+            ));
+            continue;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Errors::from(Diagnostic::new(shown.clone(), format!("cannot read: {e}"))))?;
+        let bytes = match (from == "content" && rel.ends_with(".md"), std::str::from_utf8(&bytes)) {
+            (true, Ok(text)) => {
+                let section = rel == "_index.md" || rel.ends_with("/_index.md");
+                let (converted, n) = zola::convert_front_matter(&shown, text, section);
+                notes.extend(n);
+                converted.into_bytes()
+            }
+            _ => bytes,
+        };
+        write(dest, &out, &bytes, report)?;
+    }
+    if from == "sass" || from.ends_with("/sass") {
+        notes.push(Note::change(
+            &format!("{from}/"),
+            None,
+            format!("moved to `{to}/`, where its `.scss` files are compiled to `.css` at the same paths"),
+        ));
+    }
+    Ok(())
+}
+
+/// Rewrites the Tera 1 constructs of every template in DEST (site and theme) in place.
+fn rewrite_templates(dest: &Path, theme: Option<&str>, notes: &mut Vec<Note>) -> Result<(), Errors> {
+    let read = |dir: PathBuf| -> BTreeMap<String, String> {
+        walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                let rel = e.path().strip_prefix(&dir).ok()?.to_string_lossy().replace('\\', "/");
+                Some((rel, std::fs::read_to_string(e.path()).ok()?))
+            })
+            .collect()
+    };
+    let site = read(dest.join("templates"));
+    let theme_dir = theme.map(|t| format!("themes/{t}/templates"));
+    let themed = theme_dir.as_ref().map(|d| read(dest.join(d))).unwrap_or_default();
+    // Names resolve to the site's template first, then the theme's (as the build does).
+    let mut all = themed.clone();
+    all.extend(site.clone());
+    for (dir, own) in [(Some("templates".to_string()), &site), (theme_dir.clone(), &themed)] {
+        let Some(dir) = dir else { continue };
+        let (rewritten, n) = tera1::rewrite_all(&all, &|name| format!("{dir}/{name}"));
+        for (name, text) in own {
+            let new = &rewritten[name];
+            if new != text {
+                let p = dest.join(&dir).join(name);
+                std::fs::write(&p, new).map_err(|e| {
+                    Errors::from(Diagnostic::new(p.display().to_string(), format!("cannot write: {e}")))
+                })?;
+            }
+        }
+        let prefix = format!("{dir}/");
+        notes.extend(n.into_iter().filter(|x| {
+            x.file
+                .strip_prefix(&prefix)
+                .is_some_and(|name| own.contains_key(name) && (dir == "templates" || !site.contains_key(name)))
+        }));
+    }
+    Ok(())
+}
+
+/// The errors a build of the imported site reports (nothing is written or made).
+fn build_errors(dest: &Path) -> Vec<Diagnostic> {
+    let args = crate::site::SiteArgs::default();
+    let (config, tree) = match crate::site::load_site(dest, Path::new("config.toml"), &args) {
+        Ok(x) => x,
+        Err(e) => return e.0,
+    };
+    match crate::build::plan(tree, config, &crate::build::BuildOptions::default()) {
+        Ok(r) => r.warnings,
+        Err(e) => e.0,
+    }
+}
