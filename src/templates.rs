@@ -41,6 +41,9 @@ pub struct SiteData {
     pub static_paths: HashSet<String>,
     /// Everything from `static/`, fingerprinted.
     pub assets: Arc<AssetSet>,
+    /// Bundle files by their path under `content/` (`blog/post/photo.jpg`, what `page.assets`
+    /// holds) → their output path, so `get_url(path=asset)` finds them.
+    pub bundle_assets: HashMap<String, String>,
     /// Files under `data/` (and the whole tree for `load_data` of content files).
     pub tree: Arc<SourceTree>,
     pub values: OnceLock<SiteValues>,
@@ -73,12 +76,19 @@ impl SiteData {
             assets,
             tree,
             values: OnceLock::new(),
+            bundle_assets: HashMap::new(),
             highlighter,
             images,
             data_cache: Mutex::new(HashMap::new()),
             deps: Mutex::new(HashMap::new()),
             now: chrono::DateTime::default(),
         }
+    }
+
+    /// The same, with `get_url` knowing these bundle files (content path → output path).
+    pub fn with_bundle_assets(mut self, bundle_assets: HashMap<String, String>) -> Self {
+        self.bundle_assets = bundle_assets;
+        self
     }
 
     /// The same, with `now()` returning `now`.
@@ -333,6 +343,8 @@ pub fn tera_diagnostics(e: &tera::Error, origins: &HashMap<String, String>, fall
 /// Shortcodes are templates under `templates/shortcodes/`.
 pub struct TemplateShortcodes<'a> {
     pub templates: &'a Templates,
+    /// What a render's shortcodes see as `page` or `section`, by render key.
+    pub contexts: &'a HashMap<String, (&'static str, Value)>,
 }
 
 impl Shortcodes for TemplateShortcodes<'_> {
@@ -360,6 +372,9 @@ impl Shortcodes for TemplateShortcodes<'_> {
         // read is not an output's dependency (the render's cache key covers the templates).
         ctx.insert("current_path", key);
         ctx.insert("page_dir", page_dir);
+        if let Some((name, value)) = self.contexts.get(key) {
+            ctx.insert_value(*name, value.clone());
+        }
         let html = self.templates.render(&format!("shortcodes/{name}.html"), &ctx);
         let _ = self.templates.site.take_deps(key);
         html.map_err(|d| d.to_string())
@@ -506,6 +521,9 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
             let clean = path.trim_start_matches('/');
             if let Some(a) = s.assets.get(clean) {
                 return Ok(Value::from(s.assets.url(a)));
+            }
+            if let Some(out) = s.bundle_assets.get(clean) {
+                return Ok(Value::from(s.config.permalink(&format!("/{out}"))));
             }
             let looks_like_file = clean.rsplit('/').next().is_some_and(|l| l.contains('.'));
             if looks_like_file && !s.static_paths.contains(clean) {

@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use tera::Value;
 
 use super::{Builder, CachedMarkdown};
+use crate::config::Config;
 use crate::content::SiteModel;
 use crate::error::Diagnostic;
 use crate::images::{Images, Job};
-use crate::keys::hash_of;
+use crate::keys::{hash_of, value_key};
 use crate::markdown::{self, Rendered};
 use crate::templates::{SiteData, TemplateShortcodes, Templates};
 
@@ -102,11 +104,16 @@ impl Renders {
 }
 
 /// What a Markdown render in this build links and shows through: permalinks, fingerprinted
-/// assets, shortcodes, images.
-pub(super) fn with_env<R>(templates: &Templates, f: impl FnOnce(&markdown::Env<'_>) -> R) -> R {
+/// assets, shortcodes (with `contexts`: what each render's shortcodes see as `page` or
+/// `section`, by render key), images.
+pub(super) fn with_env<R>(
+    templates: &Templates,
+    contexts: &HashMap<String, (&'static str, Value)>,
+    f: impl FnOnce(&markdown::Env<'_>) -> R,
+) -> R {
     let site: &SiteData = &templates.site;
     let config = &*site.config;
-    let shortcodes = TemplateShortcodes { templates };
+    let shortcodes = TemplateShortcodes { templates, contexts };
     let resolve = |p: &str| site.urls.get(p).cloned();
     let resolve_asset = |u: &str| site.assets.fingerprinted_url(u, config);
     let env = markdown::Env {
@@ -137,10 +144,18 @@ impl Builder {
                 .iter()
                 .all(|(p, sha)| tree.get(p).map(|f| f.sha256) == Some(*sha))
         };
-        with_env(templates, |env| {
+        let contexts = shortcode_contexts(model, &site.config);
+        with_env(templates, &contexts, |env| {
             let render = |origin: &str, relative: &str, text: &str, body_offset: usize, sha: [u8; 32]| {
                 let uses_templates = text.contains("{{") || text.contains("{%");
-                let tkey = if uses_templates { templates_key } else { 0 };
+                // With shortcodes, the render also depends on the templates and on what the
+                // shortcodes see of the page (by content: its value is made anew each build).
+                let tkey = if uses_templates {
+                    let context = contexts.get(&markdown::render_key(origin));
+                    hash_of((templates_key, context.map(|(_, v)| value_key(v, &Default::default()))))
+                } else {
+                    0
+                };
                 if let Some(c) = self.markdown.get(origin) {
                     if c.sha256 == sha
                         && c.templates_key == tkey
@@ -183,6 +198,22 @@ impl Builder {
             }
         })
     }
+}
+
+/// What the shortcodes of each page or section that has some see as `page` or `section`: its
+/// value without what rendering makes (content, summary, table of contents), as in Zola.
+fn shortcode_contexts(model: &SiteModel, config: &Config) -> HashMap<String, (&'static str, Value)> {
+    let uses = |t: &str| t.contains("{{") || t.contains("{%");
+    let none = Rendered::default();
+    let pages = model.pages.iter().filter(|p| uses(&p.text)).map(|p| {
+        let v = super::values::page_value(model, p, &none, config, (None, None));
+        (markdown::render_key(&p.origin), ("page", v))
+    });
+    let sections = model.sections.iter().filter(|s| uses(&s.text)).map(|s| {
+        let v = super::values::section_stub(model, s, config);
+        (markdown::render_key(&s.origin), ("section", v))
+    });
+    pages.chain(sections).collect()
 }
 
 /// Renders one content file's Markdown; returns the render (with the sources of every image

@@ -498,9 +498,14 @@ impl Builder {
             urls.insert(s.relative_path.clone(), config.permalink(&s.path));
         }
         let mut static_paths: HashSet<String> = model.loose_files.iter().map(|f| f.relative_path.clone()).collect();
+        let mut bundle_assets = HashMap::new();
         let bundles = model.pages.iter().map(|p| (&p.path, &p.assets));
         for (path, files) in bundles.chain(model.sections.iter().map(|s| (&s.path, &s.assets))) {
-            static_paths.extend(files.iter().map(|a| crate::paths::bundle_asset_output(path, a)));
+            for a in files {
+                let out = crate::paths::bundle_asset_output(path, a);
+                static_paths.insert(out.clone());
+                bundle_assets.insert(a.clone(), out);
+            }
         }
         if config.generate_feeds {
             static_paths.extend(config.feed_filenames.iter().cloned());
@@ -527,6 +532,7 @@ impl Builder {
                 highlighter,
                 image_requests,
             )
+            .with_bundle_assets(bundle_assets)
             .at(opts.now.unwrap_or_default()),
         )
     }

@@ -131,7 +131,8 @@ impl Builder {
     ) -> Option<(Rendered, Arc<[crate::images::Job]>)> {
         let model = &last.model;
         let site = &last.templates.site;
-        let ((r, errs), jobs) = with_env(&last.templates, |env| {
+        // An edit with shortcodes is not previewed, so no shortcode context is needed.
+        let ((r, errs), jobs) = with_env(&last.templates, &Default::default(), |env| {
             render_one(
                 env,
                 &site.images,

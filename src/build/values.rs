@@ -228,6 +228,31 @@ fn taxonomy_values(
 
 /// The template value of page `p` (the model's page `i`, or its edited version in a preview),
 /// whose Markdown rendered to `r`.
+/// A section's value without its pages and rendered content: what its shortcodes see.
+pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> Value {
+    let mut m = Map::new();
+    m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
+    m.insert(
+        "description".into(),
+        s.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
+    );
+    m.insert("path".into(), v_str(&s.path));
+    m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
+    m.insert("relative_path".into(), v_str(&s.relative_path));
+    m.insert("extra".into(), json(&s.fm.extra));
+    m.insert(
+        "assets".into(),
+        Value::from(
+            s.assets
+                .iter()
+                .map(|a| Value::from(format!("/{a}")))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
+    Value::from(m)
+}
+
 pub(super) fn page_value(
     model: &SiteModel,
     p: &Page,
@@ -283,13 +308,12 @@ pub(super) fn page_value(
                 .collect::<Vec<_>>(),
         ),
     );
-    let dir = p.path.clone();
     m.insert(
         "assets".into(),
         Value::from(
             p.assets
                 .iter()
-                .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                .map(|a| Value::from(format!("/{a}")))
                 .collect::<Vec<_>>(),
         ),
     );
@@ -360,13 +384,12 @@ fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Va
         ),
     );
     m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
-    let dir = s.path.clone();
     m.insert(
         "assets".into(),
         Value::from(
             s.assets
                 .iter()
-                .map(|a| Value::from(config.permalink(&format!("{dir}{}", a.rsplit('/').next().unwrap_or(a)))))
+                .map(|a| Value::from(format!("/{a}")))
                 .collect::<Vec<_>>(),
         ),
     );

@@ -363,3 +363,34 @@ fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
     let fresh = site.plan().unwrap().plan;
     assert!(s.plan == fresh, "the session's plan differs from a fresh build");
 }
+
+/// A shortcode sees its page (`page.assets` here): a file added to the bundle renders the
+/// Markdown again though the page's own file did not change.
+#[test]
+fn a_shortcode_reading_its_page_renders_again_when_the_page_changes_around_it() {
+    let site = TestSite::starter();
+    site.write(
+        "site/templates/shortcodes/files.html",
+        "{% for a in page.assets %}[{{ a }} {{ get_url(path=a) }}]{% endfor %}",
+    );
+    site.write(
+        "site/content/album/index.md",
+        "+++\ntitle = \"Album\"\n+++\n{{ files() }}\n",
+    );
+    site.write("site/content/album/a.txt", "a");
+    let mut b = Builder::default();
+    let first = rebuild(&site, &mut b);
+    let page = |r: &BuildResult| String::from_utf8(r.plan.files["album/index.html"].bytes.to_vec()).unwrap();
+    assert!(
+        page(&first).contains("[/album/a.txt https://example.com/album/a.txt]"),
+        "{}",
+        page(&first)
+    );
+    site.write("site/content/album/b.txt", "b");
+    let second = rebuild(&site, &mut b);
+    assert!(
+        page(&second).contains("[/album/b.txt https://example.com/album/b.txt]"),
+        "{}",
+        page(&second)
+    );
+}
