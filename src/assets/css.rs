@@ -194,7 +194,8 @@ pub fn find_refs(css: &str) -> Vec<Ref> {
             i = j + 1;
             continue;
         }
-        if css[i..].len() >= 4 && css[i..i + 4].eq_ignore_ascii_case("url(") {
+        // Bytes, not `str` slices: `i + 4` may fall inside a multi-byte character (`↳`).
+        if b.len() - i >= 4 && b[i..i + 4].eq_ignore_ascii_case(b"url(") {
             let mut s = i + 4;
             while s < b.len() && b[s].is_ascii_whitespace() {
                 s += 1;
@@ -235,7 +236,8 @@ pub fn find_refs(css: &str) -> Vec<Ref> {
 
 /// Is the string starting at `i` the target of an `@import`?
 fn preceded_by_import(css: &str, i: usize) -> bool {
-    css[..i].trim_end().to_ascii_lowercase().ends_with("@import")
+    let t = css[..i].trim_end().as_bytes();
+    t.len() >= 7 && t[t.len() - 7..].eq_ignore_ascii_case(b"@import")
 }
 
 /// The output path a reference points at, or `None` for external and data URLs.
@@ -283,6 +285,22 @@ pub fn replace_file_name(url: &str, new_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a multi-byte character just before a position `url(` is looked for at
+    /// (apollo's `↳` in a `content:` string) panicked on a `str` slice.
+    #[test]
+    fn multi_byte_characters_are_not_split() {
+        for css in [
+            "a::before{content:\"↳\"}b{background:url(x.png)}",
+            "↳url",
+            "é↳",
+            ".a{x:↳}url(y.png)",
+        ] {
+            let urls: Vec<String> = find_refs(css).into_iter().map(|r| r.url).collect();
+            let want: Vec<&str> = ["x.png", "y.png"].into_iter().filter(|u| css.contains(*u)).collect();
+            assert_eq!(urls, want, "{css}");
+        }
+    }
 
     #[test]
     fn finds_urls_and_imports_but_not_comments_or_strings() {
