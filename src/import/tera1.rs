@@ -4,6 +4,7 @@
 //! - A block that a child template defines outside any other block, and that no ancestor
 //!   has, is an error in Tera 2; in Tera 1 it was simply never shown, so it is removed.
 //!   (A new block nested in an overriding block is a block for grandchildren: it stays.)
+//! - Macros are components in Tera 2 (see [`rewrite_macros`]).
 //! - Tests take keyword arguments in Tera 2: `is divisibleby(3)` → `is divisible_by(divisor=3)`,
 //!   `is starting_with("a")` → `is starting_with(pat="a")` (also `ending_with`,
 //!   `containing`, `matching`), and `is object` → `is map`.
@@ -59,9 +60,12 @@ pub fn rewrite_all(
 ) -> (BTreeMap<String, String>, Vec<Note>) {
     let mut out = BTreeMap::new();
     let mut notes = Vec::new();
+    let ns = namespaces(templates);
     for (name, text) in templates {
         let file = origin(name);
-        let mut text = rewrite_tests(&file, text, &mut notes);
+        let text = rewrite_includes(&file, text, templates, &mut notes);
+        let text = rewrite_macros(&file, &text, &ns, &mut notes);
+        let mut text = rewrite_tests(&file, &text, &mut notes);
         if let Some(parent) = extends_of(&text) {
             if let Some(allowed) = ancestor_blocks(&parent, templates) {
                 text = prune_blocks(&file, &text, &allowed, &mut notes);
@@ -114,6 +118,188 @@ fn prune_blocks(file: &str, text: &str, allowed: &HashSet<String>, notes: &mut V
     }
     s.push_str(&text[at..]);
     s
+}
+
+/// Tera 1 macros → Tera 2 components: `{% import "m.html" as ns %}` goes (components are
+/// known in every template), `{% macro name(a, b=1) %}…{% endmacro %}` becomes
+/// `{% component name(a, b=1) %}…{% endcomponent name %}`, and a call `ns::name(a=x, b=2)`
+/// (or `self::name(…)`) becomes `<name a={x} b={2} />`.
+fn import_tag() -> Regex {
+    Regex::new(r#"\{%(-?)\s*import\s+["'][^"']+["']\s+as\s+(\w+)\s*(-?)%\}[ \t]*\n?"#).expect("valid regex")
+}
+
+/// The macro namespaces imported anywhere (a child template calls what its parent imported).
+fn namespaces(templates: &BTreeMap<String, String>) -> Vec<String> {
+    let mut ns: Vec<String> = vec!["self".into()];
+    for text in templates.values() {
+        ns.extend(import_tag().captures_iter(text).map(|c| c[2].to_string()));
+    }
+    ns.sort();
+    ns.dedup();
+    ns
+}
+
+fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec<Note>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in import_tag().captures_iter(text) {
+        let m = c.get(0).expect("whole match");
+        out.push_str(&text[last..m.start()]);
+        last = m.end();
+        notes.push(Note::change(
+            file,
+            Some(line_col(text, m.start()).0),
+            format!("`{}` removed: Tera 2 components need no import", m.as_str().trim()),
+        ));
+    }
+    out.push_str(&text[last..]);
+    let text = out;
+
+    // Definitions.
+    let tags = Regex::new(r"\{%(-?)\s*(macro\s+(\w+)\s*\(|endmacro(?:\s+\w+)?\s*(-?)%\})").expect("valid regex");
+    let mut out = String::with_capacity(text.len());
+    let mut open: Vec<String> = Vec::new();
+    let mut last = 0;
+    for c in tags.captures_iter(&text) {
+        let m = c.get(0).expect("whole match");
+        out.push_str(&text[last..m.start()]);
+        let dash = &c[1];
+        match c.get(3) {
+            Some(name) => {
+                open.push(name.as_str().to_string());
+                out.push_str(&format!("{{%{dash} component {}(", name.as_str()));
+                notes.push(Note::change(
+                    file,
+                    Some(line_col(&text, m.start()).0),
+                    format!("macro `{}` → component", name.as_str()),
+                ));
+            }
+            None => {
+                let name = open.pop().unwrap_or_default();
+                let close = c.get(4).map(|d| d.as_str()).unwrap_or("");
+                out.push_str(&format!("{{%{dash} endcomponent {name} {close}%}}"));
+            }
+        }
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    let text = out;
+
+    // Calls.
+    let call = Regex::new(&format!(r"\b({})::(\w+)\(", namespaces.join("|"))).expect("valid regex");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut at = 0;
+    while let Some(c) = call.captures_at(&text, at) {
+        let m = c.get(0).expect("whole match");
+        let Some(close) = matching_paren(&text, m.end()) else {
+            at = m.end();
+            continue;
+        };
+        let attrs: Vec<String> = split_args(&text[m.end()..close])
+            .into_iter()
+            .map(|a| match a.split_once('=') {
+                Some((k, v)) if is_keyword_arg(a) => format!("{}={{{}}}", k.trim(), v.trim()),
+                _ => format!("{{{}}}", a.trim()),
+            })
+            .collect();
+        out.push_str(&text[last..m.start()]);
+        let name = &c[2];
+        if attrs.is_empty() {
+            out.push_str(&format!("<{name} />"));
+        } else {
+            out.push_str(&format!("<{name} {} />", attrs.join(" ")));
+        }
+        notes.push(Note::change(
+            file,
+            Some(line_col(&text, m.start()).0),
+            format!("`{}::{name}(…)` → `<{name} … />`", &c[1]),
+        ));
+        last = close + 1;
+        at = close + 1;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// `{% include "x" ignore missing %}`: Tera 2 has no `ignore missing`, so the words go when
+/// `x` exists and the whole tag goes when it does not (Tera 1 showed nothing for it).
+fn rewrite_includes(file: &str, text: &str, templates: &BTreeMap<String, String>, notes: &mut Vec<Note>) -> String {
+    let re = Regex::new(r#"\{%(-?)\s*include\s+["']([^"']+)["']\s+ignore\s+missing\s*(-?)%\}"#).expect("valid regex");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in re.captures_iter(text) {
+        let m = c.get(0).expect("whole match");
+        out.push_str(&text[last..m.start()]);
+        let target = &c[2];
+        let line = Some(line_col(text, m.start()).0);
+        if templates.contains_key(target) {
+            out.push_str(&format!("{{%{} include \"{target}\" {}%}}", &c[1], &c[3]));
+            notes.push(Note::change(
+                file,
+                line,
+                format!("`ignore missing` dropped from the include of `{target}`, which exists"),
+            ));
+        } else {
+            notes.push(Note::change(
+                file,
+                line,
+                format!("include of `{target}` removed: there is no such template (`ignore missing`)"),
+            ));
+        }
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// The `)` that closes the `(` just before `from`, past strings and nested parentheses.
+fn matching_paren(s: &str, from: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let (mut depth, mut i, mut quote) = (1usize, from, None::<u8>);
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), b'\\') => i += 1,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'' | b'`') => quote = Some(b[i]),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return (b[i] == b')').then_some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The top-level comma-separated parts of an argument list.
+fn split_args(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let (mut parts, mut start, mut depth, mut quote) = (Vec::new(), 0, 0usize, None::<u8>);
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), b'\\') => i += 1,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'' | b'`') => quote = Some(b[i]),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
+            (None, b',') if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&s[start..]);
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
 }
 
 /// Tests with positional arguments → keyword arguments; `object` → `map`.
@@ -183,6 +369,31 @@ mod tests {
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].line, Some(2));
         assert!(notes[0].message.contains("`extra_nav_class`"));
+    }
+
+    #[test]
+    fn macros_become_components() {
+        let (out, notes) = run(&[
+            (
+                "macros.html",
+                "{% macro card(page, wide=false) %}<b>{{ page.title }}</b>{% endmacro card %}\n{%- macro list(pages) -%}{% for p in pages %}{{ self::card(page=p) }}{% endfor %}{%- endmacro -%}",
+            ),
+            (
+                "a.html",
+                "{% import \"macros.html\" as m %}\n{{ m::list(pages=section.pages | slice(end=2)) }}{{ m::card(page=page, wide=true) }}",
+            ),
+            ("child.html", "{% include \"a.html\" ignore missing %}{% include \"x.html\" ignore missing %}{{ m::card(page=page) }}"),
+        ]);
+        assert_eq!(out["child.html"], "{% include \"a.html\" %}{{ <card page={page} /> }}");
+        assert_eq!(
+            out["macros.html"],
+            "{% component card(page, wide=false) %}<b>{{ page.title }}</b>{% endcomponent card %}\n{%- component list(pages) -%}{% for p in pages %}{{ <card page={p} /> }}{% endfor %}{%- endcomponent list -%}"
+        );
+        assert_eq!(
+            out["a.html"],
+            "{{ <list pages={section.pages | slice(end=2)} /> }}{{ <card page={page} wide={true} /> }}"
+        );
+        assert_eq!(notes.len(), 9, "{notes:#?}");
     }
 
     #[test]
