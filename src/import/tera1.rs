@@ -5,6 +5,8 @@
 //!   has, is an error in Tera 2; in Tera 1 it was simply never shown, so it is removed.
 //!   (A new block nested in an overriding block is a block for grandchildren: it stays.)
 //! - Macros are components in Tera 2 (see [`rewrite_macros`]).
+//! - A condition on a path that is not there is false in Tera 1 and an error in Tera 2: see
+//!   [`guard_conditions`].
 //! - Tests take keyword arguments in Tera 2: `is divisibleby(3)` → `is divisible_by(divisor=3)`,
 //!   `is starting_with("a")` → `is starting_with(pat="a")` (also `ending_with`,
 //!   `containing`, `matching`), and `is object` → `is map`.
@@ -65,6 +67,7 @@ pub fn rewrite_all(
         let file = origin(name);
         let text = rewrite_includes(&file, text, templates, &mut notes);
         let text = rewrite_macros(&file, &text, &ns, &mut notes);
+        let text = guard_conditions(&file, &text, &mut notes);
         let mut text = rewrite_tests(&file, &text, &mut notes);
         if let Some(parent) = extends_of(&text) {
             if let Some(allowed) = ancestor_blocks(&parent, templates) {
@@ -158,16 +161,20 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
     // Definitions.
     let tags = Regex::new(r"\{%(-?)\s*(macro\s+(\w+)\s*\(|endmacro(?:\s+\w+)?\s*(-?)%\})").expect("valid regex");
     let mut out = String::with_capacity(text.len());
-    let mut open: Vec<String> = Vec::new();
+    // (name, where its parameters start in `out`, where its body starts in `text`)
+    let mut open: Vec<(String, usize, usize)> = Vec::new();
     let mut last = 0;
+    // Components see only their arguments; Tera 1 macros also saw these.
+    let context = Regex::new(r"\b(config|page|section|paginator|taxonomy|term|terms|current_path|current_url|lang)\b")
+        .expect("valid regex");
     for c in tags.captures_iter(&text) {
         let m = c.get(0).expect("whole match");
         out.push_str(&text[last..m.start()]);
         let dash = &c[1];
         match c.get(3) {
             Some(name) => {
-                open.push(name.as_str().to_string());
                 out.push_str(&format!("{{%{dash} component {}(", name.as_str()));
+                open.push((name.as_str().to_string(), out.len(), m.end()));
                 notes.push(Note::change(
                     file,
                     Some(line_col(&text, m.start()).0),
@@ -175,7 +182,35 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
                 ));
             }
             None => {
-                let name = open.pop().unwrap_or_default();
+                let (name, params_at, body_at) = open.pop().unwrap_or_default();
+                // What the macro read of its caller's context comes in implicitly (`@page`).
+                let params_end = text[body_at..].find(')').map(|i| body_at + i).unwrap_or(body_at);
+                let params = &text[body_at..params_end];
+                let body = &text[params_end..m.start()];
+                let mut implicit: Vec<&str> = context
+                    .find_iter(body)
+                    .filter(|v| is_variable_use(body, v.start(), v.end()))
+                    .map(|v| v.as_str())
+                    .filter(|v| !Regex::new(&format!(r"\b{v}\b")).expect("valid regex").is_match(params))
+                    .collect();
+                implicit.sort();
+                implicit.dedup();
+                if !implicit.is_empty() {
+                    // `none` when the caller has no such variable (a section has no `page`).
+                    let list = implicit
+                        .iter()
+                        .map(|v| {
+                            if *v == "config" {
+                                "@config".to_string()
+                            } else {
+                                format!("@{v}=none")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sep = if params.trim().is_empty() { "" } else { ", " };
+                    out.insert_str(params_at, &format!("{list}{sep}"));
+                }
                 let close = c.get(4).map(|d| d.as_str()).unwrap_or("");
                 out.push_str(&format!("{{%{dash} endcomponent {name} {close}%}}"));
             }
@@ -253,6 +288,14 @@ fn rewrite_includes(file: &str, text: &str, templates: &BTreeMap<String, String>
     out
 }
 
+/// Whether the name at `start..end` of `s` is a variable read, not an attribute (`x.page`)
+/// or a keyword argument's name (`page=p`, but `page == p` is a read).
+fn is_variable_use(s: &str, start: usize, end: usize) -> bool {
+    let before = s[..start].chars().next_back();
+    let after = s[end..].trim_start();
+    before != Some('.') && (!after.starts_with('=') || after.starts_with("=="))
+}
+
 /// The `)` that closes the `(` just before `from`, past strings and nested parentheses.
 fn matching_paren(s: &str, from: usize) -> Option<usize> {
     let b = s.as_bytes();
@@ -300,6 +343,49 @@ fn split_args(s: &str) -> Vec<&str> {
     }
     parts.push(&s[start..]);
     parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+/// `{% if page.extra.meta %}` in Tera 1 is false when `page` (or `page.extra`) is not there;
+/// Tera 2 stops with an error. A condition that is one path (maybe after `not`) gets the
+/// guards that make it mean the same: `page is defined and page.extra is defined and
+/// page.extra.meta`. (`config` is always there and is left alone.)
+fn guard_conditions(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
+    let re =
+        Regex::new(r"\{%(-?)\s*(if|elif)\s+(not\s+)?([A-Za-z_]\w*(?:\.\w+)+)(\s+is\s+(not\s+)?defined)?\s*(-?)%\}")
+            .expect("valid regex");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in re.captures_iter(text) {
+        let m = c.get(0).expect("whole match");
+        let path = &c[4];
+        if path.starts_with("config.") {
+            continue;
+        }
+        let segs: Vec<&str> = path.split('.').collect();
+        let mut parts: Vec<String> = (1..segs.len())
+            .map(|n| format!("{} is defined", segs[..n].join(".")))
+            .collect();
+        // `PATH is defined` → every prefix and PATH defined; `is not defined` → not that.
+        let test = c.get(5).is_some();
+        parts.push(if test {
+            format!("{path} is defined")
+        } else {
+            path.to_string()
+        });
+        let cond = parts.join(" and ");
+        let negated = c.get(3).is_some() != c.get(6).is_some();
+        let cond = if negated { format!("not ({cond})") } else { cond };
+        out.push_str(&text[last..m.start()]);
+        out.push_str(&format!("{{%{} {} {cond} {}%}}", &c[1], &c[2], &c[7]));
+        last = m.end();
+        notes.push(Note::change(
+            file,
+            Some(line_col(text, m.start()).0),
+            format!("`{path}` in a condition guarded with `is defined` (Tera 1 took a missing value as false)"),
+        ));
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Tests with positional arguments → keyword arguments; `object` → `map`.
@@ -376,7 +462,7 @@ mod tests {
         let (out, notes) = run(&[
             (
                 "macros.html",
-                "{% macro card(page, wide=false) %}<b>{{ page.title }}</b>{% endmacro card %}\n{%- macro list(pages) -%}{% for p in pages %}{{ self::card(page=p) }}{% endfor %}{%- endmacro -%}",
+                "{% macro card(page, wide=false) %}<b>{{ page.title }}</b>{% endmacro card %}\n{% macro t() %}{{ config.title }}{% endmacro %}{% macro u(x) %}{{ page.title ~ x ~ section.path }}{% endmacro %}{%- macro list(pages) -%}{% for p in pages %}{{ self::card(page=p) }}{% endfor %}{%- endmacro -%}",
             ),
             (
                 "a.html",
@@ -387,13 +473,26 @@ mod tests {
         assert_eq!(out["child.html"], "{% include \"a.html\" %}{{ <card page={page} /> }}");
         assert_eq!(
             out["macros.html"],
-            "{% component card(page, wide=false) %}<b>{{ page.title }}</b>{% endcomponent card %}\n{%- component list(pages) -%}{% for p in pages %}{{ <card page={p} /> }}{% endfor %}{%- endcomponent list -%}"
+            "{% component card(page, wide=false) %}<b>{{ page.title }}</b>{% endcomponent card %}\n{% component t(@config) %}{{ config.title }}{% endcomponent t %}{% component u(@page=none, @section=none, x) %}{{ page.title ~ x ~ section.path }}{% endcomponent u %}{%- component list(pages) -%}{% for p in pages %}{{ <card page={p} /> }}{% endfor %}{%- endcomponent list -%}"
         );
         assert_eq!(
             out["a.html"],
             "{{ <list pages={section.pages | slice(end=2)} /> }}{{ <card page={page} wide={true} /> }}"
         );
-        assert_eq!(notes.len(), 9, "{notes:#?}");
+        assert_eq!(notes.len(), 11, "{notes:#?}");
+    }
+
+    #[test]
+    fn single_path_conditions_are_guarded() {
+        let (out, notes) = run(&[(
+            "p.html",
+            "{% if page.extra.meta %}a{%- elif not section.title -%}b{% endif %}{% if config.extra.x %}{% endif %}{% if x %}{% endif %}{% if page.c is defined %}{% elif page.d is not defined %}{% endif %}",
+        )]);
+        assert_eq!(
+            out["p.html"],
+            "{% if page is defined and page.extra is defined and page.extra.meta %}a{%- elif not (section is defined and section.title) -%}b{% endif %}{% if config.extra.x %}{% endif %}{% if x %}{% endif %}{% if page is defined and page.c is defined %}{% elif not (page is defined and page.d is defined) %}{% endif %}"
+        );
+        assert_eq!(notes.len(), 4);
     }
 
     #[test]
