@@ -226,10 +226,8 @@ fn taxonomy_values(
     taxonomies
 }
 
-/// The template value of page `p` (the model's page `i`, or its edited version in a preview),
-/// whose Markdown rendered to `r`.
-/// A section's value without its pages and rendered content: what its shortcodes see.
-pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> Value {
+/// What every value of a section starts with: its title, description and addresses.
+fn section_head(s: &Section, config: &Config) -> Map {
     let mut m = Map::new();
     m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
     m.insert(
@@ -239,6 +237,12 @@ pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> V
     m.insert("path".into(), v_str(&s.path));
     m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
     m.insert("relative_path".into(), v_str(&s.relative_path));
+    m
+}
+
+/// A section's value without its pages and rendered content: what its shortcodes see.
+pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> Value {
+    let mut m = section_head(s, config);
     m.insert("extra".into(), json(&s.fm.extra));
     m.insert(
         "assets".into(),
@@ -253,6 +257,8 @@ pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> V
     Value::from(m)
 }
 
+/// The template value of page `p` (the model's page `i`, or its edited version in a preview),
+/// whose Markdown rendered to `r`.
 pub(super) fn page_value(
     model: &SiteModel,
     p: &Page,
@@ -339,15 +345,7 @@ pub(super) fn page_value(
 }
 
 fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
-    let mut m = Map::new();
-    m.insert("title".into(), v_str(s.fm.title.as_deref().unwrap_or("")));
-    m.insert(
-        "description".into(),
-        s.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
-    );
-    m.insert("path".into(), v_str(&s.path));
-    m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
-    m.insert("relative_path".into(), v_str(&s.relative_path));
+    let mut m = section_head(s, config);
     m.insert("content".into(), Value::safe_string(&r.html));
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));
