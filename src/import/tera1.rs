@@ -68,6 +68,7 @@ pub fn rewrite_all(
         let text = rewrite_includes(&file, text, templates, &mut notes);
         let text = rewrite_macros(&file, &text, &ns, &mut notes);
         let text = guard_conditions(&file, &text, &mut notes);
+        let text = guard_operands(&file, &text, &mut notes);
         let mut text = rewrite_tests(&file, &text, &mut notes);
         if let Some(parent) = extends_of(&text) {
             if let Some(allowed) = ancestor_blocks(&parent, templates) {
@@ -123,10 +124,7 @@ fn prune_blocks(file: &str, text: &str, allowed: &HashSet<String>, notes: &mut V
     s
 }
 
-/// Tera 1 macros → Tera 2 components: `{% import "m.html" as ns %}` goes (components are
-/// known in every template), `{% macro name(a, b=1) %}…{% endmacro %}` becomes
-/// `{% component name(a, b=1) %}…{% endcomponent name %}`, and a call `ns::name(a=x, b=2)`
-/// (or `self::name(…)`) becomes `<name a={x} b={2} />`.
+/// `{% import "m.html" as ns %}`.
 fn import_tag() -> Regex {
     Regex::new(r#"\{%(-?)\s*import\s+["'][^"']+["']\s+as\s+(\w+)\s*(-?)%\}[ \t]*\n?"#).expect("valid regex")
 }
@@ -142,7 +140,19 @@ fn namespaces(templates: &BTreeMap<String, String>) -> Vec<String> {
     ns
 }
 
+/// Tera 1 macros → Tera 2 components: `{% import "m.html" as ns %}` goes (components are
+/// known in every template), `{% macro name(a, b=1) %}…{% endmacro %}` becomes
+/// `{% component name(a, b=1) %}…{% endcomponent name %}`, and a call `ns::name(a=x, b=2)`
+/// (or `self::name(…)`) becomes `<name a={x} b={2} />`.
 fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec<Note>) -> String {
+    let text = drop_imports(file, text, notes);
+    let text = rewrite_definitions(file, &text, notes);
+    let text = untype_false_defaults(file, &text, notes);
+    rewrite_calls(file, &text, namespaces, notes)
+}
+
+/// `{% import "m.html" as ns %}` goes: components are known in every template.
+fn drop_imports(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for c in import_tag().captures_iter(text) {
@@ -156,9 +166,12 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
         ));
     }
     out.push_str(&text[last..]);
-    let text = out;
+    out
+}
 
-    // Definitions.
+/// `{% macro name(a) %}…{% endmacro %}` → `{% component name(@page=none, a) %}…{% endcomponent
+/// name %}`, with what the macro read of its caller's context as implicit arguments.
+fn rewrite_definitions(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
     let tags = Regex::new(r"\{%(-?)\s*(macro\s+(\w+)\s*\(|endmacro(?:\s+\w+)?\s*(-?)%\})").expect("valid regex");
     let mut out = String::with_capacity(text.len());
     // (name, where its parameters start in `out`, where its body starts in `text`)
@@ -167,7 +180,11 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
     // Components see only their arguments; Tera 1 macros also saw these.
     let context = Regex::new(r"\b(config|page|section|paginator|taxonomy|term|terms|current_path|current_url|lang)\b")
         .expect("valid regex");
-    for c in tags.captures_iter(&text) {
+    let recording = Regex::new(
+        r"\b(resize_image|image_set|get_image_metadata|get_page|get_section|get_taxonomy|get_url|load_data)\s*\(",
+    )
+    .expect("valid regex");
+    for c in tags.captures_iter(text) {
         let m = c.get(0).expect("whole match");
         out.push_str(&text[last..m.start()]);
         let dash = &c[1];
@@ -177,7 +194,7 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
                 open.push((name.as_str().to_string(), out.len(), m.end()));
                 notes.push(Note::change(
                     file,
-                    Some(line_col(&text, m.start()).0),
+                    Some(line_col(text, m.start()).0),
                     format!("macro `{}` → component", name.as_str()),
                 ));
             }
@@ -193,6 +210,12 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
                     .map(|v| v.as_str())
                     .filter(|v| !Regex::new(&format!(r"\b{v}\b")).expect("valid regex").is_match(params))
                     .collect();
+                // sitegen's template functions note what they read (and the images they ask
+                // for) under the output's `current_path`, which a component sees only as an
+                // argument.
+                if recording.is_match(body) && !implicit.contains(&"current_path") {
+                    implicit.push("current_path");
+                }
                 implicit.sort();
                 implicit.dedup();
                 if !implicit.is_empty() {
@@ -200,8 +223,8 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
                     let list = implicit
                         .iter()
                         .map(|v| {
-                            if *v == "config" {
-                                "@config".to_string()
+                            if *v == "config" || *v == "current_path" {
+                                format!("@{v}")
                             } else {
                                 format!("@{v}=none")
                             }
@@ -218,16 +241,43 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
         last = m.end();
     }
     out.push_str(&text[last..]);
-    let text = out;
+    out
+}
 
-    // Calls.
+/// `name=false` in a component's parameters → `name=none` (see the comment inside).
+fn untype_false_defaults(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
+    // A `false` default makes the argument a bool in Tera 2, and a caller that passes a
+    // string fails; Tera 1 macros took any value. `none` reads as false in a condition too.
+    let def = Regex::new(r"\{%-?\s*component\s+\w+\(([^)]*)\)").expect("valid regex");
+    let falsy = Regex::new(r"=\s*false\b").expect("valid regex");
+    let mut fixed = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in def.captures_iter(text) {
+        let params = c.get(1).expect("parameters");
+        if falsy.is_match(params.as_str()) {
+            fixed.push_str(&text[last..params.start()]);
+            fixed.push_str(&falsy.replace_all(params.as_str(), "=none"));
+            last = params.end();
+            notes.push(Note::change(
+                file,
+                Some(line_col(text, params.start()).0),
+                "a `false` default became `none` (Tera 2 would type the argument as a bool)",
+            ));
+        }
+    }
+    fixed.push_str(&text[last..]);
+    fixed
+}
+
+/// `ns::name(a=x)` (or `self::name(…)`) → `<name a={x} />`.
+fn rewrite_calls(file: &str, text: &str, namespaces: &[String], notes: &mut Vec<Note>) -> String {
     let call = Regex::new(&format!(r"\b({})::(\w+)\(", namespaces.join("|"))).expect("valid regex");
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     let mut at = 0;
-    while let Some(c) = call.captures_at(&text, at) {
+    while let Some(c) = call.captures_at(text, at) {
         let m = c.get(0).expect("whole match");
-        let Some(close) = matching_paren(&text, m.end()) else {
+        let Some(close) = matching_paren(text, m.end()) else {
             at = m.end();
             continue;
         };
@@ -247,7 +297,7 @@ fn rewrite_macros(file: &str, text: &str, namespaces: &[String], notes: &mut Vec
         }
         notes.push(Note::change(
             file,
-            Some(line_col(&text, m.start()).0),
+            Some(line_col(text, m.start()).0),
             format!("`{}::{name}(…)` → `<{name} … />`", &c[1]),
         ));
         last = close + 1;
@@ -388,6 +438,72 @@ fn guard_conditions(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
     out
 }
 
+/// The paths that stand alone in a longer condition (`config.extra.toc and page.toc`), guarded
+/// as [`guard_conditions`] guards a whole one: `(page is defined and page.toc)`. A path with
+/// a filter, a test or a comparison after it is left alone (its meaning would change).
+fn guard_operands(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
+    let tag = Regex::new(r"\{%(-?)\s*(if|elif)\s+(.+?)\s*(-?)%\}").expect("valid regex");
+    let path = Regex::new(r"[A-Za-z_]\w*(?:\.\w+)+").expect("valid regex");
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in tag.captures_iter(text) {
+        let cond = c.get(3).expect("condition");
+        // Guarded already (by `guard_conditions`, or by the author).
+        if cond.as_str().contains(" is defined") {
+            continue;
+        }
+        let mut new = String::with_capacity(cond.len());
+        let mut at = 0;
+        let mut guarded = Vec::new();
+        for p in path.find_iter(cond.as_str()) {
+            let (before, after) = (&cond.as_str()[..p.start()], &cond.as_str()[p.end()..]);
+            let in_string = before.matches('"').count() % 2 == 1 || before.matches('\'').count() % 2 == 1;
+            let b = before.trim_end();
+            let a = after.trim_start();
+            let alone_before = b.is_empty()
+                || b.ends_with('(')
+                || [" and", " or", " not"].iter().any(|w| b.ends_with(w))
+                || ["and", "or", "not"].contains(&b);
+            let alone_after = a.is_empty() || a.starts_with(')') || a.starts_with("and ") || a.starts_with("or ");
+            let root = p.as_str().split('.').next().unwrap_or("");
+            if in_string
+                || !alone_before
+                || !alone_after
+                || matches!(root, "config" | "loop")
+                || (b.is_empty() && a.is_empty())
+            {
+                continue;
+            }
+            let segs: Vec<&str> = p.as_str().split('.').collect();
+            let mut parts: Vec<String> = (1..segs.len())
+                .map(|n| format!("{} is defined", segs[..n].join(".")))
+                .collect();
+            parts.push(p.as_str().to_string());
+            new.push_str(&cond.as_str()[at..p.start()]);
+            new.push_str(&format!("({})", parts.join(" and ")));
+            at = p.end();
+            guarded.push(p.as_str().to_string());
+        }
+        if guarded.is_empty() {
+            continue;
+        }
+        new.push_str(&cond.as_str()[at..]);
+        out.push_str(&text[last..cond.start()]);
+        out.push_str(&new);
+        last = cond.end();
+        let line = Some(line_col(text, cond.start()).0);
+        for g in guarded {
+            notes.push(Note::change(
+                file,
+                line,
+                format!("`{g}` in a condition guarded with `is defined` (Tera 1 took a missing value as false)"),
+            ));
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 /// Tests with positional arguments → keyword arguments; `object` → `map`.
 fn rewrite_tests(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
     let re = Regex::new(r#"\bis(\s+not)?\s+(divisibleby|divisible_by|starting_with|ending_with|containing|matching|object)\b(\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^)"']*?)\s*\))?"#).expect("valid regex");
@@ -462,7 +578,7 @@ mod tests {
         let (out, notes) = run(&[
             (
                 "macros.html",
-                "{% macro card(page, wide=false) %}<b>{{ page.title }}</b>{% endmacro card %}\n{% macro t() %}{{ config.title }}{% endmacro %}{% macro u(x) %}{{ page.title ~ x ~ section.path }}{% endmacro %}{%- macro list(pages) -%}{% for p in pages %}{{ self::card(page=p) }}{% endfor %}{%- endmacro -%}",
+                "{% macro card(page, wide=0) %}<b>{{ page.title }}</b>{% endmacro card %}\n{% macro t() %}{{ config.title }}{{ resize_image(path='a.png', width=2).url }}{% endmacro %}{% macro u(x, y=false) %}{{ page.title ~ x ~ section.path }}{% endmacro %}{%- macro list(pages) -%}{% for p in pages %}{{ self::card(page=p) }}{% endfor %}{%- endmacro -%}",
             ),
             (
                 "a.html",
@@ -473,13 +589,13 @@ mod tests {
         assert_eq!(out["child.html"], "{% include \"a.html\" %}{{ <card page={page} /> }}");
         assert_eq!(
             out["macros.html"],
-            "{% component card(page, wide=false) %}<b>{{ page.title }}</b>{% endcomponent card %}\n{% component t(@config) %}{{ config.title }}{% endcomponent t %}{% component u(@page=none, @section=none, x) %}{{ page.title ~ x ~ section.path }}{% endcomponent u %}{%- component list(pages) -%}{% for p in pages %}{{ <card page={p} /> }}{% endfor %}{%- endcomponent list -%}"
+            "{% component card(page, wide=0) %}<b>{{ page.title }}</b>{% endcomponent card %}\n{% component t(@config, @current_path) %}{{ config.title }}{{ resize_image(path='a.png', width=2).url }}{% endcomponent t %}{% component u(@page=none, @section=none, x, y=none) %}{{ page.title ~ x ~ section.path }}{% endcomponent u %}{%- component list(pages) -%}{% for p in pages %}{{ <card page={p} /> }}{% endfor %}{%- endcomponent list -%}"
         );
         assert_eq!(
             out["a.html"],
             "{{ <list pages={section.pages | slice(end=2)} /> }}{{ <card page={page} wide={true} /> }}"
         );
-        assert_eq!(notes.len(), 11, "{notes:#?}");
+        assert_eq!(notes.len(), 12, "{notes:#?}");
     }
 
     #[test]
@@ -493,6 +609,19 @@ mod tests {
             "{% if page is defined and page.extra is defined and page.extra.meta %}a{%- elif not (section is defined and section.title) -%}b{% endif %}{% if config.extra.x %}{% endif %}{% if x %}{% endif %}{% if page is defined and page.c is defined %}{% elif not (page is defined and page.d is defined) %}{% endif %}"
         );
         assert_eq!(notes.len(), 4);
+    }
+
+    #[test]
+    fn lone_paths_in_longer_conditions_are_guarded() {
+        let (out, notes) = run(&[(
+            "p.html",
+            "{% if config.extra.toc | default(value=false) and page.toc %}{% endif %}{% if page.x | length > 0 or not (page.y) %}{% endif %}{% if a.b == \"c.d and\" %}{% endif %}",
+        )]);
+        assert_eq!(
+            out["p.html"],
+            "{% if config.extra.toc | default(value=false) and (page is defined and page.toc) %}{% endif %}{% if page.x | length > 0 or not ((page is defined and page.y)) %}{% endif %}{% if a.b == \"c.d and\" %}{% endif %}"
+        );
+        assert_eq!(notes.len(), 2);
     }
 
     #[test]

@@ -126,3 +126,40 @@ fn zola_docs_import_keeps_zolas_urls() {
         );
     }
 }
+
+/// apollo (a popular theme with demo content, Tera 1 macros and all): after the import and
+/// one fix IMPORT.md lists (its config names a favicon the demo does not ship), every file
+/// Zola writes is written at the same path, but the search index (not built yet) and the
+/// processed images, whose names hash sitegen's own encoder settings (as many of them).
+#[test]
+fn apollo_import_keeps_zolas_urls() {
+    let s = TestSite::starter();
+    let src = fixture_dir("zola-apollo");
+    let out = s
+        .cmd(&["import", "zola", src.to_str().unwrap(), "ap"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("does not build yet: 1 errors"), "{out}");
+    assert!(s
+        .read("ap/IMPORT.md")
+        .contains("get_url: no static file `icon/favicon.png`"));
+    s.edit("ap/config.toml", "favicon = \"/icon/favicon.png\"", "");
+    s.cmd(&["--root", "ap", "build", "-q"]).assert().success();
+    let built: BTreeSet<String> = snapshot_dir(&s.path("ap/public")).into_keys().collect();
+    let zola: Vec<String> = std::fs::read_to_string(fixture_dir("zola-apollo.files"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let processed = |v: &mut dyn Iterator<Item = &String>| v.filter(|p| p.starts_with("processed_images/")).count();
+    let missing: Vec<&String> = zola
+        .iter()
+        .filter(|p| !built.contains(*p) && !p.starts_with("processed_images/"))
+        .collect();
+    assert_eq!(missing, ["elasticlunr.min.js", "search_index.en.json"]);
+    assert_eq!(processed(&mut built.iter()), processed(&mut zola.iter()));
+}
