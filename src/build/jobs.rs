@@ -277,6 +277,10 @@ impl Jobs<'_, '_> {
             if !s.fm.render {
                 continue;
             }
+            if let Some(to) = &s.fm.redirect_to {
+                self.jobs.push(redirect_job(config, &s.path, to, &s.origin));
+                continue;
+            }
             let tpl = match &s.fm.template {
                 Some(t) => t.clone(),
                 None if s.dir.is_empty() && self.templates.has("index.html") => "index.html".into(),
@@ -478,6 +482,23 @@ fn feed_jobs(
         }
         jobs.push(job);
     }
+}
+
+/// A section's `redirect_to`: its page is the redirect page (`alias.html`) to `to`, a path
+/// under `base_url` or a full URL.
+fn redirect_job(config: &Config, path: &str, to: &str, source: &str) -> RenderJob {
+    let url = if to.starts_with("http://") || to.starts_with("https://") {
+        to.to_string()
+    } else {
+        config.permalink(&format!("/{}", to.trim_start_matches('/')))
+    };
+    RenderJob::new(
+        output_path(path),
+        "alias.html",
+        path,
+        format!("{source} (redirect_to `{to}`)"),
+    )
+    .with("url", Value::from(url))
 }
 
 fn alias_job(config: &Config, alias: &str, target: &str, source: &str) -> RenderJob {

@@ -81,6 +81,10 @@ pub struct SectionFrontMatter {
     pub aliases: Vec<String>,
     #[serde(default = "yes")]
     pub in_sitemap: bool,
+    /// The section's own page is a redirect to this URL (a path under `base_url`, or a full
+    /// URL) instead of a listing; its pages are still built (Zola's `redirect_to`).
+    #[serde(default)]
+    pub redirect_to: Option<String>,
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -100,6 +104,7 @@ impl Default for SectionFrontMatter {
             render: true,
             generate_feeds: false,
             aliases: Vec::new(),
+            redirect_to: None,
             in_sitemap: true,
             extra: Default::default(),
         }

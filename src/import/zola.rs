@@ -349,6 +349,7 @@ const SAME_SECTION: &[&str] = &[
     "render",
     "generate_feeds",
     "aliases",
+    "redirect_to",
     "extra",
 ];
 
@@ -397,7 +398,6 @@ pub fn convert_front_matter(file: &str, text: &str, section: bool) -> (String, V
         }
         let v = doc.remove(&k).expect("listed key");
         let why = match k.as_str() {
-            "redirect_to" => "the section is not redirected",
             "transparent" => "the section's pages are not listed in its parent",
             "insert_anchor_links" => "the site's `[markdown] anchor_links` is used",
             "in_search_index" => "no search index yet",
@@ -515,10 +515,10 @@ mod tests {
         let (out, notes) = convert_front_matter("content/_index.md", section, true);
         assert!(out.contains("sort_by = \"date\""), "{out}");
         assert!(
-            out.contains("[extra]\nredirect_to = \"a/\"\ninsert_anchor_links = \"right\""),
+            out.contains("redirect_to = \"a/\"\n\n[extra]\ninsert_anchor_links = \"right\""),
             "{out}"
         );
-        assert_eq!(notes.len(), 3);
+        assert_eq!(notes.len(), 2);
         assert_eq!(
             convert_front_matter("a.md", "no front matter", false).0,
             "no front matter"

@@ -33,7 +33,7 @@ fn zola_docs_import_reports_every_change_and_what_is_left() {
     assert!(config.contains("source_dir = \".\""), "{config}");
     let section = s.read("zd/content/documentation/_index.md");
     assert!(
-        section.contains("[extra]\nredirect_to = \"documentation/getting-started/\""),
+        section.contains("\nredirect_to = \"documentation/getting-started/\""),
         "{section}"
     );
     // Tera 1 blocks that no parent has are gone.

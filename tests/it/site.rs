@@ -109,3 +109,26 @@ fn load_data_of_one_file_in_two_formats() {
     );
     assert_eq!(site.output("404.html"), "json=1|txt={ \"a\" :  1 }\n|again=1");
 }
+
+/// Zola's `redirect_to`: the section's own page is a redirect (the alias page), to a path
+/// under `base_url` or a full URL; its pages are still built.
+#[test]
+fn a_section_with_redirect_to_is_a_redirect_page() {
+    let site = TestSite::starter();
+    site.write(
+        "site/content/docs/_index.md",
+        "+++\ntitle = \"Docs\"\nredirect_to = \"docs/start/\"\n+++\n",
+    );
+    site.write("site/content/docs/start.md", "+++\ntitle = \"Start\"\n+++\nHello.\n");
+    site.write(
+        "site/content/away/_index.md",
+        "+++\ntitle = \"Away\"\nredirect_to = \"https://example.org/x\"\n+++\n",
+    );
+    let docs = site.output("docs/index.html");
+    assert!(
+        docs.contains(r#"<meta http-equiv="refresh" content="0; url=https://example.com/docs/start/">"#),
+        "{docs}"
+    );
+    assert!(site.output("docs/start/index.html").contains("Hello."));
+    assert!(site.output("away/index.html").contains("url=https://example.org/x"));
+}
