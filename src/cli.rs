@@ -347,7 +347,8 @@ fn cmd_import_zola(src: &std::path::Path, dest: &std::path::Path, force: bool, p
         ));
     } else {
         p.info(format!(
-            "The imported site does not build yet: {errors} errors, listed at the end of IMPORT.md"
+            "The imported site does not build yet: {errors} error{}, listed at the end of IMPORT.md",
+            if errors == 1 { "" } else { "s" }
         ));
     }
     Ok(())

@@ -89,9 +89,10 @@ impl Report {
         };
         list(&mut s, "Changed", self.changes().collect());
         list(&mut s, "Not converted", self.unsupported().collect());
+        let n = self.build_errors.len();
         s.push_str(&format!(
-            "\n## Building the result ({} errors)\n\n",
-            self.build_errors.len()
+            "\n## Building the result ({n} error{})\n\n",
+            if n == 1 { "" } else { "s" }
         ));
         if self.build_errors.is_empty() {
             s.push_str("`sitegen build` builds the imported site without errors.\n");

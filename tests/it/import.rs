@@ -22,7 +22,7 @@ fn import(s: &TestSite) -> String {
 fn zola_docs_import_reports_every_change_and_what_is_left() {
     let s = TestSite::starter();
     let out = import(&s);
-    assert!(out.contains("does not build yet: 1 errors"), "{out}");
+    assert!(out.contains("does not build yet: 1 error,"), "{out}");
     let report = s
         .read("zd/IMPORT.md")
         .replace(fixture_dir("zola-docs").to_str().unwrap(), "[SRC]");
@@ -143,7 +143,7 @@ fn apollo_import_keeps_zolas_urls() {
         .stdout
         .clone();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("does not build yet: 1 errors"), "{out}");
+    assert!(out.contains("does not build yet: 1 error,"), "{out}");
     assert!(s
         .read("ap/IMPORT.md")
         .contains("get_url: no static file `icon/favicon.png`"));
