@@ -226,6 +226,12 @@ fn taxonomy_values(
     taxonomies
 }
 
+/// `page.assets` / `section.assets`: the bundle's files as paths under `content/`, with a
+/// leading `/` (Zola's form), which `get_url` and `resize_image` take.
+fn assets_value(assets: &[String]) -> Value {
+    Value::from(assets.iter().map(|a| Value::from(format!("/{a}"))).collect::<Vec<_>>())
+}
+
 /// What every value of a section starts with: its title, description and addresses.
 fn section_head(s: &Section, config: &Config) -> Map {
     let mut m = Map::new();
@@ -244,15 +250,7 @@ fn section_head(s: &Section, config: &Config) -> Map {
 pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> Value {
     let mut m = section_head(s, config);
     m.insert("extra".into(), json(&s.fm.extra));
-    m.insert(
-        "assets".into(),
-        Value::from(
-            s.assets
-                .iter()
-                .map(|a| Value::from(format!("/{a}")))
-                .collect::<Vec<_>>(),
-        ),
-    );
+    m.insert("assets".into(), assets_value(&s.assets));
     m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
     Value::from(m)
 }
@@ -314,15 +312,7 @@ pub(super) fn page_value(
                 .collect::<Vec<_>>(),
         ),
     );
-    m.insert(
-        "assets".into(),
-        Value::from(
-            p.assets
-                .iter()
-                .map(|a| Value::from(format!("/{a}")))
-                .collect::<Vec<_>>(),
-        ),
-    );
+    m.insert("assets".into(), assets_value(&p.assets));
     m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
     m.insert("section".into(), v_str(&s.relative_path));
     let pv = prev.map(|j| stub(&model.pages[j], config)).unwrap_or_else(Value::none);
@@ -382,15 +372,7 @@ fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Va
         ),
     );
     m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
-    m.insert(
-        "assets".into(),
-        Value::from(
-            s.assets
-                .iter()
-                .map(|a| Value::from(format!("/{a}")))
-                .collect::<Vec<_>>(),
-        ),
-    );
+    m.insert("assets".into(), assets_value(&s.assets));
     Value::from(m)
 }
 

@@ -411,10 +411,7 @@ fn guard_conditions(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
         if path.starts_with("config.") {
             continue;
         }
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut parts: Vec<String> = (1..segs.len())
-            .map(|n| format!("{} is defined", segs[..n].join(".")))
-            .collect();
+        let mut parts = prefix_guards(path);
         // `PATH is defined` → every prefix and PATH defined; `is not defined` → not that.
         let test = c.get(5).is_some();
         parts.push(if test {
@@ -436,6 +433,15 @@ fn guard_conditions(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
     }
     out.push_str(&text[last..]);
     out
+}
+
+/// `page.extra.meta` → `["page is defined", "page.extra is defined"]`: what must hold before
+/// the path can be read in Tera 2.
+fn prefix_guards(path: &str) -> Vec<String> {
+    let segs: Vec<&str> = path.split('.').collect();
+    (1..segs.len())
+        .map(|n| format!("{} is defined", segs[..n].join(".")))
+        .collect()
 }
 
 /// The paths that stand alone in a longer condition (`config.extra.toc and page.toc`), guarded
@@ -474,10 +480,7 @@ fn guard_operands(file: &str, text: &str, notes: &mut Vec<Note>) -> String {
             {
                 continue;
             }
-            let segs: Vec<&str> = p.as_str().split('.').collect();
-            let mut parts: Vec<String> = (1..segs.len())
-                .map(|n| format!("{} is defined", segs[..n].join(".")))
-                .collect();
+            let mut parts = prefix_guards(p.as_str());
             parts.push(p.as_str().to_string());
             new.push_str(&cond.as_str()[at..p.start()]);
             new.push_str(&format!("({})", parts.join(" and ")));
