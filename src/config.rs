@@ -2,6 +2,8 @@
 //! an unknown key is an error with its line and column, because a typo that is silently
 //! ignored costs users more than a refusal.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{line_col, Diagnostic};
@@ -17,9 +19,16 @@ pub struct Config {
     pub title: String,
     #[serde(default)]
     pub description: String,
-    /// The language of the site's content (`lang` attribute, feeds).
+    /// The default language: its content is at the site's root (`lang` attribute, feeds).
     #[serde(default = "default_language")]
     pub language: String,
+    /// The other languages (`[languages.fr]`), each under its own URL prefix (`/fr/`). A
+    /// table for the default language itself may give its translations and `dir`.
+    #[serde(default)]
+    pub languages: BTreeMap<String, LanguageConfig>,
+    /// UI strings of the default language for `trans()` (`[translations]`, as in Zola).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, String>,
     /// The theme under `themes/`; `default` is also embedded in the binary.
     #[serde(default = "default_theme")]
     pub theme: String,
@@ -186,6 +195,133 @@ pub struct DeployRule {
     /// refresh of an alias page.
     #[serde(default)]
     pub website_redirect: Option<String>,
+}
+
+/// One `[languages.CODE]` table: what differs for the content in that language.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageConfig {
+    /// The language's name as its readers write it (`Français`), for language switchers;
+    /// known for common codes.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The site's title in this language (`config.title` in its pages); the site's otherwise.
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The URL prefix of this language's content (`fr` → `/fr/…`); the code when not given.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Feeds of this language's pages (`/fr/atom.xml`); the site's `generate_feeds` when not given.
+    #[serde(default)]
+    pub generate_feeds: Option<bool>,
+    /// The taxonomies of this language's pages; the site's when not given.
+    #[serde(default)]
+    pub taxonomies: Option<Vec<TaxonomyConfig>>,
+    /// `ltr` or `rtl`; from the language code when not given (Arabic, Hebrew, Persian, Urdu… are `rtl`).
+    #[serde(default)]
+    pub dir: Option<TextDir>,
+    /// Merged over the site's `[extra]` for this language's pages.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// UI strings for `trans()` (`[languages.fr.translations]`); they win over `i18n/fr.toml`.
+    #[serde(default)]
+    pub translations: BTreeMap<String, String>,
+}
+
+/// The writing direction of a language.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TextDir {
+    Ltr,
+    Rtl,
+}
+
+/// A language of the site, with its settings resolved (see [`Config::site_languages`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Language {
+    pub code: String,
+    /// Its own name for itself (`Français`), or the code when sitegen does not know it.
+    pub name: String,
+    /// The URL prefix: `""` for the default language, `/fr` for the others.
+    pub prefix: String,
+    pub title: String,
+    pub description: String,
+    pub generate_feeds: bool,
+    pub taxonomies: Vec<TaxonomyConfig>,
+    pub rtl: bool,
+    pub is_default: bool,
+}
+
+/// Primary language subtags written right to left.
+const RTL_LANGUAGES: &[&str] = &[
+    "ar", "arc", "ckb", "dv", "fa", "ha", "he", "iw", "khw", "ks", "ku", "ps", "sd", "syr", "ug", "ur", "yi",
+];
+
+/// What common languages call themselves, for language switchers.
+const NATIVE_NAMES: &[(&str, &str)] = &[
+    ("ar", "العربية"),
+    ("bg", "Български"),
+    ("ca", "Català"),
+    ("cs", "Čeština"),
+    ("da", "Dansk"),
+    ("de", "Deutsch"),
+    ("el", "Ελληνικά"),
+    ("en", "English"),
+    ("eo", "Esperanto"),
+    ("es", "Español"),
+    ("et", "Eesti"),
+    ("fa", "فارسی"),
+    ("fi", "Suomi"),
+    ("fr", "Français"),
+    ("he", "עברית"),
+    ("hi", "हिन्दी"),
+    ("hu", "Magyar"),
+    ("id", "Bahasa Indonesia"),
+    ("it", "Italiano"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+    ("lt", "Lietuvių"),
+    ("lv", "Latviešu"),
+    ("nb", "Norsk bokmål"),
+    ("nl", "Nederlands"),
+    ("no", "Norsk"),
+    ("pl", "Polski"),
+    ("pt", "Português"),
+    ("ro", "Română"),
+    ("ru", "Русский"),
+    ("sk", "Slovenčina"),
+    ("sl", "Slovenščina"),
+    ("sr", "Српски"),
+    ("sv", "Svenska"),
+    ("th", "ไทย"),
+    ("tr", "Türkçe"),
+    ("uk", "Українська"),
+    ("ur", "اردو"),
+    ("vi", "Tiếng Việt"),
+    ("zh", "中文"),
+];
+
+/// What language `code` calls itself (`fr` → `Français`), by its primary subtag.
+pub fn native_name(code: &str) -> Option<&'static str> {
+    let primary = code.split(['-', '_']).next().unwrap_or(code).to_ascii_lowercase();
+    NATIVE_NAMES.iter().find(|(c, _)| *c == primary).map(|(_, n)| *n)
+}
+
+/// Whether a language code (`ar`, `fa-IR`, `he`) is written right to left.
+pub fn is_rtl(code: &str) -> bool {
+    let primary = code.split(['-', '_']).next().unwrap_or(code).to_ascii_lowercase();
+    RTL_LANGUAGES.contains(&primary.as_str())
+}
+
+/// Whether `code` has the shape of a language tag: `fr`, `zh-Hans`, `pt-BR`, `es-419`.
+pub fn is_language_tag(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -465,19 +601,8 @@ impl Config {
                 ));
             }
         }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, t) in cfg.taxonomies.iter().enumerate() {
-            let at = |msg: String| keys.at(&["taxonomies", &i.to_string(), "name"], msg);
-            if t.name.is_empty() || t.name.contains('/') {
-                errs.push(at(format!(
-                    "taxonomy name `{}` must be a non-empty URL segment",
-                    t.name
-                )));
-            }
-            if !seen.insert(&t.name) {
-                errs.push(at(format!("taxonomy `{}` is declared twice", t.name)));
-            }
-        }
+        errs.extend(validate_taxonomies(&keys, &[], &cfg.taxonomies));
+        errs.extend(validate_languages(&keys, &cfg));
         if crate::highlight::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
             errs.push(keys.at(
                 &["markdown", "highlight_theme"],
@@ -568,6 +693,61 @@ impl Config {
         Ok(())
     }
 
+    /// Whether the site has languages besides the default one.
+    pub fn is_multilingual(&self) -> bool {
+        self.languages.keys().any(|c| *c != self.language)
+    }
+
+    /// Every language of the site, the default first, then the others by code.
+    pub fn site_languages(&self) -> Vec<Language> {
+        let resolve = |code: &str, l: Option<&LanguageConfig>, is_default: bool| {
+            let l = l.cloned().unwrap_or_default();
+            Language {
+                code: code.to_string(),
+                name: l
+                    .name
+                    .clone()
+                    .or_else(|| native_name(code).map(String::from))
+                    .unwrap_or_else(|| code.to_string()),
+                prefix: if is_default {
+                    String::new()
+                } else {
+                    format!("/{}", l.path.as_deref().unwrap_or(code).trim_matches('/'))
+                },
+                title: l.title.unwrap_or_else(|| self.title.clone()),
+                description: l.description.unwrap_or_else(|| self.description.clone()),
+                generate_feeds: l.generate_feeds.unwrap_or(self.generate_feeds),
+                taxonomies: l.taxonomies.unwrap_or_else(|| self.taxonomies.clone()),
+                rtl: match l.dir {
+                    Some(d) => d == TextDir::Rtl,
+                    None => is_rtl(code),
+                },
+                is_default,
+            }
+        };
+        let mut v = vec![resolve(&self.language, self.languages.get(&self.language), true)];
+        v.extend(
+            self.languages
+                .iter()
+                .filter(|(c, _)| **c != self.language)
+                .map(|(c, l)| resolve(c, Some(l), false)),
+        );
+        v
+    }
+
+    /// Whether the site's language `code` is written right to left (its `dir`, else its code).
+    pub fn is_rtl_language(&self, code: &str) -> bool {
+        match self.languages.get(code).and_then(|l| l.dir) {
+            Some(d) => d == TextDir::Rtl,
+            None => is_rtl(code),
+        }
+    }
+
+    /// The language `code` of the site, if it has it.
+    pub fn site_language(&self, code: &str) -> Option<Language> {
+        self.site_languages().into_iter().find(|l| l.code == code)
+    }
+
     /// The absolute URL of a site path (`/blog/` → `https://example.com/blog/`).
     pub fn permalink(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
@@ -606,6 +786,76 @@ pub fn prefix_problem(prefix: &str) -> Option<String> {
         ));
     }
     None
+}
+
+fn validate_taxonomies(keys: &Keys<'_>, under: &[&str], taxonomies: &[TaxonomyConfig]) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, t) in taxonomies.iter().enumerate() {
+        let i = i.to_string();
+        let path: Vec<&str> = under.iter().copied().chain(["taxonomies", &i, "name"]).collect();
+        let at = |msg: String| keys.at(&path, msg);
+        if t.name.is_empty() || t.name.contains('/') {
+            errs.push(at(format!(
+                "taxonomy name `{}` must be a non-empty URL segment",
+                t.name
+            )));
+        }
+        if !seen.insert(&t.name) {
+            errs.push(at(format!("taxonomy `{}` is declared twice", t.name)));
+        }
+    }
+    errs
+}
+
+fn validate_languages(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    if !is_language_tag(&cfg.language) {
+        errs.push(keys.at(
+            &["language"],
+            format!(
+                "`language` `{}` is not a language code such as `en`, `pt-BR` or `zh-Hans`",
+                cfg.language
+            ),
+        ));
+    }
+    let mut prefixes = BTreeMap::new();
+    for (code, l) in &cfg.languages {
+        let at = |key: &str, msg: String| keys.at(&["languages", code, key], msg);
+        if !is_language_tag(code) {
+            errs.push(keys.at(
+                &["languages", code],
+                format!("`[languages.{code}]`: `{code}` is not a language code such as `fr`, `pt-BR` or `zh-Hans`"),
+            ));
+            continue;
+        }
+        if *code == cfg.language {
+            if l.path.as_deref().is_some_and(|p| !p.trim_matches('/').is_empty()) {
+                errs.push(at(
+                    "path",
+                    format!("`languages.{code}.path`: the default language is at the root of the site"),
+                ));
+            }
+            continue;
+        }
+        let prefix = l.path.clone().unwrap_or_else(|| code.clone());
+        let prefix = prefix.trim_matches('/');
+        if prefix.is_empty() || prefix.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+            errs.push(at(
+                "path",
+                format!("`languages.{code}.path` must be a URL path such as `{code}`, got `{prefix}`"),
+            ));
+        } else if let Some(other) = prefixes.insert(prefix.to_string(), code) {
+            errs.push(at(
+                "path",
+                format!("`languages.{code}` and `languages.{other}` both use the URL prefix `/{prefix}/`"),
+            ));
+        }
+        if let Some(t) = &l.taxonomies {
+            errs.extend(validate_taxonomies(keys, &["languages", code], t));
+        }
+    }
+    errs
 }
 
 fn validate_targets(keys: &Keys<'_>, targets: &[DeployTarget]) -> Vec<Diagnostic> {

@@ -21,6 +21,9 @@ use crate::error::Diagnostic;
 /// The default theme, compiled into the binary so `sitegen init` sites build anywhere.
 pub static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes/default");
 
+/// Where a theme's `i18n/` files are in the snapshot (the site's are under `i18n/`).
+pub const THEME_I18N: &str = "theme/i18n/";
+
 /// One input file, shared: a snapshot refreshed after an edit shares every unchanged file
 /// with the one before (copying a snapshot copies pointers, not names or bytes).
 #[derive(Debug, Clone)]
@@ -99,8 +102,11 @@ impl SourceTree {
         vec![
             (theme_dir.join("templates"), "templates/"),
             (theme_dir.join("static"), "static/"),
+            // The theme's translations are merged with the site's key by key, so both stay.
+            (theme_dir.join("i18n"), THEME_I18N),
             (src.join("templates"), "templates/"),
             (src.join("static"), "static/"),
+            (src.join("i18n"), "i18n/"),
             (src.join("content"), "content/"),
             (src.join("data"), "data/"),
         ]
@@ -188,8 +194,10 @@ impl SourceTree {
         let mut errors = Vec::new();
         for l in &logical {
             let under = format!("{l}/");
-            // The embedded theme has only templates and static files.
-            if config.theme == "default" && (l.starts_with("templates") || l.starts_with("static")) {
+            // The embedded theme has only templates, static files and translations.
+            if config.theme == "default"
+                && (l.starts_with("templates") || l.starts_with("static") || l.starts_with(THEME_I18N))
+            {
                 let mut embedded = SourceTree::default();
                 add_embedded(&mut embedded, &DEFAULT_THEME);
                 for (k, f) in embedded.files {
@@ -287,8 +295,12 @@ fn add_embedded(tree: &mut SourceTree, dir: &Dir<'static>) {
             include_dir::DirEntry::Dir(d) => add_embedded(tree, d),
             include_dir::DirEntry::File(f) => {
                 let rel = f.path().to_string_lossy().replace('\\', "/");
+                let logical = match rel.strip_prefix("i18n/") {
+                    Some(r) => format!("{THEME_I18N}{r}"),
+                    None => rel.clone(),
+                };
                 tree.insert(
-                    rel.clone(),
+                    logical,
                     SourceFile::new(format!("<embedded>/themes/default/{rel}"), f.contents()),
                 );
             }

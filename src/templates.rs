@@ -57,6 +57,8 @@ pub struct SiteData {
     deps: Mutex<HashMap<String, Vec<Dep>>>,
     /// The build's time, for `now()` (a value passed in: templates read no clock).
     now: chrono::DateTime<chrono::FixedOffset>,
+    /// UI strings for `trans()`.
+    pub translations: crate::content::languages::Translations,
 }
 
 impl SiteData {
@@ -82,7 +84,71 @@ impl SiteData {
             data_cache: Mutex::new(HashMap::new()),
             deps: Mutex::new(HashMap::new()),
             now: chrono::DateTime::default(),
+            translations: Default::default(),
         }
+    }
+
+    /// The same, with `trans()` looking up `translations`.
+    pub fn with_translations(mut self, translations: crate::content::languages::Translations) -> Self {
+        self.translations = translations;
+        self
+    }
+
+    /// The permalink of the page or section `file` (a path under `content/`) in language
+    /// `lang`: its translation when it has one, else itself. Also returns the file found.
+    pub fn url_in<'a>(&'a self, file: &'a str, lang: &str) -> Option<(std::borrow::Cow<'a, str>, &'a String)> {
+        if lang != self.config.language {
+            let local = crate::content::languages::localized_path(file, lang);
+            if let Some(u) = self.urls.get(&local) {
+                return Some((local.into(), u));
+            }
+        }
+        self.urls.get(file).map(|u| (file.into(), u))
+    }
+
+    /// The language of the output being rendered (`lang` in the context).
+    fn lang_of(&self, kw: &Kwargs, state: &State) -> tera::TeraResult<String> {
+        Ok(match kw.get::<&str>("lang")? {
+            Some(l) => l.to_string(),
+            None => state
+                .get::<String>("lang")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| self.config.language.clone()),
+        })
+    }
+
+    /// The language whose taxonomy `kind` a call means: its `lang` argument, else the
+    /// output's language when that has the taxonomy, else the default language. `None`
+    /// when that language has no such taxonomy.
+    fn taxonomy_language(
+        &self,
+        kind: &str,
+        kw: &Kwargs,
+        state: &State,
+    ) -> tera::TeraResult<Option<crate::config::Language>> {
+        let has = |l: &crate::config::Language| l.taxonomies.iter().any(|t| t.name == kind);
+        let languages = self.config.site_languages();
+        if let Some(code) = kw.get::<&str>("lang")? {
+            return Ok(languages.into_iter().find(|l| l.code == code).filter(has));
+        }
+        let current = self.lang_of(kw, state)?;
+        let found = languages
+            .iter()
+            .find(|l| l.code == current && has(l))
+            .or_else(|| languages.iter().find(|l| l.is_default && has(l)));
+        Ok(found.cloned())
+    }
+
+    /// `path` (a file under `content/`) in `lang`: its translation's path if the site has it.
+    fn localized<'a>(&self, path: &'a str, lang: &str, exists: impl Fn(&str) -> bool) -> std::borrow::Cow<'a, str> {
+        if lang != self.config.language {
+            let local = crate::content::languages::localized_path(path, lang);
+            if exists(&local) {
+                return local.into();
+            }
+        }
+        path.into()
     }
 
     /// The same, with `get_url` knowing these bundle files (content path → output path).
@@ -185,6 +251,8 @@ pub struct Templates {
     pub tera: Tera,
     origins: HashMap<String, String>,
     pub site: Arc<SiteData>,
+    /// A multilingual site's `config` per language (see [`language_config`]).
+    config_by_lang: HashMap<String, Value>,
 }
 
 impl Templates {
@@ -252,10 +320,29 @@ impl Templates {
             }
         }
         if errors.is_empty() {
-            Ok(Templates { tera, origins, site })
+            let config_by_lang = if site.config.is_multilingual() {
+                site.config
+                    .site_languages()
+                    .iter()
+                    .map(|l| (l.code.clone(), language_config(&site.config, &l.code)))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            Ok(Templates {
+                tera,
+                origins,
+                site,
+                config_by_lang,
+            })
         } else {
             Err(errors)
         }
+    }
+
+    /// The `config` the templates of an output in `lang` see, when it is not the site's.
+    pub fn config_for(&self, lang: &str) -> Option<&Value> {
+        self.config_by_lang.get(lang)
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -278,6 +365,45 @@ impl Templates {
                 .unwrap_or_else(|| Diagnostic::new(self.origin(name), e.to_string()))
         })
     }
+}
+
+/// What `config` is in the templates of a multilingual site's pages in `lang`, as Zola makes
+/// it: the language's `title`, `description` and feeds, `[extra]` with the language's merged
+/// over it, `default_language`, and `languages`: the *other* languages, by code.
+fn language_config(config: &Config, lang: &str) -> Value {
+    let mut v = serde_json::to_value(config).unwrap_or_default();
+    let languages = config.site_languages();
+    if let (Some(m), Some(l)) = (v.as_object_mut(), languages.iter().find(|l| l.code == lang)) {
+        m.insert("title".into(), l.title.clone().into());
+        m.insert("description".into(), l.description.clone().into());
+        m.insert("generate_feeds".into(), l.generate_feeds.into());
+        m.insert("default_language".into(), config.language.clone().into());
+        m.insert("language_name".into(), l.name.clone().into());
+        if let Some(extra) = config.languages.get(lang).map(|c| &c.extra) {
+            if let Some(e) = m.get_mut("extra").and_then(|e| e.as_object_mut()) {
+                for (k, x) in extra {
+                    e.insert(k.clone(), x.clone());
+                }
+            }
+        }
+        let others: serde_json::Map<String, serde_json::Value> = languages
+            .iter()
+            .filter(|o| o.code != lang)
+            .map(|o| {
+                let mut t = serde_json::Map::new();
+                t.insert("code".into(), o.code.clone().into());
+                t.insert("name".into(), o.name.clone().into());
+                t.insert("title".into(), o.title.clone().into());
+                t.insert("description".into(), o.description.clone().into());
+                t.insert("path".into(), format!("{}/", o.prefix).into());
+                t.insert("rtl".into(), o.rtl.into());
+                t.insert("generate_feeds".into(), o.generate_feeds.into());
+                (o.code.clone(), serde_json::Value::Object(t))
+            })
+            .collect();
+        m.insert("languages".into(), serde_json::Value::Object(others));
+    }
+    Value::from_serializable(&v)
 }
 
 /// Converts a Tera error into diagnostics with the template's file and position.
@@ -388,6 +514,7 @@ fn err(msg: impl ToString) -> tera::Error {
 /// Registers every function and filter sitegen adds to Tera, one group at a time.
 fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     register_url_functions(tera, site);
+    register_language_functions(tera, site);
     register_asset_functions(tera, site);
     register_image_functions(tera, site);
     register_content_functions(tera, site);
@@ -506,13 +633,18 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     tera.register_function("get_url", move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
         let path: String = kw.must_get::<&str>("path")?.to_string();
         let trailing = kw.get::<bool>("trailing_slash")?;
+        let lang = s.lang_of(&kw, state)?;
         let url = if let Some(rel) = path.strip_prefix("@/") {
             let (file, anchor) = rel.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((rel, None));
-            s.record(state, Dep::Url(file.to_string()));
-            let u = s
-                .urls
-                .get(file)
+            let (_, u) = s
+                .url_in(file, &lang)
                 .ok_or_else(|| err(format!("get_url: there is no page or section `content/{file}`")))?;
+            // Both the file and its translation: adding or removing the translation changes
+            // which URL this is.
+            s.record(state, Dep::Url(file.to_string()));
+            if lang != s.config.language {
+                s.record(state, Dep::Url(crate::content::languages::localized_path(file, &lang)));
+            }
             match anchor {
                 Some(a) => format!("{u}#{a}"),
                 None => u.clone(),
@@ -531,7 +663,12 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
                     "get_url: no static file `{clean}` (looked in `static/` of the site and theme)"
                 )));
             }
-            let mut u = s.config.permalink(&format!("/{clean}"));
+            // A plain path in another language is under that language's prefix (Zola's rule).
+            let prefix = match kw.get::<&str>("lang")? {
+                Some(l) if l != s.config.language => s.config.site_language(l).map(|l| l.prefix).unwrap_or_default(),
+                _ => String::new(),
+            };
+            let mut u = s.config.permalink(&format!("{prefix}/{clean}"));
             if trailing == Some(true) && !u.ends_with('/') {
                 u.push('/');
             }
@@ -543,22 +680,38 @@ fn register_url_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_function(
         "get_taxonomy_url",
-        move |kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let kind = kw.must_get::<&str>("kind")?;
             let name = kw.must_get::<&str>("name")?;
-            if !s.config.taxonomies.iter().any(|t| t.name == kind) {
-                return Err(err(format!(
-                    "get_taxonomy_url: no taxonomy `{kind}` in {}",
-                    s.config.file
-                )));
-            }
+            let l = s
+                .taxonomy_language(kind, &kw, state)?
+                .ok_or_else(|| err(format!("get_taxonomy_url: no taxonomy `{kind}` in {}", s.config.file)))?;
             Ok(Value::from(s.config.permalink(&format!(
-                "/{}/{}/",
+                "{}/{}/{}/",
+                l.prefix,
                 crate::paths::slugify_path(kind, s.config.slugify.taxonomies),
                 crate::paths::slugify_path(name, s.config.slugify.taxonomies)
             ))))
         },
     );
+}
+
+/// `trans(key, lang)`: a UI string in the output's language (or `lang`), falling back to
+/// the default language, then to English (a theme's own strings); a key that no language
+/// has is an error.
+fn register_language_functions(tera: &mut Tera, site: &Arc<SiteData>) {
+    let s = site.clone();
+    tera.register_function("trans", move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+        let key = kw.must_get::<&str>("key")?;
+        let lang = s.lang_of(&kw, state)?;
+        match s.translations.lookup(key, &lang) {
+            crate::content::languages::Lookup::Found(t) => Ok(Value::from(t)),
+            crate::content::languages::Lookup::Missing => Err(err(format!(
+                "trans: no language has the key `{key}`; add it to `[translations]` (the default language) or `[languages.{lang}.translations]` in {}, or to `i18n/{lang}.toml`",
+                s.config.file
+            ))),
+        }
+    });
 }
 
 /// Asset functions: `asset` (the fingerprinted URL), `asset_integrity` (the SRI hash) and
@@ -683,10 +836,19 @@ fn register_content_functions(tera: &mut Tera, site: &Arc<SiteData>) {
         move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let path = kw.must_get::<&str>("path")?;
             let path = path.trim_start_matches("@/");
+            let values = s.values("get_page")?;
+            let lang = match kw.get::<&str>("lang")? {
+                Some(l) => l.to_string(),
+                None => s.config.language.clone(),
+            };
+            if lang != s.config.language {
+                s.record(state, Dep::Page(crate::content::languages::localized_path(path, &lang)));
+            }
             s.record(state, Dep::Page(path.to_string()));
-            s.values("get_page")?
+            let path = s.localized(path, &lang, |p| values.pages.contains_key(p));
+            values
                 .pages
-                .get(path)
+                .get(&*path)
                 .cloned()
                 .ok_or_else(|| err(format!("get_page: there is no page `content/{path}`")))
         },
@@ -698,10 +860,22 @@ fn register_content_functions(tera: &mut Tera, site: &Arc<SiteData>) {
         move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let path = kw.must_get::<&str>("path")?;
             let path = path.trim_start_matches("@/");
+            let values = s.values("get_section")?;
+            let lang = match kw.get::<&str>("lang")? {
+                Some(l) => l.to_string(),
+                None => s.config.language.clone(),
+            };
+            if lang != s.config.language {
+                s.record(
+                    state,
+                    Dep::Section(crate::content::languages::localized_path(path, &lang)),
+                );
+            }
             s.record(state, Dep::Section(path.to_string()));
-            s.values("get_section")?
+            let path = s.localized(path, &lang, |p| values.sections.contains_key(p));
+            values
                 .sections
-                .get(path)
+                .get(&*path)
                 .cloned()
                 .ok_or_else(|| err(format!("get_section: there is no section `content/{path}`")))
         },
@@ -712,12 +886,50 @@ fn register_content_functions(tera: &mut Tera, site: &Arc<SiteData>) {
         "get_taxonomy",
         move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let kind = kw.must_get::<&str>("kind")?;
-            s.record(state, Dep::Taxonomy(kind.to_string()));
+            let missing = || err(format!("get_taxonomy: no taxonomy `{kind}` in {}", s.config.file));
+            let l = s.taxonomy_language(kind, &kw, state)?.ok_or_else(missing)?;
+            let key = crate::content::taxonomy_key(kind, &l.code, l.is_default);
+            s.record(state, Dep::Taxonomy(key.clone()));
             s.values("get_taxonomy")?
                 .taxonomies
-                .get(kind)
+                .get(&key)
                 .cloned()
-                .ok_or_else(|| err(format!("get_taxonomy: no taxonomy `{kind}` in {}", s.config.file)))
+                .ok_or_else(missing)
+        },
+    );
+
+    let s = site.clone();
+    tera.register_function(
+        "get_taxonomy_term",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let kind = kw.must_get::<&str>("kind")?;
+            let term = kw.must_get::<&str>("term")?;
+            let missing = || err(format!("get_taxonomy_term: no taxonomy `{kind}` in {}", s.config.file));
+            let l = s.taxonomy_language(kind, &kw, state)?.ok_or_else(missing)?;
+            let key = crate::content::taxonomy_key(kind, &l.code, l.is_default);
+            s.record(state, Dep::Taxonomy(key.clone()));
+            let tax = s
+                .values("get_taxonomy_term")?
+                .taxonomies
+                .get(&key)
+                .ok_or_else(missing)?;
+            let slug = crate::paths::slugify_path(term, s.config.slugify.taxonomies);
+            let found = tax
+                .get_from_path("items")
+                .and_then(|items| items.as_array().map(|a| a.to_vec()))
+                .unwrap_or_default()
+                .into_iter()
+                .find(|t| {
+                    t.get_from_path("name").and_then(|n| n.as_str()) == Some(term)
+                        || t.get_from_path("slug").and_then(|n| n.as_str()) == Some(slug.as_str())
+                });
+            match found {
+                Some(t) => Ok(t),
+                None if kw.get::<bool>("required")? == Some(false) => Ok(Value::none()),
+                None => Err(err(format!(
+                    "get_taxonomy_term: taxonomy `{kind}` has no term `{term}`"
+                ))),
+            }
         },
     );
 }
@@ -771,10 +983,10 @@ fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
     tera.register_filter(
         "markdown",
-        move |text: &str, kw: Kwargs, _: &State| -> tera::TeraResult<Value> {
+        move |text: &str, kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
             let inline = kw.get::<bool>("inline")?.unwrap_or(false);
-            let urls = &s.urls;
-            let resolve = |p: &str| urls.get(p).cloned();
+            let lang = s.lang_of(&kw, state)?;
+            let resolve = |p: &str, lang: &str| s.url_in(p, lang).map(|(f, u)| (f.into_owned(), u.clone()));
             let resolve_asset = |u: &str| s.assets.fingerprinted_url(u, &s.config);
             let env = crate::markdown::Env {
                 config: &s.config.markdown,
@@ -793,6 +1005,7 @@ fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
                 text,
                 body_offset: 0,
                 page_dir: "content/",
+                lang: &lang,
             };
             let r = crate::markdown::render(&input)
                 .map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;

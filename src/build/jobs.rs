@@ -23,6 +23,8 @@ pub(super) struct RenderJob {
     template: String,
     /// `current_path`: the URL path below the base URL.
     path: String,
+    /// `lang`: the language of what the output shows.
+    lang: String,
     /// The context variables besides `current_path`, `current_url` and `lang` (which follow
     /// from `path` and the config).
     vars: Vec<(&'static str, Value)>,
@@ -35,9 +37,16 @@ impl RenderJob {
             output,
             template: template.into(),
             path: path.to_string(),
+            lang: String::new(),
             vars: Vec::new(),
             source: source.into(),
         }
+    }
+
+    /// The same, in language `lang` (the default language otherwise).
+    pub fn in_lang(mut self, lang: &str) -> RenderJob {
+        self.lang = lang.to_string();
+        self
     }
 
     pub fn with(mut self, name: &'static str, value: Value) -> RenderJob {
@@ -53,17 +62,29 @@ impl RenderJob {
             &self.template,
             &self.output,
             &self.path,
+            &self.lang,
             templates_key,
             assets_key,
             vars,
         ))
     }
 
-    fn context(&self, config: &Config) -> Context {
+    fn context(&self, config: &Config, templates: &Templates) -> Context {
         let mut c = Context::new();
         c.insert("current_path", &self.path);
         c.insert("current_url", &config.permalink(&self.path));
-        c.insert("lang", &config.language);
+        let lang = if self.lang.is_empty() {
+            &config.language
+        } else {
+            &self.lang
+        };
+        c.insert("lang", lang);
+        c.insert("lang_dir", if config.is_rtl_language(lang) { "rtl" } else { "ltr" });
+        // A multilingual site's `config` is its language's: title, description, extra and
+        // the other languages.
+        if let Some(v) = templates.config_for(lang) {
+            c.insert_value("config", v.clone());
+        }
         for (k, v) in &self.vars {
             c.insert_value(*k, v.clone());
         }
@@ -79,7 +100,7 @@ pub(super) fn render_output(
     config: &Config,
 ) -> Result<RenderedOutput, Diagnostic> {
     let site = &templates.site;
-    let mut html = templates.render(&job.template, &job.context(config))?;
+    let mut html = templates.render(&job.template, &job.context(config, templates))?;
     let deps: Vec<(Dep, u64)> = site
         .take_deps(&job.path)
         .into_iter()
@@ -259,10 +280,14 @@ impl Jobs<'_, '_> {
                 continue;
             }
             let page = self.values.pages[i].clone();
-            self.jobs
-                .push(RenderJob::new(output_path(&p.path), tpl, &p.path, p.origin.as_str()).with("page", page));
+            self.jobs.push(
+                RenderJob::new(output_path(&p.path), tpl, &p.path, p.origin.as_str())
+                    .in_lang(&p.lang)
+                    .with("page", page),
+            );
             for a in &p.fm.aliases {
-                self.jobs.push(alias_job(self.config, a, &p.path, &p.origin));
+                self.jobs
+                    .push(alias_job(self.config, a, &p.path, &p.origin).in_lang(&p.lang));
             }
         }
     }
@@ -272,13 +297,15 @@ impl Jobs<'_, '_> {
         let (model, config) = (self.model, self.config);
         for (i, s) in model.sections.iter().enumerate() {
             for a in &s.fm.aliases {
-                self.jobs.push(alias_job(config, a, &s.path, &s.origin));
+                self.jobs
+                    .push(alias_job(config, a, &s.path, &s.origin).in_lang(&s.lang));
             }
             if !s.fm.render {
                 continue;
             }
             if let Some(to) = &s.fm.redirect_to {
-                self.jobs.push(redirect_job(config, &s.path, to, &s.origin));
+                self.jobs
+                    .push(redirect_job(config, &s.path, to, &s.origin).in_lang(&s.lang));
                 continue;
             }
             let tpl = match &s.fm.template {
@@ -295,22 +322,26 @@ impl Jobs<'_, '_> {
             if pagers.is_empty() {
                 self.jobs.push(
                     RenderJob::new(output_path(&s.path), tpl.clone(), &s.path, s.origin.as_str())
+                        .in_lang(&s.lang)
                         .with("section", section.clone()),
                 );
             }
             for (k, (path, pager)) in pagers.into_iter().enumerate() {
                 self.jobs.push(
                     RenderJob::new(output_path(&path), tpl.clone(), &path, s.origin.as_str())
+                        .in_lang(&s.lang)
                         .with("section", section.clone())
                         .with("paginator", pager),
                 );
                 if k == 0 {
                     let first = format!("{}{}/1/", s.path, s.fm.paginate_path);
-                    self.jobs.push(alias_job(config, &first, &s.path, &s.origin));
+                    self.jobs
+                        .push(alias_job(config, &first, &s.path, &s.origin).in_lang(&s.lang));
                 }
             }
             if s.fm.generate_feeds {
                 let dated = self.pages_of(&s.pages, true);
+                let start = self.jobs.len();
                 feed_jobs(
                     config,
                     &s.path,
@@ -319,6 +350,7 @@ impl Jobs<'_, '_> {
                     Some(("section", section)),
                     &mut self.jobs,
                 );
+                self.set_lang(start, &s.lang);
             }
         }
     }
@@ -327,8 +359,9 @@ impl Jobs<'_, '_> {
     fn taxonomies(&mut self) {
         let (model, config) = (self.model, self.config);
         let config_file = config.file.clone();
-        for t in &model.taxonomies {
-            let tv = &self.values.taxonomies[&t.config.name];
+        for (ti, t) in model.taxonomies.iter().enumerate() {
+            let tv = &self.values.taxonomies[ti];
+            let start = self.jobs.len();
             let items = tv.get_from_path("items").cloned().unwrap_or_else(Value::none);
             if self.need("taxonomy_list.html", &config_file, None, "") {
                 let source = format!("taxonomy `{}`", t.config.name);
@@ -369,17 +402,31 @@ impl Jobs<'_, '_> {
                     );
                 }
             }
+            self.set_lang(start, &t.lang);
         }
     }
 
-    /// The site's own feeds: every dated page, newest first.
-    fn site_feeds(&mut self) {
-        if !self.config.generate_feeds {
-            return;
+    /// Puts the jobs from `start` on in language `lang`.
+    fn set_lang(&mut self, start: usize, lang: &str) {
+        for j in &mut self.jobs[start..] {
+            j.lang = lang.to_string();
         }
-        let by_date = self.model.pages_by_date();
-        let pages = self.pages_of(&by_date, true);
-        feed_jobs(self.config, "/", pages, &self.config.file, None, &mut self.jobs);
+    }
+
+    /// The site's own feeds, one set per language (`/atom.xml`, `/fr/atom.xml`): every dated
+    /// page of the language, newest first.
+    fn site_feeds(&mut self) {
+        for l in &self.model.languages {
+            if !l.generate_feeds {
+                continue;
+            }
+            let by_date = self.model.pages_by_date(&l.code);
+            let pages = self.pages_of(&by_date, true);
+            let start = self.jobs.len();
+            let base = format!("{}/", l.prefix);
+            feed_jobs(self.config, &base, pages, &self.config.file, None, &mut self.jobs);
+            self.set_lang(start, &l.code);
+        }
     }
 
     /// The sitemap, with its entries and their key (reused from `old` when the key is the
@@ -388,19 +435,44 @@ impl Jobs<'_, '_> {
         let (model, config) = (self.model, self.config);
         // What the entries show, in a cheap form: a rebuild that changes none of it reuses
         // the entries (and the sitemap, by identity) instead of making 10,000 maps again.
+        // Versions in other languages: (language, path) of each, this one included, when
+        // there are several (they become `hreflang` links).
+        let page_versions = |p: &'_ Page| -> Vec<(&str, &str)> {
+            if p.translations.len() < 2 {
+                return vec![];
+            }
+            p.translations
+                .iter()
+                .map(|&j| &model.pages[j])
+                .filter(|t| t.fm.in_sitemap)
+                .map(|t| (t.lang.as_str(), t.path.as_str()))
+                .collect()
+        };
+        let section_versions = |s: &'_ Section| -> Vec<(&str, &str)> {
+            if s.translations.len() < 2 {
+                return vec![];
+            }
+            s.translations
+                .iter()
+                .map(|&j| &model.sections[j])
+                .filter(|t| t.fm.render && t.fm.in_sitemap)
+                .map(|t| (t.lang.as_str(), t.path.as_str()))
+                .collect()
+        };
         let listed = || {
             let pages = model
                 .pages
                 .iter()
                 .filter(|p| p.fm.in_sitemap)
-                .map(|p| (p.path.as_str(), p.updated.or(p.date)));
+                .map(move |p| (p.path.as_str(), p.updated.or(p.date), page_versions(p)));
             let sections = model
                 .sections
                 .iter()
                 .filter(|s| s.fm.render && s.fm.in_sitemap)
-                .map(|s| (s.path.as_str(), None));
+                .map(move |s| (s.path.as_str(), None, section_versions(s)));
             let terms = model.taxonomies.iter().flat_map(|t| {
-                std::iter::once((t.path.as_str(), None)).chain(t.terms.iter().map(|term| (term.path.as_str(), None)))
+                std::iter::once((t.path.as_str(), None, vec![]))
+                    .chain(t.terms.iter().map(|term| (term.path.as_str(), None, vec![])))
             });
             pages.chain(sections).chain(terms)
         };
@@ -415,11 +487,28 @@ impl Jobs<'_, '_> {
         let value = match old {
             Some((k, v)) if *k == key => v.clone(),
             _ => {
+                let default = &config.language;
                 let mut entries: Vec<(&str, Value)> = listed()
-                    .map(|(path, updated)| {
+                    .map(|(path, updated, versions)| {
                         let mut m = Map::new();
                         m.insert("permalink".into(), Value::from(config.permalink(path)));
                         m.insert("updated".into(), v_opt_date(updated));
+                        let alternates: Vec<Value> = versions
+                            .iter()
+                            .map(|(lang, p)| {
+                                let mut a = Map::new();
+                                a.insert("lang".into(), Value::from(*lang));
+                                a.insert("permalink".into(), Value::from(config.permalink(p)));
+                                Value::from(a)
+                            })
+                            .collect();
+                        let x_default = versions
+                            .iter()
+                            .find(|(l, _)| *l == default.as_str())
+                            .map(|(_, p)| Value::from(config.permalink(p)))
+                            .unwrap_or_else(Value::none);
+                        m.insert("translations".into(), Value::from(alternates));
+                        m.insert("x_default".into(), x_default);
                         (path, Value::from(m))
                     })
                     .collect();
@@ -433,7 +522,10 @@ impl Jobs<'_, '_> {
             "/sitemap.xml",
             "sitemap.xml template",
         );
-        self.jobs.push(job.with("entries", value.clone()));
+        self.jobs.push(
+            job.with("entries", value.clone())
+                .with("multilingual", Value::from(config.is_multilingual())),
+        );
         (key, value)
     }
 
@@ -445,8 +537,12 @@ impl Jobs<'_, '_> {
         }
         if self.templates.has("404.html") {
             let origin = self.templates.origin("404.html");
-            self.jobs
-                .push(RenderJob::new("404.html".into(), "404.html", "/404.html", origin));
+            // One per language: `/404.html`, `/fr/404.html`.
+            for l in &self.model.languages {
+                let path = format!("{}/404.html", l.prefix);
+                self.jobs
+                    .push(RenderJob::new(path[1..].to_string(), "404.html", &path, origin.clone()).in_lang(&l.code));
+            }
         }
     }
 }

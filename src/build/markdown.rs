@@ -114,7 +114,7 @@ pub(super) fn with_env<R>(
     let site: &SiteData = &templates.site;
     let config = &*site.config;
     let shortcodes = TemplateShortcodes { templates, contexts };
-    let resolve = |p: &str| site.urls.get(p).cloned();
+    let resolve = |p: &str, lang: &str| site.url_in(p, lang).map(|(f, u)| (f.into_owned(), u.clone()));
     let resolve_asset = |u: &str| site.assets.fingerprinted_url(u, config);
     let env = markdown::Env {
         config: &config.markdown,
@@ -130,8 +130,8 @@ pub(super) fn with_env<R>(
 }
 
 /// A key of the URLs a render links to with `@/`: a render is reused only while they stay.
-pub(super) fn links_key(r: &Rendered, site: &SiteData) -> u64 {
-    hash_of(r.links_to.iter().map(|l| site.urls.get(l)).collect::<Vec<_>>())
+pub(super) fn links_key(r: &Rendered, site: &SiteData, lang: &str) -> u64 {
+    hash_of(r.links_to.iter().map(|l| site.url_in(l, lang)).collect::<Vec<_>>())
 }
 
 impl Builder {
@@ -146,7 +146,7 @@ impl Builder {
         };
         let contexts = shortcode_contexts(model, &site.config);
         with_env(templates, &contexts, |env| {
-            let render = |origin: &str, relative: &str, text: &str, body_offset: usize, sha: [u8; 32]| {
+            let render = |origin: &str, relative: &str, lang: &str, text: &str, body_offset: usize, sha: [u8; 32]| {
                 let uses_templates = text.contains("{{") || text.contains("{%");
                 // With shortcodes, the render also depends on the templates and on what the
                 // shortcodes see of the page (by content: its value is made anew each build).
@@ -160,17 +160,17 @@ impl Builder {
                     if c.sha256 == sha
                         && c.templates_key == tkey
                         && sha != [0; 32]
-                        && c.links_key == links_key(&c.result.0, site)
+                        && c.links_key == links_key(&c.result.0, site, lang)
                         && images_unchanged(&c.result.0)
                     {
                         return c.clone();
                     }
                 }
-                let (result, image_jobs) = render_one(env, &site.images, origin, relative, text, body_offset);
+                let (result, image_jobs) = render_one(env, &site.images, origin, relative, lang, text, body_offset);
                 CachedMarkdown {
                     sha256: sha,
                     image_jobs,
-                    links_key: links_key(&result.0, site),
+                    links_key: links_key(&result.0, site, lang),
                     templates_key: tkey,
                     result: Arc::new(result),
                 }
@@ -178,12 +178,12 @@ impl Builder {
             let pages = model
                 .pages
                 .par_iter()
-                .map(|p| render(&p.origin, &p.relative_path, &p.text, p.body_offset, p.sha256))
+                .map(|p| render(&p.origin, &p.relative_path, &p.lang, &p.text, p.body_offset, p.sha256))
                 .collect();
             let sections = model
                 .sections
                 .par_iter()
-                .map(|s| render(&s.origin, &s.relative_path, &s.text, s.body_offset, s.sha256))
+                .map(|s| render(&s.origin, &s.relative_path, &s.lang, &s.text, s.body_offset, s.sha256))
                 .collect();
             let origins = model
                 .pages
@@ -223,6 +223,7 @@ pub(super) fn render_one(
     images: &Images,
     origin: &str,
     relative_path: &str,
+    lang: &str,
     text: &str,
     body_offset: usize,
 ) -> ((Rendered, Vec<Diagnostic>), Arc<[Job]>) {
@@ -235,6 +236,7 @@ pub(super) fn render_one(
         text,
         body_offset,
         page_dir: &page_dir,
+        lang,
     });
     let jobs = images.take(&key);
     r.image_sources

@@ -363,7 +363,9 @@ impl Builder {
         run.phase("assets")?;
         let (model, errs) = SiteModel::load_cached(&tree, &config, opts.drafts, &mut self.front_matter);
         run.errors.extend(errs);
-        let site = self.site_data(&tree, &config, &model, &assets, opts);
+        let (translations, errs) = crate::content::languages::Translations::load(&tree, &config);
+        run.errors.extend(errs);
+        let site = self.site_data(&tree, &config, &model, &assets, opts, translations);
         run.phase("load content")?;
         let templates = match Templates::load(&tree, site.clone()) {
             Ok(t) => t,
@@ -373,7 +375,14 @@ impl Builder {
                 unreachable!("templates failed to load without an error")
             }
         };
-        let templates_key = hash_of(tree.under("templates/").map(|(k, f)| (k, f.sha256)).collect::<Vec<_>>());
+        // Translation files are read by templates (`trans`), so they count as templates.
+        let templates_key = hash_of(
+            tree.under("templates/")
+                .chain(tree.under("i18n/"))
+                .chain(tree.under(crate::source::THEME_I18N))
+                .map(|(k, f)| (k, f.sha256))
+                .collect::<Vec<_>>(),
+        );
         run.phase("load templates")?;
         let renders = self.render_markdown(&model, &templates, templates_key);
         renders.report(&model, &mut run.errors);
@@ -489,26 +498,50 @@ impl Builder {
         model: &SiteModel,
         assets: &Arc<AssetSet>,
         opts: &BuildOptions,
+        translations: crate::content::languages::Translations,
     ) -> Arc<SiteData> {
         let mut urls = HashMap::new();
-        for p in &model.pages {
-            urls.insert(p.relative_path.clone(), config.permalink(&p.path));
-        }
-        for s in &model.sections {
-            urls.insert(s.relative_path.clone(), config.permalink(&s.path));
+        let pages = model
+            .pages
+            .iter()
+            .map(|p| (&p.relative_path, &p.canonical, &p.lang, &p.path));
+        let sections = model
+            .sections
+            .iter()
+            .map(|s| (&s.relative_path, &s.canonical, &s.lang, &s.path));
+        for (rel, canonical, lang, path) in pages.chain(sections) {
+            let url = config.permalink(path);
+            // `post.en.md` in an English site is also `@/post.md`.
+            if rel != canonical && *lang == config.language {
+                urls.entry(canonical.clone()).or_insert_with(|| url.clone());
+            }
+            urls.insert(rel.clone(), url);
         }
         let mut static_paths: HashSet<String> = model.loose_files.iter().map(|f| f.relative_path.clone()).collect();
         let mut bundle_assets = HashMap::new();
-        let bundles = model.pages.iter().map(|p| (&p.path, &p.assets));
-        for (path, files) in bundles.chain(model.sections.iter().map(|s| (&s.path, &s.assets))) {
+        let bundles = model.pages.iter().map(|p| (&p.path, &p.lang, &p.assets));
+        let section_files = model.sections.iter().map(|s| (&s.path, &s.lang, &s.assets));
+        for (path, lang, files) in bundles.chain(section_files) {
             for a in files {
                 let out = crate::paths::bundle_asset_output(path, a);
                 static_paths.insert(out.clone());
-                bundle_assets.insert(a.clone(), out);
+                // A bundle file of several languages' pages: `get_url` gives the default's copy.
+                if *lang == config.language {
+                    bundle_assets.insert(a.clone(), out);
+                } else {
+                    bundle_assets.entry(a.clone()).or_insert(out);
+                }
             }
         }
-        if config.generate_feeds {
-            static_paths.extend(config.feed_filenames.iter().cloned());
+        for l in model.languages.iter().filter(|l| l.generate_feeds) {
+            let dir = l.prefix.trim_start_matches('/');
+            for f in &config.feed_filenames {
+                static_paths.insert(if dir.is_empty() {
+                    f.clone()
+                } else {
+                    format!("{dir}/{f}")
+                });
+            }
         }
         static_paths.insert("sitemap.xml".into());
         static_paths.insert("robots.txt".into());
@@ -533,6 +566,7 @@ impl Builder {
                 image_requests,
             )
             .with_bundle_assets(bundle_assets)
+            .with_translations(translations)
             .at(opts.now.unwrap_or_default()),
         )
     }

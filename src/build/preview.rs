@@ -22,7 +22,8 @@ type Edit<'a> = (usize, &'a SourceFile, Arc<str>);
 struct Scope<'a> {
     pages: HashSet<&'a str>,
     sections: HashSet<&'a str>,
-    taxonomies: HashSet<&'a str>,
+    /// By [`crate::content::taxonomy_key`] (`tags`, `tags@fr`).
+    taxonomies: HashSet<String>,
 }
 
 impl<'a> Scope<'a> {
@@ -34,7 +35,14 @@ impl<'a> Scope<'a> {
                 .clone()
                 .map(|p| model.sections[p.section].relative_path.as_str())
                 .collect(),
-            taxonomies: pages.flat_map(|p| p.fm.taxonomies.keys().map(String::as_str)).collect(),
+            taxonomies: pages
+                .flat_map(|p| {
+                    let is_default = model.language(&p.lang).is_default;
+                    p.fm.taxonomies
+                        .keys()
+                        .map(move |k| crate::content::taxonomy_key(k, &p.lang, is_default))
+                })
+                .collect(),
         }
     }
 
@@ -112,7 +120,7 @@ impl Builder {
                 CachedMarkdown {
                     sha256: page.sha256,
                     image_jobs: jobs,
-                    links_key: links_key(&r, site),
+                    links_key: links_key(&r, site, &page.lang),
                     templates_key: 0,
                     result: Arc::new((r, Vec::new())),
                 },
@@ -138,6 +146,7 @@ impl Builder {
                 &site.images,
                 &page.origin,
                 &page.relative_path,
+                &page.lang,
                 &page.text,
                 page.body_offset,
             )
@@ -203,7 +212,8 @@ fn edited_page(model: &SiteModel, i: usize, file: &SourceFile, text: Arc<str>) -
     same.description.clone_from(&old.fm.description);
     same.extra.clone_from(&old.fm.extra);
     same.updated.clone_from(&old.fm.updated);
-    if section.fm.sort_by != crate::content::SortBy::Title {
+    // The title also shows in the translations' pages (their `translations`).
+    if section.fm.sort_by != crate::content::SortBy::Title && old.translations.len() < 2 {
         same.title.clone_from(&old.fm.title);
     }
     if same != *old.fm {
@@ -255,6 +265,7 @@ fn preview_output(
         &page.path,
         page.origin.as_str(),
     )
+    .in_lang(&page.lang)
     .with("page", value);
     let (file, deps, images) = render_output(&job, templates, config).ok()?;
     if !images.iter().all(|j| templates.site.images.is_made(j)) {

@@ -61,8 +61,8 @@ pub(super) struct Values {
     /// In the model's order.
     pub pages: Vec<Value>,
     pub sections: Vec<Value>,
-    /// By taxonomy name.
-    pub taxonomies: HashMap<String, Value>,
+    /// In the model's order.
+    pub taxonomies: Vec<Value>,
 }
 
 /// Looks a value up in the last build's cache, or makes it.
@@ -101,7 +101,7 @@ pub(super) fn build_values(
     let site = SiteValues {
         pages: by_path(&pages, &mut model.pages.iter().map(|p| &p.relative_path)),
         sections: by_path(&sections, &mut model.sections.iter().map(|s| &s.relative_path)),
-        taxonomies: taxonomies.clone(),
+        taxonomies: by_path(&taxonomies, &mut model.taxonomies.iter().map(|t| &t.key)),
     };
     let values = Values {
         pages,
@@ -137,6 +137,11 @@ fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &Valu
             let key = hash_of((
                 renders.page_id(i),
                 &p.path,
+                &p.lang,
+                translations_key(&p.translations, |j| {
+                    let t = &model.pages[j];
+                    (t.lang.as_str(), t.path.as_str(), t.title(), t.relative_path.as_str())
+                }),
                 &p.slug,
                 &s.relative_path,
                 format!("{:?}", s.fm.sort_by),
@@ -157,6 +162,33 @@ fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &Valu
     (values, entries.into_iter().collect())
 }
 
+/// What the `translations` of a value show, to key it.
+fn translations_key<'m>(idx: &[usize], part: impl Fn(usize) -> (&'m str, &'m str, &'m str, &'m str)) -> u64 {
+    hash_of(idx.iter().map(|&j| part(j)).collect::<Vec<_>>())
+}
+
+/// `translations`: the same content in each language (this one included), as Zola gives
+/// them: `lang`, `permalink`, `title`, `path` (under `content/`).
+fn translations_value<'m>(
+    idx: &[usize],
+    config: &Config,
+    part: impl Fn(usize) -> (&'m str, &'m str, Option<&'m str>, &'m str),
+) -> Value {
+    Value::from(
+        idx.iter()
+            .map(|&j| {
+                let (lang, path, title, rel) = part(j);
+                let mut m = Map::new();
+                m.insert("lang".into(), v_str(lang));
+                m.insert("permalink".into(), Value::from(config.permalink(path)));
+                m.insert("title".into(), title.map(v_str).unwrap_or_else(Value::none));
+                m.insert("path".into(), v_str(rel));
+                Value::from(m)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// The identities of the pages `idx` (what a section or term shows of them).
 fn page_ids(page_values: &[Value], idx: &[usize]) -> Vec<Option<usize>> {
     idx.iter().map(|&i| value_id(&page_values[i])).collect()
@@ -174,6 +206,16 @@ fn section_values(
         let key = hash_of((
             renders.section_id(i),
             &sec.path,
+            &sec.lang,
+            translations_key(&sec.translations, |j| {
+                let t = &model.sections[j];
+                (
+                    t.lang.as_str(),
+                    t.path.as_str(),
+                    t.fm.title.as_deref().unwrap_or(""),
+                    t.relative_path.as_str(),
+                )
+            }),
             page_ids(page_values, &sec.pages),
             sec.subsections
                 .iter()
@@ -189,31 +231,28 @@ fn section_values(
     values
 }
 
-fn taxonomy_values(
-    model: &SiteModel,
-    page_values: &[Value],
-    config: &Config,
-    reuse: &mut Reuse<'_>,
-) -> HashMap<String, Value> {
-    let mut taxonomies = HashMap::new();
+fn taxonomy_values(model: &SiteModel, page_values: &[Value], config: &Config, reuse: &mut Reuse<'_>) -> Vec<Value> {
+    let mut taxonomies = Vec::new();
     for t in &model.taxonomies {
         let mut items = Vec::with_capacity(t.terms.len());
         for term in &t.terms {
             let key = hash_of((&term.name, &term.slug, &term.path, page_ids(page_values, &term.pages)));
-            items.push(reuse.get(format!("term:{}/{}", t.config.name, term.slug), key, || {
+            items.push(reuse.get(format!("term:{}/{}", t.key, term.slug), key, || {
                 term_value(term, page_values, config)
             }));
         }
         let key = hash_of((
             &t.config.name,
+            &t.lang,
             &t.path,
             t.config.paginate_by,
             t.config.feed,
             items.iter().map(value_id).collect::<Vec<_>>(),
         ));
-        let v = reuse.get(format!("taxonomy:{}", t.config.name), key, || {
+        let v = reuse.get(format!("taxonomy:{}", t.key), key, || {
             let mut m = Map::new();
             m.insert("name".into(), v_str(&t.config.name));
+            m.insert("lang".into(), v_str(&t.lang));
             m.insert("path".into(), v_str(&t.path));
             m.insert("permalink".into(), Value::from(config.permalink(&t.path)));
             m.insert("paginate_by".into(), Value::from(t.config.paginate_by));
@@ -221,7 +260,7 @@ fn taxonomy_values(
             m.insert("items".into(), Value::from(items.clone()));
             Value::from(m)
         });
-        taxonomies.insert(t.config.name.clone(), v);
+        taxonomies.push(v);
     }
     taxonomies
 }
@@ -243,12 +282,26 @@ fn section_head(s: &Section, config: &Config) -> Map {
     m.insert("path".into(), v_str(&s.path));
     m.insert("permalink".into(), Value::from(config.permalink(&s.path)));
     m.insert("relative_path".into(), v_str(&s.relative_path));
+    m.insert("lang".into(), v_str(&s.lang));
     m
+}
+
+fn section_translations(model: &SiteModel, s: &Section, config: &Config) -> Value {
+    translations_value(&s.translations, config, |j| {
+        let t = &model.sections[j];
+        (
+            t.lang.as_str(),
+            t.path.as_str(),
+            t.fm.title.as_deref(),
+            t.relative_path.as_str(),
+        )
+    })
 }
 
 /// A section's value without its pages and rendered content: what its shortcodes see.
 pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> Value {
     let mut m = section_head(s, config);
+    m.insert("translations".into(), section_translations(model, s, config));
     m.insert("extra".into(), json(&s.fm.extra));
     m.insert("assets".into(), assets_value(&s.assets));
     m.insert("ancestors".into(), Value::from(ancestors(model, s.parent)));
@@ -277,6 +330,19 @@ pub(super) fn page_value(
     m.insert("path".into(), v_str(&p.path));
     m.insert("permalink".into(), Value::from(config.permalink(&p.path)));
     m.insert("relative_path".into(), v_str(&p.relative_path));
+    m.insert("lang".into(), v_str(&p.lang));
+    m.insert(
+        "translations".into(),
+        translations_value(&p.translations, config, |j| {
+            let t = &model.pages[j];
+            (
+                t.lang.as_str(),
+                t.path.as_str(),
+                t.fm.title.as_deref(),
+                t.relative_path.as_str(),
+            )
+        }),
+    );
     m.insert("content".into(), Value::safe_string(&r.html));
     m.insert(
         "summary".into(),
@@ -336,6 +402,7 @@ pub(super) fn page_value(
 
 fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
     let mut m = section_head(s, config);
+    m.insert("translations".into(), section_translations(model, s, config));
     m.insert("content".into(), Value::safe_string(&r.html));
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));

@@ -4,13 +4,14 @@
 //! later (in `build`), once every URL is known, so `@/` links can be resolved.
 
 pub mod front_matter;
+pub mod languages;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
-use crate::config::{Config, TaxonomyConfig};
+use crate::config::{Config, Language, TaxonomyConfig};
 use crate::error::{line_col, Diagnostic};
 use crate::paths::{slugify_path, Slugify};
 use crate::source::SourceTree;
@@ -34,6 +35,9 @@ pub struct FrontMatterCache {
 #[derive(Debug)]
 struct PageEntry {
     fm: Arc<PageFrontMatter>,
+    /// The language (from the file name) and the path of the file it translates.
+    lang: String,
+    canonical: String,
     body_offset: usize,
     slug: String,
     /// The folder whose section lists the page (`blog` for `blog/a.md` and `blog/a/index.md`).
@@ -50,10 +54,17 @@ struct PageEntry {
 /// A Markdown page.
 #[derive(Debug, Clone)]
 pub struct Page {
-    /// Path under `content/`: `blog/post.md`, `blog/bundle/index.md`.
+    /// Path under `content/`: `blog/post.md`, `blog/bundle/index.md`, `blog/post.fr.md`.
     pub relative_path: String,
     /// Where the file is, for messages (`site/content/blog/post.md`).
     pub origin: String,
+    /// The language code (`en`; `fr` for `post.fr.md`).
+    pub lang: String,
+    /// The default language's path of this content (`blog/post.md` for `blog/post.fr.md`):
+    /// the pages with the same one are translations of each other.
+    pub canonical: String,
+    /// The pages with the same `canonical` (this one included), in language order.
+    pub translations: Vec<usize>,
     pub text: Arc<str>,
     /// sha256 of the file, for caches.
     pub sha256: [u8; 32],
@@ -83,9 +94,14 @@ impl Page {
 /// A section: a folder with an `_index.md` (the root section always exists).
 #[derive(Debug, Clone)]
 pub struct Section {
-    /// `_index.md`, `blog/_index.md`.
+    /// `_index.md`, `blog/_index.md`, `blog/_index.fr.md`.
     pub relative_path: String,
     pub origin: String,
+    pub lang: String,
+    /// `blog/_index.md` for `blog/_index.fr.md`.
+    pub canonical: String,
+    /// The sections with the same `canonical` (this one included), in language order.
+    pub translations: Vec<usize>,
     pub text: Arc<str>,
     /// sha256 of the file, for caches.
     pub sha256: [u8; 32],
@@ -122,6 +138,10 @@ pub struct Term {
 #[derive(Debug, Clone)]
 pub struct Taxonomy {
     pub config: TaxonomyConfig,
+    /// Each language has its own taxonomies (`/fr/tags/`).
+    pub lang: String,
+    /// What `get_taxonomy` and dependencies name it by: `tags`, `tags@fr` (see [`taxonomy_key`]).
+    pub key: String,
     /// `/tags/`.
     pub path: String,
     /// By name.
@@ -142,9 +162,21 @@ pub struct SiteModel {
     pub sections: Vec<Section>,
     pub taxonomies: Vec<Taxonomy>,
     pub loose_files: Vec<LooseFile>,
+    /// The site's languages, the default first.
+    pub languages: Vec<Language>,
     /// `blog/post.md` → page index; `blog/_index.md` → section index.
     pub page_by_path: HashMap<String, usize>,
     pub section_by_path: HashMap<String, usize>,
+}
+
+/// The name a taxonomy goes by in lookups: its name in the default language, `name@lang`
+/// in the others.
+pub fn taxonomy_key(name: &str, lang: &str, is_default: bool) -> String {
+    if is_default {
+        name.to_string()
+    } else {
+        format!("{name}@{lang}")
+    }
 }
 
 /// Parses the dates sitegen accepts in front matter and file names.
@@ -210,10 +242,20 @@ fn diag_at_key(origin: &str, text: &str, fm_offset: usize, fm: &str, key: &str, 
 
 /// Parses one page file and decides what it gives on its own: slug, URL path, dates, term
 /// slugs. A front matter error is the `Err`; other problems are in `errors`.
-fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<PageEntry, Diagnostic> {
+fn page_entry(
+    rel: &str,
+    origin: &str,
+    text: &str,
+    config: &Config,
+    languages: &[Language],
+) -> Result<PageEntry, Diagnostic> {
+    let (canonical, lang) = languages::split_language(rel, config)
+        .map_err(|code| Diagnostic::new(origin, languages::unknown_language_message(&code, config)))?;
+    let language = languages.iter().find(|l| l.code == lang).unwrap_or(&languages[0]);
     let split = front_matter::split(origin, text)?;
     let fm: PageFrontMatter = front_matter::parse(origin, text, &split)?;
     let mut errors = Vec::new();
+    let rel = &*canonical;
     let is_bundle = rel == "index.md" || rel.ends_with("/index.md");
     let dir = parent_dir(rel);
     let (listing_dir, stem) = if is_bundle {
@@ -229,9 +271,9 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
         Some(p) => crate::paths::normalize_url_path(p),
         None => {
             let base = if listing_dir.is_empty() {
-                String::from("/")
+                format!("{}/", language.prefix)
             } else {
-                format!("/{}/", dir_path(listing_dir, rules.dirs))
+                format!("{}/{}/", language.prefix, dir_path(listing_dir, rules.dirs))
             };
             if slug.is_empty() {
                 base
@@ -265,17 +307,25 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
         }
     }
     for key in fm.taxonomies.keys() {
-        if !config.taxonomies.iter().any(|t| &t.name == key) {
+        if !language.taxonomies.iter().any(|t| &t.name == key) {
+            let msg = if language.is_default {
+                format!(
+                    "taxonomy `{key}` is not declared in {} (`[[taxonomies]] name = \"{key}\"`)",
+                    config.file
+                )
+            } else {
+                format!(
+                    "taxonomy `{key}` is not one of language `{lang}`'s in {} (`[languages.{lang}] taxonomies = [{{ name = \"{key}\" }}]`)",
+                    config.file
+                )
+            };
             errors.push(diag_at_key(
                 origin,
                 text,
                 split.front_matter_offset,
                 split.front_matter,
                 key,
-                format!(
-                    "taxonomy `{key}` is not declared in {} (`[[taxonomies]] name = \"{key}\"`)",
-                    config.file
-                ),
+                msg,
             ));
         }
     }
@@ -295,6 +345,8 @@ fn page_entry(rel: &str, origin: &str, text: &str, config: &Config) -> Result<Pa
     Ok(PageEntry {
         body_offset: split.body_offset,
         fm: Arc::new(fm),
+        canonical: canonical.to_string(),
+        lang,
         slug,
         listing_dir: listing_dir.to_string(),
         path,
@@ -321,8 +373,19 @@ impl SiteModel {
     ) -> (SiteModel, Vec<Diagnostic>) {
         let config_key = {
             use std::hash::{BuildHasher, BuildHasherDefault};
-            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-                .hash_one(config.taxonomies.iter().map(|t| &t.name).collect::<Vec<_>>())
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(
+                config
+                    .site_languages()
+                    .iter()
+                    .map(|l| {
+                        (
+                            &l.code,
+                            &l.prefix,
+                            l.taxonomies.iter().map(|t| &t.name).collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
         };
         if cache.config_key != config_key {
             *cache = FrontMatterCache::default();
@@ -336,7 +399,10 @@ impl SiteModel {
                 ..FrontMatterCache::default()
             },
             errors: Vec::new(),
-            model: SiteModel::default(),
+            model: SiteModel {
+                languages: config.site_languages(),
+                ..SiteModel::default()
+            },
             hidden_dirs: Vec::new(),
             dir_to_section: HashMap::new(),
         };
@@ -349,6 +415,7 @@ impl SiteModel {
         let page_terms = load.read_pages(&md_files);
         load.attach_files(&md_files, other_files);
         load.sort_sections();
+        load.link_translations();
         load.build_taxonomies(&page_terms);
         let Loader {
             model,
@@ -360,11 +427,21 @@ impl SiteModel {
         (model, errors)
     }
 
-    /// Pages of the whole site, newest first (feeds, sitemaps).
-    pub fn pages_by_date(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..self.pages.len()).collect();
+    /// Pages of the whole site in language `lang`, newest first (feeds).
+    pub fn pages_by_date(&self, lang: &str) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.pages.len()).filter(|&i| self.pages[i].lang == lang).collect();
         sort_pages(&self.pages, &mut v, SortBy::Date);
         v
+    }
+
+    /// The position of language `lang` in the site's languages (0: the default).
+    pub fn language_index(&self, lang: &str) -> usize {
+        self.languages.iter().position(|l| l.code == lang).unwrap_or(0)
+    }
+
+    /// The language `lang` of the site (the default one when it has no such language).
+    pub fn language(&self, lang: &str) -> &Language {
+        &self.languages[self.language_index(lang)]
     }
 }
 
@@ -372,6 +449,11 @@ impl SiteModel {
 struct MdFile {
     /// Path under `content/`.
     rel: String,
+    /// The path of the file it translates (`rel` itself for the default language).
+    canonical: String,
+    /// Its language; `None` when the file name has a code the config does not list (an
+    /// error already reported).
+    lang: Option<String>,
     origin: String,
     text: Arc<str>,
     sha: [u8; 32],
@@ -390,10 +472,11 @@ struct Loader<'a> {
     next_cache: FrontMatterCache,
     errors: Vec<Diagnostic>,
     model: SiteModel,
-    /// Folders of draft sections (when drafts are left out): everything below them is hidden.
-    hidden_dirs: Vec<String>,
-    /// A section's folder under `content/` → its index in the model.
-    dir_to_section: HashMap<String, usize>,
+    /// (language, folder) of draft sections (when drafts are left out): everything of that
+    /// language below them is hidden.
+    hidden_dirs: Vec<(String, String)>,
+    /// (language, a section's folder under `content/`) → its index in the model.
+    dir_to_section: HashMap<(String, String), usize>,
 }
 
 impl Loader<'_> {
@@ -410,9 +493,21 @@ impl Loader<'_> {
                     Some(t) => Ok(t.clone()),
                     None => std::str::from_utf8(&file.bytes).map(Arc::<str>::from),
                 };
+                let (canonical, lang) = match languages::split_language(rel, self.config) {
+                    Ok((c, l)) => (c.into_owned(), Some(l)),
+                    Err(code) => {
+                        self.errors.push(Diagnostic::new(
+                            &file.origin,
+                            languages::unknown_language_message(&code, self.config),
+                        ));
+                        (rel.to_string(), None)
+                    }
+                };
                 match text {
                     Ok(t) => md_files.push(MdFile {
                         rel: rel.to_string(),
+                        canonical,
+                        lang,
                         origin: file.origin.clone(),
                         text: t,
                         sha: file.sha256,
@@ -435,9 +530,13 @@ impl Loader<'_> {
 
     /// Parses the `_index.md` files (through the cache), leaving out drafts, and adds the root
     /// section if the site has none: folder → section.
-    fn read_sections(&mut self, md_files: &[MdFile]) -> BTreeMap<String, Section> {
-        let mut sections: BTreeMap<String, Section> = BTreeMap::new();
-        for MdFile { rel, origin, text, sha } in md_files.iter().filter(|f| is_section_file(&f.rel)) {
+    fn read_sections(&mut self, md_files: &[MdFile]) -> BTreeMap<(String, usize), Section> {
+        let mut sections: BTreeMap<(String, usize), Section> = BTreeMap::new();
+        for file in md_files.iter().filter(|f| is_section_file(&f.canonical)) {
+            let MdFile {
+                rel, origin, text, sha, ..
+            } = file;
+            let Some(lang) = file.lang.clone() else { continue };
             let parsed = match self.cache.sections.get(rel.as_str()).filter(|(s, _)| s == sha) {
                 Some((_, p)) => p.clone(),
                 None => front_matter::split(origin, text).and_then(|s| {
@@ -456,17 +555,22 @@ impl Loader<'_> {
             if fm.draft && !self.drafts {
                 continue;
             }
-            let dir = parent_dir(rel).to_string();
+            let li = self.model.language_index(&lang);
+            let prefix = &self.model.languages[li].prefix;
+            let dir = parent_dir(&file.canonical).to_string();
             let path = if dir.is_empty() {
-                "/".to_string()
+                format!("{prefix}/")
             } else {
-                format!("/{}/", dir_path(&dir, self.config.slugify.dirs))
+                format!("{prefix}/{}/", dir_path(&dir, self.config.slugify.dirs))
             };
             sections.insert(
-                dir.clone(),
+                (dir.clone(), li),
                 Section {
                     relative_path: rel.clone(),
                     origin: origin.clone(),
+                    lang,
+                    canonical: file.canonical.clone(),
+                    translations: vec![],
                     text: text.clone(),
                     sha256: *sha,
                     body_offset,
@@ -480,53 +584,70 @@ impl Loader<'_> {
                 },
             );
         }
-        sections.entry(String::new()).or_insert_with(|| Section {
-            relative_path: "_index.md".into(),
-            origin: format!("{}/content/_index.md", self.config.source_dir),
-            text: Arc::from(""),
-            sha256: [0; 32],
-            body_offset: 0,
-            fm: SectionFrontMatter::default(),
-            path: "/".into(),
-            dir: String::new(),
-            parent: None,
-            pages: vec![],
-            subsections: vec![],
-            assets: vec![],
-        });
+        // Every language has a root section, written or not.
+        for (li, l) in self.model.languages.iter().enumerate() {
+            let rel = if l.is_default {
+                "_index.md".to_string()
+            } else {
+                languages::localized_path("_index.md", &l.code)
+            };
+            sections.entry((String::new(), li)).or_insert_with(|| Section {
+                origin: format!("{}/content/{rel}", self.config.source_dir),
+                relative_path: rel,
+                lang: l.code.clone(),
+                canonical: "_index.md".into(),
+                translations: vec![],
+                text: Arc::from(""),
+                sha256: [0; 32],
+                body_offset: 0,
+                fm: SectionFrontMatter::default(),
+                path: format!("{}/", l.prefix),
+                dir: String::new(),
+                parent: None,
+                pages: vec![],
+                subsections: vec![],
+                assets: vec![],
+            });
+        }
         sections
     }
 
     /// Sections of draft folders hide everything below them (unless drafts are built).
-    fn hide_draft_dirs(&mut self, md_files: &[MdFile], sections: &BTreeMap<String, Section>) {
+    fn hide_draft_dirs(&mut self, md_files: &[MdFile], sections: &BTreeMap<(String, usize), Section>) {
         if self.drafts {
             return;
         }
+        let written: std::collections::HashSet<&str> = sections.values().map(|s| s.relative_path.as_str()).collect();
         self.hidden_dirs = md_files
             .iter()
-            .filter(|f| f.rel.ends_with("_index.md") && !sections.contains_key(parent_dir(&f.rel)))
-            .map(|f| parent_dir(&f.rel).to_string())
+            .filter(|f| is_section_file(&f.canonical) && f.lang.is_some() && !written.contains(f.rel.as_str()))
+            .map(|f| (f.lang.clone().unwrap_or_default(), parent_dir(&f.canonical).to_string()))
             .collect();
     }
 
-    fn in_hidden(&self, rel: &str) -> bool {
+    /// Whether a file (by its canonical path) of language `lang` is below a draft section.
+    fn in_hidden(&self, canonical: &str, lang: &str) -> bool {
         self.hidden_dirs
             .iter()
-            .any(|d| !d.is_empty() && (rel.starts_with(&format!("{d}/"))))
+            .any(|(l, d)| l == lang && !d.is_empty() && (canonical.starts_with(&format!("{d}/"))))
     }
 
-    /// The section of `dir`, or of its nearest parent folder that has one.
-    fn nearest_section(&self, mut dir: &str) -> usize {
+    /// The section of `dir` in `lang`, or of its nearest parent folder that has one (every
+    /// language has a root section).
+    fn nearest_section(&self, mut dir: &str, lang: &str) -> usize {
         loop {
-            if let Some(&i) = self.dir_to_section.get(dir) {
+            if let Some(&i) = self.dir_to_section.get(&(lang.to_string(), dir.to_string())) {
                 return i;
+            }
+            if dir.is_empty() {
+                return self.dir_to_section[&(self.config.language.clone(), String::new())];
             }
             dir = parent_dir(dir);
         }
     }
 
     /// Puts the sections in the model (by folder) and links each to its parent.
-    fn link_sections(&mut self, sections: BTreeMap<String, Section>) {
+    fn link_sections(&mut self, sections: BTreeMap<(String, usize), Section>) {
         let model = &mut self.model;
         model.sections = sections.into_values().collect();
         for (i, s) in model.sections.iter().enumerate() {
@@ -536,13 +657,14 @@ impl Loader<'_> {
             .sections
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.dir.clone(), i))
+            .map(|(i, s)| ((s.lang.clone(), s.dir.clone()), i))
             .collect();
         for i in 0..self.model.sections.len() {
             if self.model.sections[i].dir.is_empty() {
                 continue;
             }
-            let p = self.nearest_section(parent_dir(&self.model.sections[i].dir.clone()));
+            let s = &self.model.sections[i];
+            let p = self.nearest_section(parent_dir(&s.dir.clone()), &s.lang.clone());
             self.model.sections[i].parent = Some(p);
             self.model.sections[p].subsections.push(i);
         }
@@ -552,13 +674,17 @@ impl Loader<'_> {
     /// lists each page in its section. Returns each page's entry, in page order.
     fn read_pages(&mut self, md_files: &[MdFile]) -> Vec<Arc<PageEntry>> {
         let mut page_terms: Vec<Arc<PageEntry>> = Vec::new();
-        for MdFile { rel, origin, text, sha } in md_files.iter().filter(|f| !is_section_file(&f.rel)) {
-            if self.in_hidden(rel) {
+        for f in md_files.iter().filter(|f| !is_section_file(&f.canonical)) {
+            let MdFile {
+                rel, origin, text, sha, ..
+            } = f;
+            let Some(lang) = &f.lang else { continue };
+            if self.in_hidden(&f.canonical, lang) {
                 continue;
             }
             let entry = match self.cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
                 Some((_, e)) => e.clone(),
-                None => page_entry(rel, origin, text, self.config).map(Arc::new),
+                None => page_entry(rel, origin, text, self.config, &self.model.languages).map(Arc::new),
             };
             self.next_cache.pages.insert(rel.clone(), (*sha, entry.clone()));
             let e = match entry {
@@ -572,10 +698,13 @@ impl Loader<'_> {
                 continue;
             }
             self.errors.extend(e.errors.iter().cloned());
-            let section = self.nearest_section(&e.listing_dir);
+            let section = self.nearest_section(&e.listing_dir, &e.lang);
             self.model.pages.push(Page {
                 relative_path: rel.clone(),
                 origin: origin.clone(),
+                lang: e.lang.clone(),
+                canonical: e.canonical.clone(),
+                translations: vec![],
                 text: text.clone(),
                 sha256: *sha,
                 body_offset: e.body_offset,
@@ -601,30 +730,73 @@ impl Loader<'_> {
     fn attach_files(&mut self, md_files: &[MdFile], other_files: Vec<String>) {
         let bundle_dirs: Vec<String> = md_files
             .iter()
-            .filter(|f| f.rel == "index.md" || f.rel.ends_with("/index.md"))
+            .filter(|f| f.canonical == "index.md" || f.canonical.ends_with("/index.md"))
             .map(|f| parent_dir(&f.rel).to_string())
             .collect();
-        let bundle_page: HashMap<String, usize> = self
-            .model
-            .pages
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.relative_path.ends_with("index.md") && !p.relative_path.ends_with("_index.md"))
-            .map(|(i, p)| (parent_dir(&p.relative_path).to_string(), i))
-            .collect();
+        // A bundle's files belong to each of its languages' pages (each has a copy beside it).
+        let mut bundle_pages: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in self.model.pages.iter().enumerate() {
+            if p.canonical == "index.md" || p.canonical.ends_with("/index.md") {
+                bundle_pages
+                    .entry(parent_dir(&p.relative_path).to_string())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut dir_sections: HashMap<&str, Vec<usize>> = HashMap::new();
+        for ((_, dir), &si) in &self.dir_to_section {
+            dir_sections.entry(dir.as_str()).or_default().push(si);
+        }
         for rel in other_files {
-            if self.in_hidden(&rel) {
+            let default = self.config.language.as_str();
+            if self.in_hidden(&rel, default) {
                 continue;
             }
             let dir = parent_dir(&rel);
-            if let Some(&pi) = bundle_page.get(dir) {
-                self.model.pages[pi].assets.push(rel);
+            if let Some(pages) = bundle_pages.get(dir) {
+                for &pi in pages {
+                    self.model.pages[pi].assets.push(rel.clone());
+                }
             } else if bundle_dirs.iter().any(|d| d == dir) {
                 // A draft bundle's files are left out with it.
-            } else if let Some(&si) = self.dir_to_section.get(dir) {
-                self.model.sections[si].assets.push(rel);
+            } else if let Some(sections) = dir_sections.get(dir) {
+                for &si in sections {
+                    self.model.sections[si].assets.push(rel.clone());
+                }
             } else {
                 self.model.loose_files.push(LooseFile { relative_path: rel });
+            }
+        }
+    }
+
+    /// Links the versions of the same content in different languages to each other.
+    fn link_translations(&mut self) {
+        let model = &mut self.model;
+        let order = |lang: &str| model.languages.iter().position(|l| l.code == lang).unwrap_or(0);
+        let mut pages: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in model.pages.iter().enumerate() {
+            pages.entry(p.canonical.as_str()).or_default().push(i);
+        }
+        let mut page_groups: Vec<Vec<usize>> = pages.into_values().collect();
+        for g in &mut page_groups {
+            g.sort_by_key(|&i| (order(&model.pages[i].lang), i));
+        }
+        let mut sections: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in model.sections.iter().enumerate() {
+            sections.entry(s.canonical.as_str()).or_default().push(i);
+        }
+        let mut section_groups: Vec<Vec<usize>> = sections.into_values().collect();
+        for g in &mut section_groups {
+            g.sort_by_key(|&i| (order(&model.sections[i].lang), i));
+        }
+        for g in page_groups {
+            for &i in &g {
+                model.pages[i].translations = g.clone();
+            }
+        }
+        for g in section_groups {
+            for &i in &g {
+                model.sections[i].translations = g.clone();
             }
         }
     }
@@ -652,10 +824,18 @@ impl Loader<'_> {
     /// order): terms by name, their pages newest first.
     fn build_taxonomies(&mut self, page_terms: &[Arc<PageEntry>]) {
         let model = &mut self.model;
-        for tc in &self.config.taxonomies {
+        let languages = model.languages.clone();
+        for (l, tc) in languages.iter().flat_map(|l| l.taxonomies.iter().map(move |t| (l, t))) {
             let mut terms: BTreeMap<&str, Term> = BTreeMap::new();
-            let base = format!("/{}/", slugify_path(&tc.name, self.config.slugify.taxonomies));
+            let base = format!(
+                "{}/{}/",
+                l.prefix,
+                slugify_path(&tc.name, self.config.slugify.taxonomies)
+            );
             for (pi, e) in page_terms.iter().enumerate() {
+                if e.lang != l.code {
+                    continue;
+                }
                 let Some((_, names)) = e.terms.iter().find(|(k, _)| *k == tc.name) else {
                     continue;
                 };
@@ -684,6 +864,8 @@ impl Loader<'_> {
             });
             model.taxonomies.push(Taxonomy {
                 config: tc.clone(),
+                key: taxonomy_key(&tc.name, &l.code, l.is_default),
+                lang: l.code.clone(),
                 path: base,
                 terms,
             });

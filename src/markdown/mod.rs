@@ -98,6 +98,9 @@ pub fn render_key(origin: &str) -> String {
     format!("\0markdown {origin}")
 }
 
+/// (content path, language) → (the file found, its permalink); see [`Env::resolve`].
+pub type Resolve<'a> = dyn Fn(&str, &str) -> Option<(String, String)> + Sync + 'a;
+
 /// What every Markdown render of one build shares: settings, link and asset resolution,
 /// shortcodes and images.
 pub struct Env<'a> {
@@ -105,8 +108,9 @@ pub struct Env<'a> {
     /// The site's base URL, to tell internal absolute links from external ones.
     pub base_url: &'a str,
     pub highlighter: &'a Highlighter,
-    /// `blog/post.md` → its permalink, or `None` when there is no such page or section.
-    pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// (`blog/post.md`, language) → the file it means in that language (its translation when
+    /// there is one) and that file's permalink; `None` when there is no such page or section.
+    pub resolve: &'a Resolve<'a>,
     /// `/img/a.png` → its fingerprinted URL, when it names a fingerprinted asset.
     pub resolve_asset: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub shortcodes: &'a dyn Shortcodes,
@@ -130,6 +134,8 @@ pub struct Input<'a> {
     pub body_offset: usize,
     /// The logical folder of the file (`content/blog/post/`), for relative image paths.
     pub page_dir: &'a str,
+    /// The file's language: `@/` links go to the linked content's version in it.
+    pub lang: &'a str,
 }
 
 /// One heading in the table of contents.
@@ -414,7 +420,7 @@ impl<'a> Renderer<'a> {
             Some((f, a)) => (f.to_string(), Some(a.to_string())),
             None => (target.to_string(), None),
         };
-        let Some(url) = (self.input.env.resolve)(&file) else {
+        let Some((found, url)) = (self.input.env.resolve)(&file, self.input.lang) else {
             self.error(
                 range,
                 format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
@@ -424,7 +430,7 @@ impl<'a> Renderer<'a> {
         let (line, column) = self.pos(range);
         let dest = if let Some(a) = &anchor {
             self.rendered.anchor_refs.push(AnchorRef {
-                target: file.clone(),
+                target: found,
                 anchor: a.clone(),
                 line,
                 column,

@@ -12,6 +12,7 @@ mod import;
 mod incremental;
 mod layering;
 mod markdown;
+mod multilingual;
 mod output;
 mod publish;
 mod publish_cloudfront;
