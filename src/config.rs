@@ -371,6 +371,23 @@ pub struct MarkdownConfig {
     /// Words per minute for `reading_time`.
     #[serde(default = "default_wpm")]
     pub words_per_minute: usize,
+    /// GitHub's alerts (`> [!NOTE]`) become `<blockquote class="markdown-alert-note">`.
+    #[serde(default = "yes")]
+    pub github_alerts: bool,
+    /// How shortcode calls are found: `sitegen` (not in code; code shows calls as written)
+    /// or `zola` (everywhere, code included, and `{{/* … */}}` is an escape only around a
+    /// well-formed call), which `sitegen import zola` sets.
+    #[serde(default)]
+    pub shortcode_rules: ShortcodeRules,
+}
+
+/// See [`MarkdownConfig::shortcode_rules`].
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ShortcodeRules {
+    #[default]
+    Sitegen,
+    Zola,
 }
 
 impl Default for MarkdownConfig {
@@ -383,6 +400,8 @@ impl Default for MarkdownConfig {
             external_links_target_blank: false,
             external_links_no_follow: false,
             words_per_minute: default_wpm(),
+            github_alerts: true,
+            shortcode_rules: ShortcodeRules::Sitegen,
         }
     }
 }

@@ -466,6 +466,9 @@ pub fn tera_diagnostics(e: &tera::Error, origins: &HashMap<String, String>, fall
     }
 }
 
+/// A site's heading anchor link, when it has one (Zola's name): gets `id`, `level`, `lang`.
+pub const ANCHOR_LINK_TEMPLATE: &str = "anchor-link.html";
+
 /// Shortcodes are templates under `templates/shortcodes/`.
 pub struct TemplateShortcodes<'a> {
     pub templates: &'a Templates,
@@ -504,6 +507,22 @@ impl Shortcodes for TemplateShortcodes<'_> {
         let html = self.templates.render(&format!("shortcodes/{name}.html"), &ctx);
         let _ = self.templates.site.take_deps(key);
         html.map_err(|d| d.to_string())
+    }
+
+    fn anchor_link(&self, id: &str, level: u32, lang: &str) -> Option<Result<String, String>> {
+        if !self.templates.has(ANCHOR_LINK_TEMPLATE) {
+            return None;
+        }
+        let mut ctx = Context::new();
+        ctx.insert("id", id);
+        ctx.insert("level", &level);
+        ctx.insert("lang", lang);
+        Some(
+            self.templates
+                .render(ANCHOR_LINK_TEMPLATE, &ctx)
+                .map(|h| h.trim().to_string())
+                .map_err(|d| d.to_string()),
+        )
     }
 }
 
@@ -1006,6 +1025,7 @@ fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
                 body_offset: 0,
                 page_dir: "content/",
                 lang: &lang,
+                anchor_links: s.config.markdown.anchor_links,
             };
             let r = crate::markdown::render(&input)
                 .map_err(|e| err(e.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")))?;

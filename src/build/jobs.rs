@@ -363,15 +363,25 @@ impl Jobs<'_, '_> {
             let tv = &self.values.taxonomies[ti];
             let start = self.jobs.len();
             let items = tv.get_from_path("items").cloned().unwrap_or_else(Value::none);
-            if self.need("taxonomy_list.html", &config_file, None, "") {
+            // A taxonomy's own templates (`tags/list.html`, as in Zola), else the general ones.
+            let own = |kind: &str, general: &str| {
+                let name = format!("{}/{kind}.html", t.config.name);
+                if self.templates.has(&name) {
+                    name
+                } else {
+                    general.to_string()
+                }
+            };
+            let (list_tpl, single_tpl) = (own("list", "taxonomy_list.html"), own("single", "taxonomy_single.html"));
+            if self.need(&list_tpl, &config_file, None, "") {
                 let source = format!("taxonomy `{}`", t.config.name);
                 self.jobs.push(
-                    RenderJob::new(output_path(&t.path), "taxonomy_list.html", &t.path, source)
+                    RenderJob::new(output_path(&t.path), list_tpl.clone(), &t.path, source)
                         .with("taxonomy", tv.clone())
                         .with("terms", items.clone()),
                 );
             }
-            if !self.need("taxonomy_single.html", &config_file, None, "") {
+            if !self.need(&single_tpl, &config_file, None, "") {
                 continue;
             }
             let term_values = items.as_array().map(|a| a.to_vec()).unwrap_or_default();
@@ -380,7 +390,7 @@ impl Jobs<'_, '_> {
                 let pagers = paginate(config, &term.path, "page", &pages, t.config.paginate_by);
                 let source = format!("taxonomy `{}` term `{}`", t.config.name, term.name);
                 let job = |path: &str| {
-                    RenderJob::new(output_path(path), "taxonomy_single.html", path, source.clone())
+                    RenderJob::new(output_path(path), single_tpl.clone(), path, source.clone())
                         .with("taxonomy", tv.clone())
                         .with("term", tvalue.clone())
                 };

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use tera::Value;
 
 use super::{Builder, CachedMarkdown};
-use crate::config::Config;
+use crate::config::{AnchorLinks, Config};
 use crate::content::SiteModel;
 use crate::error::Diagnostic;
 use crate::images::{Images, Job};
@@ -146,15 +146,26 @@ impl Builder {
         };
         let contexts = shortcode_contexts(model, &site.config);
         with_env(templates, &contexts, |env| {
-            let render = |origin: &str, relative: &str, lang: &str, text: &str, body_offset: usize, sha: [u8; 32]| {
-                let uses_templates = text.contains("{{") || text.contains("{%");
+            let custom_anchor = templates.has(crate::templates::ANCHOR_LINK_TEMPLATE);
+            let render = |origin: &str,
+                          relative: &str,
+                          lang: &str,
+                          anchors: AnchorLinks,
+                          text: &str,
+                          body_offset: usize,
+                          sha: [u8; 32]| {
+                let uses_templates = text.contains("{{") || text.contains("{%") || custom_anchor;
                 // With shortcodes, the render also depends on the templates and on what the
                 // shortcodes see of the page (by content: its value is made anew each build).
                 let tkey = if uses_templates {
                     let context = contexts.get(&markdown::render_key(origin));
-                    hash_of((templates_key, context.map(|(_, v)| value_key(v, &Default::default()))))
+                    hash_of((
+                        templates_key,
+                        context.map(|(_, v)| value_key(v, &Default::default())),
+                        format!("{anchors:?}"),
+                    ))
                 } else {
-                    0
+                    hash_of(format!("{anchors:?}"))
                 };
                 if let Some(c) = self.markdown.get(origin) {
                     if c.sha256 == sha
@@ -166,7 +177,8 @@ impl Builder {
                         return c.clone();
                     }
                 }
-                let (result, image_jobs) = render_one(env, &site.images, origin, relative, lang, text, body_offset);
+                let (result, image_jobs) =
+                    render_one(env, &site.images, origin, (relative, lang, anchors), text, body_offset);
                 CachedMarkdown {
                     sha256: sha,
                     image_jobs,
@@ -178,12 +190,34 @@ impl Builder {
             let pages = model
                 .pages
                 .par_iter()
-                .map(|p| render(&p.origin, &p.relative_path, &p.lang, &p.text, p.body_offset, p.sha256))
+                .map(|p| {
+                    let anchors = anchor_links(&model.sections[p.section], &site.config);
+                    render(
+                        &p.origin,
+                        &p.relative_path,
+                        &p.lang,
+                        anchors,
+                        &p.text,
+                        p.body_offset,
+                        p.sha256,
+                    )
+                })
                 .collect();
             let sections = model
                 .sections
                 .par_iter()
-                .map(|s| render(&s.origin, &s.relative_path, &s.lang, &s.text, s.body_offset, s.sha256))
+                .map(|s| {
+                    let anchors = anchor_links(s, &site.config);
+                    render(
+                        &s.origin,
+                        &s.relative_path,
+                        &s.lang,
+                        anchors,
+                        &s.text,
+                        s.body_offset,
+                        s.sha256,
+                    )
+                })
                 .collect();
             let origins = model
                 .pages
@@ -198,6 +232,11 @@ impl Builder {
             }
         })
     }
+}
+
+/// The heading anchor links of a section and its pages: the section's setting, else the site's.
+pub(super) fn anchor_links(section: &crate::content::Section, config: &Config) -> AnchorLinks {
+    section.fm.anchor_links.unwrap_or(config.markdown.anchor_links)
 }
 
 /// What the shortcodes of each page or section that has some see as `page` or `section`: its
@@ -222,8 +261,7 @@ pub(super) fn render_one(
     env: &markdown::Env<'_>,
     images: &Images,
     origin: &str,
-    relative_path: &str,
-    lang: &str,
+    (relative_path, lang, anchor_links): (&str, &str, AnchorLinks),
     text: &str,
     body_offset: usize,
 ) -> ((Rendered, Vec<Diagnostic>), Arc<[Job]>) {
@@ -237,6 +275,7 @@ pub(super) fn render_one(
         body_offset,
         page_dir: &page_dir,
         lang,
+        anchor_links,
     });
     let jobs = images.take(&key);
     r.image_sources

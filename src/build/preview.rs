@@ -145,8 +145,11 @@ impl Builder {
                 env,
                 &site.images,
                 &page.origin,
-                &page.relative_path,
-                &page.lang,
+                (
+                    &page.relative_path,
+                    &page.lang,
+                    super::markdown::anchor_links(&model.sections[page.section], &site.config),
+                ),
                 &page.text,
                 page.body_offset,
             )

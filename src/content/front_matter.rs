@@ -85,6 +85,10 @@ pub struct SectionFrontMatter {
     /// URL) instead of a listing; its pages are still built (Zola's `redirect_to`).
     #[serde(default)]
     pub redirect_to: Option<String>,
+    /// Heading anchor links of the section and its pages, over the site's
+    /// `[markdown] anchor_links` (Zola's `insert_anchor_links`).
+    #[serde(default)]
+    pub anchor_links: Option<crate::config::AnchorLinks>,
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -105,6 +109,7 @@ impl Default for SectionFrontMatter {
             generate_feeds: false,
             aliases: Vec::new(),
             redirect_to: None,
+            anchor_links: None,
             in_sitemap: true,
             extra: Default::default(),
         }

@@ -846,6 +846,11 @@ impl Loader<'_> {
                         slug: slug.clone(),
                         pages: vec![],
                     });
+                    // Names with the same slug (`Blog`, `blog`) are one term, shown by the
+                    // first name in byte order (as Zola does), whatever the page order.
+                    if *name < t.name {
+                        t.name = name.clone();
+                    }
                     // Pages come in index order, so a page naming a term twice is the last.
                     if t.pages.last() != Some(&pi) {
                         t.pages.push(pi);
@@ -856,12 +861,8 @@ impl Loader<'_> {
             for t in &mut terms {
                 sort_pages(&model.pages, &mut t.pages, SortBy::Date);
             }
-            terms.sort_by(|a, b| {
-                a.name
-                    .to_lowercase()
-                    .cmp(&b.name.to_lowercase())
-                    .then_with(|| a.slug.cmp(&b.slug))
-            });
+            // By slug (Zola's order).
+            terms.sort_by(|a, b| a.slug.cmp(&b.slug).then_with(|| a.name.cmp(&b.name)));
             model.taxonomies.push(Taxonomy {
                 config: tc.clone(),
                 key: taxonomy_key(&tc.name, &l.code, l.is_default),

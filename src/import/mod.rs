@@ -149,11 +149,17 @@ pub fn zola(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
         }
     }
     rewrite_templates(dest, theme_name(&text).as_deref(), &mut notes)?;
+    zola_builtins(dest, theme_name(&text).as_deref(), &mut notes, &mut report)?;
+    copy_tree(src, "i18n", dest, "i18n", &mut notes, &mut report)?;
+    if let Some(theme) = theme_name(&text) {
+        let t = format!("themes/{theme}/i18n");
+        copy_tree(src, &t, dest, &t, &mut notes, &mut report)?;
+    }
     if src.join("i18n").is_dir() {
-        notes.push(Note::unsupported(
+        notes.push(Note::change(
             "i18n/",
             None,
-            "translation files are not used yet (multilingual sites are planned)",
+            "copied: sitegen reads `i18n/CODE.toml` for `trans()` (under the config's `[translations]` tables)",
         ));
     }
     notes.sort();
@@ -252,6 +258,38 @@ fn copy_tree(
             &format!("{from}/"),
             None,
             format!("moved to `{to}/`, where its `.scss` files are compiled to `.css` at the same paths"),
+        ));
+    }
+    Ok(())
+}
+
+/// Zola's built-in templates that differ from sitegen's default theme, written into the
+/// site's templates when neither the site nor its theme has its own, so the pages look as
+/// Zola made them.
+const ZOLA_BUILTINS: &[(&str, &str, &str)] = &[
+    (
+        "anchor-link.html",
+        "<a class=\"zola-anchor\" href=\"#{{ id }}\" aria-label=\"Anchor link for: {{ id }}\">🔗</a>",
+        "Zola's heading anchor link (🔗)",
+    ),
+    (
+        "404.html",
+        "<!doctype html>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n",
+        "Zola's built-in 404 page",
+    ),
+];
+
+fn zola_builtins(dest: &Path, theme: Option<&str>, notes: &mut Vec<Note>, report: &mut Report) -> Result<(), Errors> {
+    for (name, text, what) in ZOLA_BUILTINS {
+        let in_theme = theme.is_some_and(|t| dest.join(format!("themes/{t}/templates/{name}")).exists());
+        if dest.join("templates").join(name).exists() || in_theme {
+            continue;
+        }
+        write(dest, &format!("templates/{name}"), text.as_bytes(), report)?;
+        notes.push(Note::change(
+            &format!("templates/{name}"),
+            None,
+            format!("written: {what}, which the site uses without having the file"),
         ));
     }
     Ok(())

@@ -27,14 +27,6 @@ const UNSUPPORTED_TOP: &[(&str, &str)] = &[
     ),
     ("search", "no search index is built yet (sitegen's search is planned)"),
     (
-        "languages",
-        "only the default language is built (multilingual sites are planned)",
-    ),
-    (
-        "translations",
-        "`trans()` is not available yet (multilingual sites are planned)",
-    ),
-    (
         "link_checker",
         "sitegen checks internal links itself (`sitegen check`); external links are not checked",
     ),
@@ -65,6 +57,7 @@ const SAME_MARKDOWN: &[&str] = &[
     "external_links_target_blank",
     "external_links_no_follow",
     "smart_punctuation",
+    "github_alerts",
 ];
 
 /// Position of a key's line in `text` (1-based), for notes.
@@ -116,7 +109,9 @@ pub fn convert_config(file: &str, text: &str, sitegen_themes: &[String]) -> Resu
             "generate_feed" | "generate_feeds" => out["generate_feeds"] = item.clone(),
             "feed_filename" | "feed_filenames" => feed_filenames(file, at, item, &mut out, &mut notes),
             "feed_limit" => out["feed_limit"] = item.clone(),
-            "taxonomies" => taxonomies(file, text, item, &mut out, &mut notes),
+            "taxonomies" => out["taxonomies"] = Item::ArrayOfTables(taxonomies(file, text, item, &mut notes)),
+            "translations" => out["translations"] = item.clone(),
+            "languages" => languages(file, text, item, &mut out, &mut notes),
             "markdown" => markdown(file, text, item, sitegen_themes, &mut out, &mut notes),
             "highlight_code" | "highlight_theme" => {
                 // Zola before 0.11 had these at the top level.
@@ -163,6 +158,10 @@ fn zola_defaults(file: &str, zola: &Table, out: &mut DocumentMut, notes: &mut Ve
     if !has("insert_anchor_links") {
         out["markdown"]["anchor_links"] = value("none");
     }
+    if !has("github_alerts") {
+        out["markdown"]["github_alerts"] = value(false);
+    }
+    out["markdown"]["shortcode_rules"] = value("zola");
     // Zola keeps folder names in URLs as they are written.
     if out.get("slugify").and_then(|s| s.get("dirs")).is_none() {
         out["slugify"]["dirs"] = value("off");
@@ -172,7 +171,7 @@ fn zola_defaults(file: &str, zola: &Table, out: &mut DocumentMut, notes: &mut Ve
     notes.push(Note::change(
         file,
         None,
-        "Zola's defaults written out where sitegen's differ: no feeds unless asked, `atom.xml`, no feed limit, no smart punctuation, no heading anchors, no highlighting unless configured, folder names kept in URLs (`[slugify] dirs = \"off\"`), static files not fingerprinted (`[assets] fingerprint = false`; turn it on to get cache-forever asset names)",
+        "Zola's defaults written out where sitegen's differ: no feeds unless asked, `atom.xml`, no feed limit, no smart punctuation, no heading anchors, no GitHub alerts, shortcodes found as Zola finds them, in code too (`shortcode_rules = \"zola\"`), no highlighting unless configured, folder names kept in URLs (`[slugify] dirs = \"off\"`), static files not fingerprinted (`[assets] fingerprint = false`; turn it on to get cache-forever asset names)",
     ));
 }
 
@@ -193,7 +192,58 @@ fn feed_filenames(file: &str, at: Option<usize>, item: &Item, out: &mut Document
     out["feed_filenames"] = value(Array::from_iter(known));
 }
 
-fn taxonomies(file: &str, text: &str, item: &Item, out: &mut DocumentMut, notes: &mut Vec<Note>) {
+/// Zola's `[languages.CODE]` tables. Zola's defaults for a language differ from sitegen's
+/// (no feeds, no taxonomies), so they are written out.
+fn languages(file: &str, text: &str, item: &Item, out: &mut DocumentMut, notes: &mut Vec<Note>) {
+    let Some(langs) = item.as_table_like() else { return };
+    let mut all = Table::new();
+    all.set_implicit(true);
+    for (code, options) in langs.iter() {
+        let at = line_of(text, langs.key(code).and_then(|k| k.span()));
+        let Some(options) = options.as_table_like() else {
+            continue;
+        };
+        let mut new = Table::new();
+        for (k, v) in options.iter() {
+            let at = line_of(text, options.key(k).and_then(|k| k.span())).or(at);
+            match k {
+                "title" | "description" | "translations" => new[k] = v.clone(),
+                "generate_feed" | "generate_feeds" => new["generate_feeds"] = v.clone(),
+                "taxonomies" => new["taxonomies"] = Item::ArrayOfTables(taxonomies(file, text, v, notes)),
+                "feed_filename" | "feed_filenames" => notes.push(Note::unsupported(
+                    file,
+                    at,
+                    format!("`languages.{code}.{k}`: every language's feeds use the site's `feed_filenames`"),
+                )),
+                "build_search_index" | "search" => notes.push(Note::unsupported(
+                    file,
+                    at,
+                    format!("`languages.{code}.{k}`: no search index is built yet (sitegen's search is planned)"),
+                )),
+                other => notes.push(Note::unsupported(
+                    file,
+                    at,
+                    format!("`languages.{code}.{other}` is not a Zola key sitegen knows"),
+                )),
+            }
+        }
+        if !new.contains_key("generate_feeds") {
+            new["generate_feeds"] = value(false);
+        }
+        if !new.contains_key("taxonomies") {
+            new["taxonomies"] = value(Array::new());
+        }
+        all.insert(code, Item::Table(new));
+        notes.push(Note::change(
+            file,
+            at,
+            format!("`[languages.{code}]`: its content (`*.{code}.md`) is under `/{code}/` as in Zola; Zola's defaults written out (no feeds, no taxonomies unless listed)"),
+        ));
+    }
+    out["languages"] = Item::Table(all);
+}
+
+fn taxonomies(file: &str, text: &str, item: &Item, notes: &mut Vec<Note>) -> toml_edit::ArrayOfTables {
     let mut list = toml_edit::ArrayOfTables::new();
     let tables: Vec<&dyn toml_edit::TableLike> = match (item.as_array(), item.as_array_of_tables()) {
         (Some(a), _) => a
@@ -224,7 +274,7 @@ fn taxonomies(file: &str, text: &str, item: &Item, out: &mut DocumentMut, notes:
         }
         list.push(new);
     }
-    out["taxonomies"] = Item::ArrayOfTables(list);
+    list
 }
 
 fn markdown(file: &str, text: &str, item: &Item, themes: &[String], out: &mut DocumentMut, notes: &mut Vec<Note>) {
@@ -267,12 +317,7 @@ fn markdown_key(
             }
         }
         "insert_anchor_links" => {
-            let mode = match v.as_str() {
-                Some("left") => "left",
-                Some("right") => "right",
-                Some("heading") => "heading",
-                _ => "none",
-            };
+            let mode = anchor_mode(v);
             out["markdown"]["anchor_links"] = value(mode);
             notes.push(Note::change(
                 file,
@@ -285,6 +330,16 @@ fn markdown_key(
             at,
             format!("`markdown.{other}` has no sitegen equivalent yet; the default is used"),
         )),
+    }
+}
+
+/// Zola's `insert_anchor_links` value as sitegen's `anchor_links`.
+fn anchor_mode(v: &Item) -> &'static str {
+    match v.as_str() {
+        Some("left") => "left",
+        Some("right") => "right",
+        Some("heading") => "heading",
+        _ => "none",
     }
 }
 
@@ -393,13 +448,22 @@ pub fn convert_front_matter(file: &str, text: &str, section: bool) -> (String, V
             sort_by(file, at, &mut doc, &mut notes);
             continue;
         }
+        if k == "insert_anchor_links" && section {
+            let mode = anchor_mode(&doc.remove(&k).expect("listed key"));
+            doc["anchor_links"] = value(mode);
+            notes.push(Note::change(
+                file,
+                at,
+                format!("`insert_anchor_links` → `anchor_links = \"{mode}\"`"),
+            ));
+            continue;
+        }
         if same.contains(&k.as_str()) {
             continue;
         }
         let v = doc.remove(&k).expect("listed key");
         let why = match k.as_str() {
             "transparent" => "the section's pages are not listed in its parent",
-            "insert_anchor_links" => "the site's `[markdown] anchor_links` is used",
             "in_search_index" => "no search index yet",
             "paginate_reversed" => "pagers keep the section's order",
             "authors" => "available as `page.extra.authors`",
@@ -511,14 +575,12 @@ mod tests {
         assert_eq!(out, "+++\ntitle = \"T\"\ndate = 2021-05-01\n[taxonomies]\ntags = [\"x\"]\n\n[extra]\nauthors = [\"a\"]\n+++\nBody {{ x }}\n");
         assert_eq!(notes.len(), 1, "{notes:#?}");
         assert_eq!((notes[0].line, notes[0].change), (Some(4), false));
-        let section = "+++\ntitle = \"S\"\nsort_by = \"update_date\"\nredirect_to = \"a/\"\ninsert_anchor_links = \"right\"\n+++\n";
+        let section = "+++\ntitle = \"S\"\nsort_by = \"update_date\"\nredirect_to = \"a/\"\ninsert_anchor_links = \"right\"\ntransparent = true\n+++\n";
         let (out, notes) = convert_front_matter("content/_index.md", section, true);
         assert!(out.contains("sort_by = \"date\""), "{out}");
-        assert!(
-            out.contains("redirect_to = \"a/\"\n\n[extra]\ninsert_anchor_links = \"right\""),
-            "{out}"
-        );
-        assert_eq!(notes.len(), 2);
+        assert!(out.contains("redirect_to = \"a/\"\nanchor_links = \"right\""), "{out}");
+        assert!(out.contains("[extra]\ntransparent = true"), "{out}");
+        assert_eq!(notes.len(), 3, "{notes:#?}");
         assert_eq!(
             convert_front_matter("a.md", "no front matter", false).0,
             "no front matter"

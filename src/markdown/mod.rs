@@ -35,6 +35,11 @@ pub trait Shortcodes: Sync {
         page_dir: &str,
         key: &str,
     ) -> Result<String, String>;
+    /// A heading's anchor link from the site's own template (Zola's `anchor-link.html`), or
+    /// `None` for sitegen's.
+    fn anchor_link(&self, _id: &str, _level: u32, _lang: &str) -> Option<Result<String, String>> {
+        None
+    }
 }
 
 /// No shortcodes at all (Markdown rendered from templates with the `markdown` filter).
@@ -136,6 +141,8 @@ pub struct Input<'a> {
     pub page_dir: &'a str,
     /// The file's language: `@/` links go to the linked content's version in it.
     pub lang: &'a str,
+    /// Heading anchor links (the section's setting, else the site's).
+    pub anchor_links: AnchorLinks,
 }
 
 /// One heading in the table of contents.
@@ -218,8 +225,10 @@ fn parser_options(config: &MarkdownConfig) -> Options {
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES
-        | Options::ENABLE_GFM;
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if config.github_alerts {
+        opts |= Options::ENABLE_GFM;
+    }
     if config.smart_punctuation {
         opts |= Options::ENABLE_SMART_PUNCTUATION;
     }
@@ -317,7 +326,21 @@ impl<'a> Renderer<'a> {
         let hid = self.heading_id(id, &title);
         let lvl = heading_level(level);
         let mut html = heading_open_tag(lvl, &hid, classes, attrs);
-        push_heading_content(&mut html, self.input.env.config.anchor_links, &hid, &title, &inner_html);
+        let anchors = self.input.anchor_links;
+        let custom = match anchors {
+            AnchorLinks::Left | AnchorLinks::Right => self.input.env.shortcodes.anchor_link(&hid, lvl, self.input.lang),
+            _ => None,
+        };
+        let custom = match custom {
+            Some(Ok(a)) => Some(a),
+            Some(Err(e)) => {
+                let range = self.events[i].1.clone();
+                self.error(&range, format!("anchor-link.html: {e}"));
+                None
+            }
+            None => None,
+        };
+        push_heading_content(&mut html, anchors, &hid, &title, &inner_html, custom.as_deref());
         let _ = writeln!(html, "</h{lvl}>");
         self.out.push(Event::Html(CowStr::from(html)));
         self.headings.push(Heading {
@@ -560,26 +583,39 @@ fn heading_open_tag(lvl: u32, hid: &str, classes: &[CowStr<'_>], attrs: &[(CowSt
 
 /// A heading's content with its anchor link (`anchor_links`: left, right, the whole heading
 /// or none).
-fn push_heading_content(html: &mut String, anchor_links: AnchorLinks, hid: &str, title: &str, inner_html: &str) {
+fn push_heading_content(
+    html: &mut String,
+    anchor_links: AnchorLinks,
+    hid: &str,
+    title: &str,
+    inner_html: &str,
+    custom: Option<&str>,
+) {
     let label = escape_attr(title);
     let hid = escape_attr(hid);
-    match anchor_links {
-        AnchorLinks::Left => {
+    match (anchor_links, custom) {
+        (AnchorLinks::Left, Some(a)) => {
+            let _ = write!(html, "{a}{inner_html}");
+        }
+        (AnchorLinks::Right, Some(a)) => {
+            let _ = write!(html, "{inner_html}{a}");
+        }
+        (AnchorLinks::Left, None) => {
             let _ = write!(
                 html,
                 "<a class=\"anchor\" href=\"#{hid}\" aria-label=\"Anchor link for: {label}\">#</a>{inner_html}"
             );
         }
-        AnchorLinks::Right => {
+        (AnchorLinks::Right, None) => {
             let _ = write!(
                 html,
                 "{inner_html}<a class=\"anchor\" href=\"#{hid}\" aria-label=\"Anchor link for: {label}\">#</a>"
             );
         }
-        AnchorLinks::Heading => {
+        (AnchorLinks::Heading, _) => {
             let _ = write!(html, "<a class=\"heading-link\" href=\"#{hid}\">{inner_html}</a>");
         }
-        AnchorLinks::None => html.push_str(inner_html),
+        (AnchorLinks::None, _) => html.push_str(inner_html),
     }
 }
 

@@ -78,27 +78,39 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
     }
     let code = code_ranges(body);
     let in_code = |p: usize| code.iter().any(|r| r.contains(&p));
+    // Zola's rule: calls and escapes in code are processed too, their text put in as it is.
+    let zola_code = input.env.config.shortcode_rules == crate::config::ShortcodeRules::Zola;
     let at = |p: usize| line_col(input.text, input.body_offset + p);
     let mut md = String::with_capacity(body.len());
     let mut copied = 0;
     let mut p = 0;
     let bytes = body.as_bytes();
     while p + 1 < bytes.len() {
-        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || in_code(p) {
+        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || (in_code(p) && !zola_code) {
             p += 1;
             continue;
         }
+        let raw = zola_code && in_code(p);
         let block = bytes[p + 1] == b'%';
         let (open, close) = if block { ("{%", "%}") } else { ("{{", "}}") };
         // Escaped: {{/* name() */}} → {{ name() }}, kept verbatim (no smart punctuation).
         if body[p + 2..].starts_with("/*") {
-            if let Some(e) = body[p + 4..].find(&format!("*/{close}")) {
+            let found = body[p + 4..].find(&format!("*/{close}")).filter(|&e| {
+                // Zola's escape holds a well-formed call; anything else is text.
+                let inner = &body[p + 4..p + 4 + e];
+                !zola_code || well_formed_call(inner, close)
+            });
+            if let Some(e) = found {
                 let end = p + 4 + e + 4;
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
-                md.push_str(&placeholder(ex.outputs.len()));
-                ex.outputs
-                    .push(super::escape_html(&format!("{open}{}{close}", &body[p + 4..p + 4 + e])));
+                let text = format!("{open}{}{close}", &body[p + 4..p + 4 + e]);
+                if raw {
+                    md.push_str(&text);
+                } else {
+                    md.push_str(&placeholder(ex.outputs.len()));
+                    ex.outputs.push(super::escape_html(&text));
+                }
                 ex.map.push((md.len(), end));
                 p = end;
                 copied = p;
@@ -111,6 +123,11 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
                 p += 2;
                 continue;
             }
+            // In code, what does not parse as a call, or names no shortcode, is code text.
+            Err(_) if raw => {
+                p += 2;
+                continue;
+            }
             Err(msg) => {
                 let (l, c) = at(p);
                 errors.push(Diagnostic::at(input.origin, l, c, msg));
@@ -119,6 +136,10 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
             }
         };
         if block && call.name == "end" {
+            p += 2;
+            continue;
+        }
+        if raw && !input.env.shortcodes.exists(&call.name) {
             p += 2;
             continue;
         }
@@ -160,8 +181,12 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
             Ok(html) => {
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
-                md.push_str(&placeholder(ex.outputs.len()));
-                ex.outputs.push(html);
+                if raw {
+                    md.push_str(&html);
+                } else {
+                    md.push_str(&placeholder(ex.outputs.len()));
+                    ex.outputs.push(html);
+                }
                 ex.map.push((md.len(), end));
             }
             Err(e) => {
@@ -212,6 +237,12 @@ struct Call {
 
 /// Parses `name(k=v, ...) }}` starting at `start` (just after the opening delimiter).
 /// `Ok(None)`: this is not a shortcode call at all (plain text that happens to hold `{{`).
+/// Whether `inner` (what is between `{{/*` and `*/}}`) is one call with literal arguments.
+fn well_formed_call(inner: &str, close: &str) -> bool {
+    let text = format!("{{{{{inner}{close}");
+    matches!(parse_call(&text, 2, close), Ok(Some(c)) if c.end == text.len())
+}
+
 fn parse_call(s: &str, start: usize, close: &str) -> Result<Option<Call>, String> {
     let b = s.as_bytes();
     let mut p = start;

@@ -163,3 +163,48 @@ fn apollo_import_keeps_zolas_urls() {
     assert_eq!(missing, ["elasticlunr.min.js", "search_index.en.json"]);
     assert_eq!(processed(&mut built.iter()), processed(&mut zola.iter()));
 }
+
+/// Zola's own multilingual test site: every language's pages at Zola's URLs.
+#[test]
+fn a_multilingual_zola_site_keeps_every_languages_urls() {
+    let s = TestSite::starter();
+    let src = fixture_dir("zola-i18n");
+    let out = s
+        .cmd(&["import", "zola", src.to_str().unwrap(), "i18n"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("The imported site builds"), "{out}");
+    let report = s.read("i18n/IMPORT.md");
+    assert!(report.contains("`[languages.fr]`"), "{report}");
+    assert!(
+        report.contains("`languages.it.build_search_index`: no search index is built yet"),
+        "{report}"
+    );
+    s.cmd(&["--root", "i18n", "build", "-q"]).assert().success();
+    let built: BTreeSet<String> = snapshot_dir(&s.path("i18n/public")).into_keys().collect();
+    let zola = std::fs::read_to_string(fixture_dir("zola-i18n.files")).unwrap();
+    let missing: Vec<&str> = zola.lines().filter(|p| !built.contains(*p)).collect();
+    // Search arrives with the search issue.
+    assert_eq!(
+        missing,
+        ["elasticlunr.min.js", "search_index.en.js", "search_index.it.js"]
+    );
+    // What Zola's templates show of each language.
+    let fr = s.read("i18n/public/fr/blog/something/index.html");
+    let en = s.read("i18n/public/blog/something/index.html");
+    assert_ne!(fr, en);
+    assert!(s.read("i18n/public/fr/atom.xml").contains("/fr/blog/"));
+    assert!(!built.contains("it/atom.xml"), "Zola gives Italian no feed");
+    // Per-taxonomy templates (`authors/list.html`, `tags/single.html`), as Zola picks them.
+    let authors = s.read("i18n/public/authors/index.html");
+    assert!(authors.contains("Queen Elizabeth  queen-elizabeth 1"), "{authors}");
+    assert!(s
+        .read("i18n/public/fr/tags/bonjour/index.html")
+        .contains("Tag: bonjour"));
+    // Zola's own anchor link, from the section's `insert_anchor_links`.
+    assert!(s.read("i18n/public/blog/something-else/index.html").contains("🔗"));
+}

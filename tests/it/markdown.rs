@@ -48,3 +48,65 @@ fn syntax_theme_css_matches_the_classes() {
     let css = String::from_utf8(file.bytes.to_vec()).unwrap();
     assert!(css.contains(".hl-keyword"), "{css}");
 }
+
+/// `shortcode_rules = "zola"` (what the Zola import sets): calls and escapes in code are
+/// processed as Zola does, and an escape only counts around a well-formed call.
+#[test]
+fn zola_shortcode_rules_reach_into_code() {
+    let site = TestSite::fixture("markdown");
+    let page = "+++\ntitle = \"z\"\n+++\n`{{/* youtube(id=\"a\") */}}` and `{{/*` alone `*/}}`.\n\n```\n{{/* youtube(id=\"b\") */}}\n{{ get_url(path=asset) }}\n{{ youtube(id=\"c\") }}\n```\n";
+    site.write("site/content/blog/z.md", page);
+    let sitegen = site.output("blog/z/index.html");
+    // sitegen's rules: code shows what is written.
+    assert!(
+        sitegen.contains("<code>{{/* youtube(id=\"a\") */}}</code>"),
+        "{sitegen}"
+    );
+    assert!(sitegen.contains("{{ youtube(id=&quot;c&quot;) }}"), "{sitegen}");
+    site.edit(
+        "config.toml",
+        "[markdown]\n",
+        "[markdown]\nshortcode_rules = \"zola\"\n",
+    );
+    let zola = site.output("blog/z/index.html");
+    assert!(zola.contains("<code>{{ youtube(id=\"a\") }}</code>"), "{zola}");
+    // Not a call: kept as written.
+    assert!(zola.contains("<code>{{/*</code> alone <code>*/}}</code>"), "{zola}");
+    assert!(zola.contains("{{ youtube(id=&quot;b&quot;) }}"), "{zola}");
+    assert!(zola.contains("{{ get_url(path=asset) }}"), "{zola}");
+    // A call in code is rendered into the code's text, as Zola does.
+    assert!(
+        zola.contains("youtube.com/embed/c") || zola.contains("&lt;iframe"),
+        "{zola}"
+    );
+}
+
+#[test]
+fn github_alerts_section_anchor_links_and_an_anchor_link_template() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/content/notes/_index.md",
+        "+++\ntitle = \"n\"\nanchor_links = \"right\"\n+++\n",
+    );
+    site.write(
+        "site/content/notes/a.md",
+        "+++\ntitle = \"a\"\n+++\n## Install\n\n> [!TIP]\n> Read this.\n",
+    );
+    let html = site.output("notes/a/index.html");
+    assert!(
+        html.contains("<h2 id=\"install\">Install<a class=\"anchor\" href=\"#install\""),
+        "the section's setting wins over the site's `left`: {html}"
+    );
+    assert!(html.contains("markdown-alert-tip"), "{html}");
+    site.write(
+        "site/templates/anchor-link.html",
+        "<a class=\"zola-anchor\" href=\"#{{ id }}\">🔗{{ level }}</a>\n",
+    );
+    site.edit("config.toml", "[markdown]\n", "[markdown]\ngithub_alerts = false\n");
+    let html = site.output("notes/a/index.html");
+    assert!(
+        html.contains("<h2 id=\"install\">Install<a class=\"zola-anchor\" href=\"#install\">🔗2</a></h2>"),
+        "{html}"
+    );
+    assert!(!html.contains("markdown-alert") && html.contains("[!TIP]"), "{html}");
+}
