@@ -251,3 +251,39 @@ fn a_broken_template_shows_an_overlay_until_it_is_fixed() {
         "the fixed page",
     );
 }
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn the_language_switcher_leads_to_each_translation_and_edits_show_there() {
+    let site = TestSite::fixture("multilingual");
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/blog/first/", server.url));
+    page_loaded(&mut b, "/blog/first/");
+    assert_eq!(b.eval("document.documentElement.lang"), "en");
+    let switcher = "Array.from(document.querySelectorAll('nav.lang-switch a')).map(a => a.hreflang + '=' + new URL(a.href).pathname).join(' ')";
+    assert_eq!(b.eval(switcher), "ar=/ar/blog/first/ ja=/ja/blog/first/");
+    // Click 日本語.
+    b.eval("document.querySelector('nav.lang-switch a[hreflang=ja]').click()");
+    page_loaded(&mut b, "/ja/blog/first/");
+    assert_eq!(b.eval("document.documentElement.lang"), "ja");
+    assert_eq!(b.eval("document.querySelector('h1.title').textContent"), "夜明け");
+    assert_eq!(
+        b.eval("document.querySelector('nav.lang-switch [aria-current]').textContent"),
+        "日本語"
+    );
+    // Then العربية: written right to left.
+    b.eval("document.querySelector('nav.lang-switch a[hreflang=ar]').click()");
+    page_loaded(&mut b, "/ar/blog/first/");
+    assert_eq!(b.eval("document.documentElement.dir"), "rtl");
+    assert_eq!(b.eval("getComputedStyle(document.body).direction"), "rtl");
+    // An edit of the Arabic file shows in the open page.
+    site.edit("site/content/blog/first.ar.md", "بدأنا عند الفجر.", "بدأنا قبل الفجر.");
+    b.wait_for(
+        "document.body.innerText.includes('بدأنا قبل الفجر')",
+        "the edited translation",
+    );
+    // And back to English from the switcher.
+    b.eval("document.querySelector('nav.lang-switch a[hreflang=en]').click()");
+    page_loaded(&mut b, "/blog/first/");
+    assert_eq!(b.eval("document.documentElement.lang"), "en");
+}
