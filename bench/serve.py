@@ -5,6 +5,8 @@ page being served, median over E edits.
 
     python3 bench/serve.py                 # 10,000 pages, 20 edits
     python3 bench/serve.py --pages 1000 --edits 10
+    python3 bench/serve.py --languages 4    # 10,000 pages: 2,500 in each of en, fr, de, ja;
+                                            # the edits are of French pages (page-N.fr.md)
 
 Builds the release binary if needed. Everything runs on 127.0.0.1.
 """
@@ -28,21 +30,30 @@ def body(i):
             f"## More\n\n{paras[4]}\n\n{paras[5]}\n")
 
 
-def generate(dir, pages, sections=10):
+LANGS = ["fr", "de", "ja"]
+
+
+def generate(dir, pages, sections=10, languages=1):
     os.makedirs(os.path.join(dir, "site", "content"))
     with open(os.path.join(dir, "config.toml"), "w") as f:
         f.write('base_url = "https://example.com"\ntitle = "Bench"\n[[taxonomies]]\nname = "tags"\n')
+        for code in LANGS[:languages - 1]:
+            f.write(f'[languages.{code}]\ntitle = "Bench {code}"\n')
+    pages //= languages
+    suffixes = [""] + [f".{c}" for c in LANGS[:languages - 1]]
     for s in range(sections):
         d = os.path.join(dir, "site", "content", f"section-{s}")
         os.makedirs(d)
-        with open(os.path.join(d, "_index.md"), "w") as f:
-            f.write(f'+++\ntitle = "Section {s}"\npaginate_by = 10\n+++\n')
+        for sfx in suffixes:
+            with open(os.path.join(d, f"_index{sfx}.md"), "w") as f:
+                f.write(f'+++\ntitle = "Section {s}"\npaginate_by = 10\n+++\n')
     for i in range(pages):
         s = i % sections
         tags = ", ".join(f'"tag-{(i * k) % 50}"' for k in (1, 3, 7))
-        with open(os.path.join(dir, "site", "content", f"section-{s}", f"page-{i}.md"), "w") as f:
-            f.write(f'+++\ntitle = "Page {i}"\ndate = 2024-01-{1 + i % 28:02d}\ndescription = "Page {i} of the benchmark"\n'
-                    f'[taxonomies]\ntags = [{tags}]\n+++\n{body(i)}')
+        for sfx in suffixes:
+            with open(os.path.join(dir, "site", "content", f"section-{s}", f"page-{i}{sfx}.md"), "w") as f:
+                f.write(f'+++\ntitle = "Page {i}{sfx}"\ndate = 2024-01-{1 + i % 28:02d}\ndescription = "Page {i} of the benchmark"\n'
+                        f'[taxonomies]\ntags = [{tags}]\n+++\n{body(i)}')
 
 
 class Socket:
@@ -83,13 +94,17 @@ def main():
     ap.add_argument("--pages", type=int, default=10000)
     ap.add_argument("--edits", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the generated site")
+    ap.add_argument("--languages", type=int, default=1, choices=[1, 2, 3, 4],
+                    help="split --pages over this many languages and edit pages of the second")
     a = ap.parse_args()
+    per_lang = a.pages // a.languages
+    sfx, prefix = (f".{LANGS[0]}", f"/{LANGS[0]}") if a.languages > 1 else ("", "")
     if not os.environ.get("SITEGEN") and (not os.path.exists(BIN) or os.environ.get("SITEGEN_REBUILD")):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="sitegen-serve-bench-")
     site = os.path.join(tmp, "site")
     print(f"generating {a.pages} pages in {site} ...", flush=True)
-    generate(site, a.pages)
+    generate(site, a.pages, languages=a.languages)
     t0 = time.monotonic()
     srv = subprocess.Popen([BIN, "serve", "--port", "0"], cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first = srv.stdout.readline()
@@ -100,8 +115,8 @@ def main():
     to_msg, to_page, server_ms = [], [], []
     try:
         for e in range(a.edits):
-            i = (e * 97) % a.pages
-            path = os.path.join(site, "site", "content", f"section-{i % 10}", f"page-{i}.md")
+            i = (e * 97) % per_lang
+            path = os.path.join(site, "site", "content", f"section-{i % 10}", f"page-{i}{sfx}.md")
             marker = f"edit-marker-{e}-{time.time_ns()}"
             text = open(path).read().replace("## Details", f"## Details\n\n{marker}", 1)
             time.sleep(0.3)  # let the previous rebuild settle
@@ -110,10 +125,10 @@ def main():
                 f.write(text)
             while True:
                 msg = json.loads(ws.recv(timeout=30))
-                if msg["type"] == "reload" and f"/section-{i % 10}/page-{i}/" in msg["paths"]:
+                if msg["type"] == "reload" and f"{prefix}/section-{i % 10}/page-{i}/" in msg["paths"]:
                     break
             to_msg.append((time.monotonic() - start) * 1000)
-            page_url = f"{url}/section-{i % 10}/page-{i}/"
+            page_url = f"{url}{prefix}/section-{i % 10}/page-{i}/"
             while marker not in urllib.request.urlopen(page_url).read().decode():
                 pass
             to_page.append((time.monotonic() - start) * 1000)
@@ -127,7 +142,8 @@ def main():
         if not a.keep:
             shutil.rmtree(tmp)
     med = statistics.median
-    print(f"\n{a.pages} pages, {a.edits} edits (median / min / max, ms)")
+    langs = f", {a.languages} languages ({per_lang} each), edits of {LANGS[0]} pages" if a.languages > 1 else ""
+    print(f"\n{a.pages} pages{langs}, {a.edits} edits (median / min / max, ms)")
     print(f"  save -> reload message sent to the browser: {med(to_msg):7.1f} / {min(to_msg):6.1f} / {max(to_msg):6.1f}")
     print(f"  save -> new page served:                    {med(to_page):7.1f} / {min(to_page):6.1f} / {max(to_page):6.1f}")
     if server_ms:

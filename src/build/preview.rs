@@ -250,11 +250,15 @@ fn preview_output(
     let templates = &last.templates;
     let config = &*templates.site.config;
     let section = &model.sections[page.section];
-    let neighbours = match section.pages.iter().position(|&j| j == i) {
-        Some(k) => (
-            k.checked_sub(1).map(|k| section.pages[k]),
-            section.pages.get(k + 1).copied(),
-        ),
+    // Among the pages of its own section (a transparent subsection's are listed there too).
+    let own: Vec<usize> = section
+        .pages
+        .iter()
+        .copied()
+        .filter(|&j| model.pages[j].section == page.section)
+        .collect();
+    let neighbours = match own.iter().position(|&j| j == i) {
+        Some(k) => (k.checked_sub(1).map(|k| own[k]), own.get(k + 1).copied()),
         None => (None, None),
     };
     let value = page_value(model, page, r, config, neighbours);

@@ -116,10 +116,17 @@ pub(super) fn build_values(
 fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &ValueCache) -> (Vec<Value>, ValueCache) {
     // previous/next in each section's order.
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); model.pages.len()];
-    for s in &model.sections {
-        for (k, &pi) in s.pages.iter().enumerate() {
-            let prev = if k > 0 { Some(s.pages[k - 1]) } else { None };
-            neighbours[pi] = (prev, s.pages.get(k + 1).copied());
+    for (si, s) in model.sections.iter().enumerate() {
+        // In its own section's order (a transparent section's pages are listed above it too).
+        let own: Vec<usize> = s
+            .pages
+            .iter()
+            .copied()
+            .filter(|&pi| model.pages[pi].section == si)
+            .collect();
+        for (k, &pi) in own.iter().enumerate() {
+            let prev = if k > 0 { Some(own[k - 1]) } else { None };
+            neighbours[pi] = (prev, own.get(k + 1).copied());
         }
     }
     let stub_key = |j: Option<usize>| {

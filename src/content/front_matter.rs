@@ -89,6 +89,10 @@ pub struct SectionFrontMatter {
     /// `[markdown] anchor_links` (Zola's `insert_anchor_links`).
     #[serde(default)]
     pub anchor_links: Option<crate::config::AnchorLinks>,
+    /// The section's pages are also listed by its parent section (and further up while the
+    /// parent is transparent too), as in Zola.
+    #[serde(default)]
+    pub transparent: bool,
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -110,6 +114,7 @@ impl Default for SectionFrontMatter {
             aliases: Vec::new(),
             redirect_to: None,
             anchor_links: None,
+            transparent: false,
             in_sitemap: true,
             extra: Default::default(),
         }

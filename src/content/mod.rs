@@ -721,7 +721,15 @@ impl Loader<'_> {
         let model = &mut self.model;
         for (i, p) in model.pages.iter().enumerate() {
             model.page_by_path.insert(p.relative_path.clone(), i);
-            model.sections[p.section].pages.push(i);
+            // Listed by its section, and by each parent above a transparent one.
+            let mut s = p.section;
+            loop {
+                model.sections[s].pages.push(i);
+                match model.sections[s].parent {
+                    Some(parent) if model.sections[s].fm.transparent => s = parent,
+                    _ => break,
+                }
+            }
         }
         page_terms
     }
@@ -1028,6 +1036,38 @@ mod tests {
             m.sections[m.section_by_path["_index.md"]].assets,
             vec!["robots-extra.txt"]
         );
+    }
+
+    #[test]
+    fn transparent_sections_list_their_pages_in_the_parent_too() {
+        let t = tree(&[
+            ("blog/_index.md", "+++\nsort_by = \"title\"\n+++\n"),
+            ("blog/2024/_index.md", "+++\ntransparent = true\n+++\n"),
+            ("blog/2024/old/_index.md", "+++\ntransparent = true\n+++\n"),
+            ("blog/2024/b.md", "+++\ntitle = \"B\"\n+++\n"),
+            ("blog/2024/old/c.md", "+++\ntitle = \"C\"\n+++\n"),
+            ("blog/a.md", "+++\ntitle = \"A\"\n+++\n"),
+            ("other/_index.md", ""),
+            ("other/d.md", ""),
+        ]);
+        let (m, errs) = SiteModel::load(&t, &cfg(), false);
+        assert!(errs.is_empty(), "{errs:?}");
+        let listed = |s: &str| -> Vec<&str> {
+            m.sections[m.section_by_path[s]]
+                .pages
+                .iter()
+                .map(|&i| m.pages[i].relative_path.as_str())
+                .collect()
+        };
+        // Sorted by the listing section's own `sort_by`.
+        assert_eq!(
+            listed("blog/_index.md"),
+            ["blog/a.md", "blog/2024/b.md", "blog/2024/old/c.md"]
+        );
+        assert_eq!(listed("blog/2024/_index.md"), ["blog/2024/b.md", "blog/2024/old/c.md"]);
+        assert_eq!(listed("_index.md"), Vec::<&str>::new(), "`blog` is not transparent");
+        let c = &m.pages[m.page_by_path["blog/2024/old/c.md"]];
+        assert_eq!(m.sections[c.section].relative_path, "blog/2024/old/_index.md");
     }
 
     #[test]

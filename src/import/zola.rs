@@ -405,6 +405,7 @@ const SAME_SECTION: &[&str] = &[
     "generate_feeds",
     "aliases",
     "redirect_to",
+    "transparent",
     "extra",
 ];
 
@@ -463,7 +464,6 @@ pub fn convert_front_matter(file: &str, text: &str, section: bool) -> (String, V
         }
         let v = doc.remove(&k).expect("listed key");
         let why = match k.as_str() {
-            "transparent" => "the section's pages are not listed in its parent",
             "in_search_index" => "no search index yet",
             "paginate_reversed" => "pagers keep the section's order",
             "authors" => "available as `page.extra.authors`",
@@ -578,9 +578,8 @@ mod tests {
         let section = "+++\ntitle = \"S\"\nsort_by = \"update_date\"\nredirect_to = \"a/\"\ninsert_anchor_links = \"right\"\ntransparent = true\n+++\n";
         let (out, notes) = convert_front_matter("content/_index.md", section, true);
         assert!(out.contains("sort_by = \"date\""), "{out}");
-        assert!(out.contains("redirect_to = \"a/\"\nanchor_links = \"right\""), "{out}");
-        assert!(out.contains("[extra]\ntransparent = true"), "{out}");
-        assert_eq!(notes.len(), 3, "{notes:#?}");
+        assert!(out.contains("transparent = true\nanchor_links = \"right\"\n+++"), "{out}");
+        assert_eq!(notes.len(), 2, "{notes:#?}");
         assert_eq!(
             convert_front_matter("a.md", "no front matter", false).0,
             "no front matter"
