@@ -570,7 +570,10 @@ fn feed_jobs(
     }
     let last_updated = pages
         .iter()
-        .filter_map(|p| p.get_from_path("updated").and_then(|v| v.as_str()).map(String::from))
+        .filter_map(|p| {
+            let updated = p.get_from_path("updated").and_then(|v| v.as_str().map(String::from));
+            updated.or_else(|| p.get_from_path("date").and_then(|v| v.as_str().map(String::from)))
+        })
         .max();
     let pages = Value::from(pages);
     for name in &config.feed_filenames {

@@ -332,7 +332,8 @@ pub(super) fn page_value(
         p.fm.description.as_deref().map(v_str).unwrap_or_else(Value::none),
     );
     m.insert("date".into(), v_opt_date(p.date));
-    m.insert("updated".into(), v_opt_date(p.updated.or(p.date)));
+    // As in Zola: none when the front matter has no `updated` (feeds fall back to `date`).
+    m.insert("updated".into(), v_opt_date(p.updated));
     m.insert("slug".into(), v_str(&p.slug));
     m.insert("path".into(), v_str(&p.path));
     m.insert("permalink".into(), Value::from(config.permalink(&p.path)));

@@ -578,7 +578,10 @@ mod tests {
         let section = "+++\ntitle = \"S\"\nsort_by = \"update_date\"\nredirect_to = \"a/\"\ninsert_anchor_links = \"right\"\ntransparent = true\n+++\n";
         let (out, notes) = convert_front_matter("content/_index.md", section, true);
         assert!(out.contains("sort_by = \"date\""), "{out}");
-        assert!(out.contains("transparent = true\nanchor_links = \"right\"\n+++"), "{out}");
+        assert!(
+            out.contains("transparent = true\nanchor_links = \"right\"\n+++"),
+            "{out}"
+        );
         assert_eq!(notes.len(), 2, "{notes:#?}");
         assert_eq!(
             convert_front_matter("a.md", "no front matter", false).0,

@@ -240,7 +240,11 @@ struct Call {
 /// Whether `inner` (what is between `{{/*` and `*/}}`) is one call with literal arguments.
 fn well_formed_call(inner: &str, close: &str) -> bool {
     let text = format!("{{{{{inner}{close}");
-    matches!(parse_call(&text, 2, close), Ok(Some(c)) if c.end == text.len())
+    // `{%/* end */%}` closes an escaped body (Zola's `ignored_sc_body_end`).
+    if close == "%}" && inner.trim() == "end" {
+        return true;
+    }
+    inner.trim_end().ends_with(')') && matches!(parse_call(&text, 2, close), Ok(Some(c)) if c.end == text.len())
 }
 
 fn parse_call(s: &str, start: usize, close: &str) -> Result<Option<Call>, String> {

@@ -110,3 +110,23 @@ fn github_alerts_section_anchor_links_and_an_anchor_link_template() {
     );
     assert!(!html.contains("markdown-alert") && html.contains("[!TIP]"), "{html}");
 }
+
+/// Zola's escapes: `{%/* end */%}` closes an escaped body; `{{/* end */}}` is not a call.
+#[test]
+fn zola_escapes_of_bodies_and_what_is_not_a_call() {
+    let site = TestSite::fixture("markdown");
+    site.edit(
+        "config.toml",
+        "[markdown]\n",
+        "[markdown]\nshortcode_rules = \"zola\"\n",
+    );
+    site.write(
+        "site/content/blog/z.md",
+        "+++\ntitle = \"z\"\n+++\n```\n{%/* quote(author=\"V\") */%}\nA quote\n{%/* end */%}\n{{/* end */}}\n```\n",
+    );
+    let html = site.output("blog/z/index.html");
+    assert!(
+        html.contains("{% quote(author=&quot;V&quot;) %}\nA quote\n{% end %}\n{{/* end */}}"),
+        "{html}"
+    );
+}
