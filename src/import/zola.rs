@@ -296,14 +296,7 @@ fn highlight_theme(
     out: &mut DocumentMut,
     notes: &mut Vec<Note>,
 ) {
-    // Zola spells syntect's themes with dashes (`base16-ocean-dark`); sitegen with syntect's names.
-    let found = themes.iter().find(|t| {
-        t.eq_ignore_ascii_case(theme)
-            || t.replace(['.', ' ', '(', ')'], "-")
-                .trim_matches('-')
-                .eq_ignore_ascii_case(theme)
-    });
-    match found {
+    match super::syntect_theme(theme, themes) {
         Some(t) => {
             out["markdown"]["highlight_theme"] = value(t.as_str());
             if t != theme {
