@@ -206,7 +206,9 @@ pub fn hugo(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
     let files = hugo_config_files(src)?;
     check_dest(dest, force)?;
     let themes = crate::highlight::Highlighter::theme_names();
-    let (config, site, mut notes) = hugo::convert_config(&files, &themes)?;
+    let (config, mut site, mut notes) = hugo::convert_config(&files, &themes)?;
+    let theme_dirs: Vec<String> = site.themes.iter().map(|t| format!("{}/{t}", site.themes_dir)).collect();
+    site.custom_shortcodes = hugo_shortcode_templates(src, &site, &theme_dirs);
     let base_url = toml::from_str::<toml::Table>(&config)
         .ok()
         .and_then(|t| t.get("base_url")?.as_str().map(String::from))
@@ -238,7 +240,6 @@ pub fn hugo(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
     for p in &planned {
         write(dest, &format!("content/{}", p.rel), &p.bytes, &mut report)?;
     }
-    let theme_dirs: Vec<String> = site.themes.iter().map(|t| format!("{}/{t}", site.themes_dir)).collect();
     let with_themes = |mounts: &[hugo::Mount], component: &str| -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = mounts.iter().map(|m| (m.source.clone(), m.target.clone())).collect();
         v.extend(theme_dirs.iter().map(|t| (format!("{t}/{component}"), String::new())));
@@ -358,12 +359,35 @@ fn hugo_i18n(
     Ok(())
 }
 
+/// The layout folders of the site, then of its themes.
+fn hugo_layout_dirs(site: &hugo::Site, theme_dirs: &[String]) -> Vec<String> {
+    let mut dirs: Vec<String> = site.layout_dirs.iter().map(|m| m.source.clone()).collect();
+    dirs.extend(theme_dirs.iter().map(|t| format!("{t}/layouts")));
+    dirs
+}
+
+/// The shortcode templates of the site and its themes: (name, file), the site's first.
+fn hugo_shortcode_templates(src: &Path, site: &hugo::Site, theme_dirs: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for dir in hugo_layout_dirs(site, theme_dirs) {
+        for (_, rel) in files_under(&src.join(&dir)) {
+            let Some(name) = rel
+                .strip_prefix("_shortcodes/")
+                .or_else(|| rel.strip_prefix("shortcodes/"))
+            else {
+                continue;
+            };
+            let name = name.split('.').next().unwrap_or(name).to_string();
+            out.push((name, format!("{dir}/{rel}")));
+        }
+    }
+    out
+}
+
 /// What the import leaves in the Hugo site: every layout (Go templates), archetypes, config
 /// of other environments, themes that are not there.
 fn hugo_left_behind(src: &Path, site: &hugo::Site, theme_dirs: &[String], notes: &mut Vec<Note>) {
-    let mut layouts: Vec<String> = site.layout_dirs.iter().map(|m| m.source.clone()).collect();
-    layouts.extend(theme_dirs.iter().map(|t| format!("{t}/layouts")));
-    for dir in layouts {
+    for dir in hugo_layout_dirs(site, theme_dirs) {
         for (_, rel) in files_under(&src.join(&dir)) {
             let what = if rel.starts_with("shortcodes/") || rel.starts_with("_shortcodes/") {
                 "a shortcode template (Go template): not converted; its calls are left as text"
@@ -389,6 +413,15 @@ fn hugo_left_behind(src: &Path, site: &hugo::Site, theme_dirs: &[String], notes:
                 None,
                 "the theme is not in the site (a Git submodule or Hugo module?): nothing of it is imported",
             ));
+        }
+        for name in HUGO_CONFIGS.iter().chain(&["theme.toml"]) {
+            if src.join(t).join(name).is_file() {
+                notes.push(Note::unsupported(
+                    &format!("{t}/{name}"),
+                    None,
+                    "the theme's config (its `params` defaults) is not merged; copy what the site needs into `[extra]`",
+                ));
+            }
         }
     }
     if let Ok(entries) = std::fs::read_dir(src.join("config")) {

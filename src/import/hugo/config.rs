@@ -80,6 +80,9 @@ pub struct Site {
     pub archetype_dirs: Vec<Mount>,
     pub themes: Vec<String>,
     pub themes_dir: String,
+    /// Shortcode templates of the site and its themes (`layouts/_shortcodes/NAME.html`), by
+    /// name: filled in by the edge, which lists the layouts.
+    pub custom_shortcodes: Vec<(String, String)>,
 }
 
 /// The config files merged, each key's value from the file read last (the root file last).
@@ -314,6 +317,7 @@ impl Site {
             archetype_dirs: mount("archetypes"),
             themes: vec![],
             themes_dir: "themes".into(),
+            custom_shortcodes: vec![],
         }
     }
 }

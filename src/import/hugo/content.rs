@@ -301,8 +301,9 @@ pub fn plan_content(site: &Site, base_url: &str, files: &[ContentFile]) -> Resul
     }
     let mut planned = Vec::new();
     implicit_sections(site, &docs, &mut planned, &mut notes);
+    let sections = section_dirs(&docs);
     for d in &mut docs {
-        d.url = hugo_url(site, d, &mut notes);
+        d.url = hugo_url(site, d, &sections, &mut notes);
     }
     let refs = RefIndex::new(&docs);
     let weighted = weighted_sections(&docs);
@@ -403,6 +404,24 @@ fn implicit_sections(site: &Site, docs: &[Doc<'_>], planned: &mut Vec<Planned>, 
     }
 }
 
+/// The folders Hugo makes sections of: those with an `_index.md`, and every top-level one
+/// that is not a leaf bundle.
+fn section_dirs(docs: &[Doc<'_>]) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = docs
+        .iter()
+        .filter(|d| d.kind == Kind::Section)
+        .map(|d| d.dir.clone())
+        .collect();
+    for d in docs {
+        let top = d.dir.split('/').next().unwrap_or("");
+        let top_bundle = d.kind == Kind::Bundle && d.dir == top;
+        if !top.is_empty() && !top_bundle {
+            out.insert(top.to_string());
+        }
+    }
+    out
+}
+
 /// Sections whose pages have weights: Hugo orders those pages by weight first.
 fn weighted_sections(docs: &[Doc<'_>]) -> BTreeSet<String> {
     let sections: BTreeSet<&str> = docs
@@ -463,7 +482,7 @@ fn hugo_date<'a>(site: &Site, d: &'a Doc<'_>) -> Option<(&'a str, String)> {
 }
 
 /// The page's URL as Hugo writes it.
-fn hugo_url(site: &Site, d: &Doc<'_>, notes: &mut Vec<Note>) -> String {
+fn hugo_url(site: &Site, d: &Doc<'_>, sections: &BTreeSet<String>, notes: &mut Vec<Note>) -> String {
     let lang = if d.lang == site.language {
         String::new()
     } else {
@@ -491,7 +510,21 @@ fn hugo_url(site: &Site, d: &Doc<'_>, notes: &mut Vec<Note>) -> String {
         .iter()
         .find(|(s, _)| s == key || (s == "/" && key == "/"))
     {
-        match expand_permalink(site, d, pattern, &dirs) {
+        // `:sections` are the sections the page is in: folders with an `_index.md`, and the
+        // top-level one; other folders are not.
+        let mut chain = Vec::new();
+        let mut prefix = String::new();
+        for seg in d.url_dirs() {
+            prefix = if prefix.is_empty() {
+                seg.to_string()
+            } else {
+                format!("{prefix}/{seg}")
+            };
+            if sections.contains(&prefix) {
+                chain.push(hugo_path(seg));
+            }
+        }
+        match expand_permalink(site, d, pattern, &chain) {
             Ok(p) => return format!("{lang}{p}"),
             Err(token) => notes.push(Note::unsupported(
                 &d.file.shown,
@@ -508,7 +541,7 @@ fn hugo_url(site: &Site, d: &Doc<'_>, notes: &mut Vec<Note>) -> String {
 }
 
 /// A permalink pattern with the page's values: `/:year/:month/:slug/`. `Err`: an unknown token.
-fn expand_permalink(site: &Site, d: &Doc<'_>, pattern: &str, dirs: &[String]) -> Result<String, String> {
+fn expand_permalink(site: &Site, d: &Doc<'_>, pattern: &str, sections: &[String]) -> Result<String, String> {
     let date = hugo_date(site, d)
         .and_then(|(_, s)| parse_any_date(&s))
         .unwrap_or_default();
@@ -531,8 +564,8 @@ fn expand_permalink(site: &Site, d: &Doc<'_>, pattern: &str, dirs: &[String]) ->
             "weekday" => date.format("%w").to_string(),
             "weekdayname" => date.format("%A").to_string().to_lowercase(),
             "yearday" => date.format("%j").to_string(),
-            "section" => dirs.first().cloned().unwrap_or_default(),
-            "sections" => slice_sections(dirs, c.get(2).map(|m| m.as_str())),
+            "section" => sections.first().cloned().unwrap_or_default(),
+            "sections" => slice_sections(sections, c.get(2).map(|m| m.as_str())),
             "title" => title.clone(),
             "slug" => slug.clone().unwrap_or_else(|| title.clone()),
             "filename" | "contentbasename" => filename.clone(),
@@ -1148,6 +1181,8 @@ mod tests {
                 ),
                 file("posts/c.md", "+++\ntitle = \"C\"\nurl = \"/Custom/C\"\n+++\n"),
                 file("docs/x/y/Z_z.md", "+++\ntitle = \"Z\"\n+++\n"),
+                file("docs/s/_index.md", "+++\ntitle = \"S\"\n+++\n"),
+                file("docs/s/t.md", "+++\ntitle = \"T\"\n+++\n"),
                 file("about.md", "+++\ntitle = \"About\"\n+++\n"),
             ],
         );
@@ -1166,10 +1201,16 @@ mod tests {
             "{}",
             out["posts/c.md"]
         );
+        // `x/` and `y/` have no `_index.md`: not sections, so not in `:sections` (as Hugo).
         assert!(
-            out["docs/x/y/Z_z.md"].contains("path = \"/x/y/z_z/\"\n"),
+            out["docs/x/y/Z_z.md"].contains("path = \"/z_z/\"\n"),
             "{}",
             out["docs/x/y/Z_z.md"]
+        );
+        assert!(
+            out["docs/s/t.md"].contains("path = \"/s/t/\"\n"),
+            "{}",
+            out["docs/s/t.md"]
         );
         assert!(!out["about.md"].contains("path"), "{}", out["about.md"]);
         let s = site("baseURL = \"/\"\nuglyURLs = true\n");

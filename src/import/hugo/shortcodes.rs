@@ -351,6 +351,8 @@ impl Converter<'_> {
             None => {
                 let why = if name.ends_with(".inline") {
                     "an inline shortcode (a Go template)".to_string()
+                } else if let Some((_, file)) = self.b.site.custom_shortcodes.iter().find(|(n, _)| *n == t.name) {
+                    format!("the site's own (`{file}`, a Go template)")
                 } else if name == "qr" {
                     "a Hugo built-in sitegen has no equivalent for (QR code images)".to_string()
                 } else if PAIRED.contains(&name.as_str()) {
