@@ -107,6 +107,22 @@ pub fn as_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A value that Hugo takes as one string or a list of them (`tags`, `aliases`, `theme`,
+/// `staticDir`), as a list; values that are not text are left out.
+pub fn text_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.iter().filter_map(as_text).collect(),
+        other => as_text(other).into_iter().collect(),
+    }
+}
+
+/// Puts `t` at `key` of `out` unless it is empty (TOML writes no empty tables then).
+pub fn put_table(out: &mut toml::Table, key: &str, t: toml::Table) {
+    if !t.is_empty() {
+        out.insert(key.to_string(), toml::Value::Table(t));
+    }
+}
+
 /// Hugo's truthiness of a config or front matter value (`true`, `"true"`, `1`).
 pub fn truthy(v: Option<&Value>) -> bool {
     match v {

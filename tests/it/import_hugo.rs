@@ -21,10 +21,21 @@ fn import(s: &TestSite, name: &str, out: &str) -> String {
     String::from_utf8(o).unwrap()
 }
 
-/// The report with the fixture's path as `[SRC]`.
-fn report(s: &TestSite, name: &str, out: &str) -> String {
-    s.read(&format!("{out}/IMPORT.md"))
-        .replace(fixture_dir(name).to_str().unwrap(), "[SRC]")
+/// Imports the fixture `name` into `s/out`: the CLI's output, and the report (with the
+/// fixture's path as `[SRC]`).
+fn import_report(s: &TestSite, name: &str, out: &str) -> (String, String) {
+    let printed = import(s, name, out);
+    let report = s
+        .read(&format!("{out}/IMPORT.md"))
+        .replace(fixture_dir(name).to_str().unwrap(), "[SRC]");
+    (printed, report)
+}
+
+/// Writes a site's files (path, text) into the test's folder.
+fn write_all(s: &TestSite, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        s.write(path, text);
+    }
 }
 
 /// The pages (`.html` files) a build wrote.
@@ -51,11 +62,10 @@ fn hugo_pages(name: &str) -> BTreeSet<String> {
 #[test]
 fn hugo_basic_import_keeps_hugos_urls() {
     let s = TestSite::starter();
-    let out = import(&s, "hugo-basic", "hb");
+    let (out, report) = import_report(&s, "hugo-basic", "hb");
     // What the build reports are the demo's links to Hugo's own docs at its `baseURL`
     // (gohugo.io), which are internal links to a site that is not there.
     assert!(out.contains("does not build yet: 5 errors,"), "{out}");
-    let report = report(&s, "hugo-basic", "hb");
     insta::assert_snapshot!("hugo_basic_import_report", report);
     assert!(report.contains(
         "`content/post/_index.md:5`: front matter `tags` moved to `[extra]`: a section has no taxonomy terms"
@@ -94,9 +104,8 @@ fn hugo_basic_import_keeps_hugos_urls() {
 #[test]
 fn hugo_docs_import_lists_what_is_left_and_keeps_hugos_urls() {
     let s = TestSite::starter();
-    let out = import(&s, "hugo-docs", "hd");
+    let (out, report) = import_report(&s, "hugo-docs", "hd");
     assert!(out.contains("does not build yet: "), "{out}");
-    let report = report(&s, "hugo-docs", "hd");
     insta::assert_snapshot!("hugo_docs_import_report", report);
     let layouts = snapshot_dir(&fixture_dir("hugo-docs/layouts"));
     assert!(layouts.len() > 70);
@@ -183,29 +192,22 @@ fn hugo_import_errors_point_at_the_line_and_dest_is_protected() {
 #[test]
 fn hugo_multilingual_content_and_translations() {
     let s = TestSite::starter();
-    s.write(
-        "src/config/_default/hugo.toml",
-        "baseURL = \"https://example.org/\"\ndefaultContentLanguage = \"en\"\n",
+    write_all(
+        &s,
+        &[
+            ("src/config/_default/hugo.toml", "baseURL = \"https://example.org/\"\ndefaultContentLanguage = \"en\"\n"),
+            ("src/config/_default/languages.toml", "[en]\ncontentDir = \"content/english\"\nweight = 1\n[fr]\ncontentDir = \"content/french\"\ntitle = \"Le site\"\nweight = 2\n"),
+            ("src/config/_default/params.toml", "description = \"A site\"\n"),
+            ("src/content/english/posts/hello.md", "---\ntitle: Hello\n---\nHi\n"),
+            ("src/content/english/posts/trip/index.md", "---\ntitle: Trip\n---\n![map](map.png)\n"),
+            ("src/content/english/posts/trip/map.png", "PNG"),
+            ("src/content/french/posts/hello.md", "---\ntitle: Bonjour\n---\nSalut\n"),
+            ("src/content/french/posts/trip/index.md", "---\ntitle: Voyage\n---\n"),
+            ("src/content/french/posts/trip/map.png", "PNG"),
+            ("src/i18n/fr.yaml", "readMore:\n  other: Lire la suite\nwords:\n  one: un mot\n  other: \"{{ .Count }} mots\"\n"),
+            ("src/i18n/en.toml", "readMore = \"Read more\"\n"),
+        ],
     );
-    s.write(
-        "src/config/_default/languages.toml",
-        "[en]\ncontentDir = \"content/english\"\nweight = 1\n[fr]\ncontentDir = \"content/french\"\ntitle = \"Le site\"\nweight = 2\n",
-    );
-    s.write("src/config/_default/params.toml", "description = \"A site\"\n");
-    s.write("src/content/english/posts/hello.md", "---\ntitle: Hello\n---\nHi\n");
-    s.write(
-        "src/content/english/posts/trip/index.md",
-        "---\ntitle: Trip\n---\n![map](map.png)\n",
-    );
-    s.write("src/content/english/posts/trip/map.png", "PNG");
-    s.write("src/content/french/posts/hello.md", "---\ntitle: Bonjour\n---\nSalut\n");
-    s.write("src/content/french/posts/trip/index.md", "---\ntitle: Voyage\n---\n");
-    s.write("src/content/french/posts/trip/map.png", "PNG");
-    s.write(
-        "src/i18n/fr.yaml",
-        "readMore:\n  other: Lire la suite\nwords:\n  one: un mot\n  other: \"{{ .Count }} mots\"\n",
-    );
-    s.write("src/i18n/en.toml", "readMore = \"Read more\"\n");
     s.cmd(&["import", "hugo", "src", "out"]).assert().success();
     let written: Vec<String> = snapshot_dir(&s.path("out/content")).into_keys().collect();
     assert_eq!(
@@ -240,27 +242,23 @@ fn hugo_multilingual_content_and_translations() {
 #[test]
 fn hugo_theme_assets_data_and_permalinks() {
     let s = TestSite::starter();
-    s.write(
-        "src/hugo.toml",
-        "baseURL = \"https://example.org/\"\ntitle = \"T\"\ntheme = \"paper\"\n[permalinks]\nposts = \"/:year/:slug/\"\n",
+    write_all(
+        &s,
+        &[
+            ("src/hugo.toml", "baseURL = \"https://example.org/\"\ntitle = \"T\"\ntheme = \"paper\"\n[permalinks]\nposts = \"/:year/:slug/\"\n"),
+            ("src/content/posts/2024-01-02-first.md", "---\ntitle: First Post\ndate: 2024-01-02\ntags: [Go Lang, C++]\n---\nSee [about]({{< relref \"/about\" >}}).\n"),
+            ("src/content/about.md", "---\ntitle: About\n---\nThe [first post]({{< ref \"2024-01-02-first.md\" >}}).\n"),
+            ("src/assets/scss/main.scss", "$c: red;\nbody { color: $c; }\n"),
+            ("src/static/img/logo.svg", "<svg/>"),
+            ("src/data/authors.yaml", "- name: A\n"),
+            ("src/i18n/en.toml", "[readMore]\nother = \"More\"\n"),
+            ("src/themes/paper/layouts/_default/single.html", "{{ .Content }}"),
+            ("src/themes/paper/static/img/logo.svg", "<svg>theme</svg>"),
+            ("src/themes/paper/static/theme.css", "body{}"),
+            ("src/themes/paper/i18n/en.toml", "readMore = \"Theme more\"\nnext = \"Next\"\n"),
+            ("src/themes/paper/theme.toml", "name = \"Paper\"\n"),
+        ],
     );
-    s.write("src/content/posts/2024-01-02-first.md", "---\ntitle: First Post\ndate: 2024-01-02\ntags: [Go Lang, C++]\n---\nSee [about]({{< relref \"/about\" >}}).\n");
-    s.write(
-        "src/content/about.md",
-        "---\ntitle: About\n---\nThe [first post]({{< ref \"2024-01-02-first.md\" >}}).\n",
-    );
-    s.write("src/assets/scss/main.scss", "$c: red;\nbody { color: $c; }\n");
-    s.write("src/static/img/logo.svg", "<svg/>");
-    s.write("src/data/authors.yaml", "- name: A\n");
-    s.write("src/i18n/en.toml", "[readMore]\nother = \"More\"\n");
-    s.write("src/themes/paper/layouts/_default/single.html", "{{ .Content }}");
-    s.write("src/themes/paper/static/img/logo.svg", "<svg>theme</svg>");
-    s.write("src/themes/paper/static/theme.css", "body{}");
-    s.write(
-        "src/themes/paper/i18n/en.toml",
-        "readMore = \"Theme more\"\nnext = \"Next\"\n",
-    );
-    s.write("src/themes/paper/theme.toml", "name = \"Paper\"\n");
     let o = s
         .cmd(&["import", "hugo", "src", "out"])
         .assert()

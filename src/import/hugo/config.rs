@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{as_text, get_ci, get_path, json_map_to_toml, key_line, parse_data, truthy, Format};
+use super::{as_text, get_ci, get_path, json_map_to_toml, key_line, parse_data, put_table, text_list, truthy, Format};
 use crate::error::Errors;
 use crate::import::Note;
 
@@ -179,8 +179,14 @@ const NOT_CONVERTED: &[(&str, &str)] = &[
         "defaultcontentlanguageinsubdir",
         "the default language is served at the root",
     ),
-    ("disablepathtolower", "URLs are lowercased, as Hugo's default"),
-    ("removepathaccents", "accents are kept in URLs, as Hugo's default"),
+    (
+        "disablepathtolower",
+        "URLs are lowercased (Hugo's default rule): a name with capitals gets another URL; give its page a `path`",
+    ),
+    (
+        "removepathaccents",
+        "accents are kept in URLs (Hugo's default rule): a name with accents gets another URL; give its page a `path`",
+    ),
     ("sitemap", "`sitemap.xml` has no change frequency or priority"),
     ("mainsections", "a template's setting; kept nowhere"),
     ("pluralizelisttitles", "list titles are the section's title"),
@@ -273,9 +279,7 @@ pub fn convert_config(files: &[ConfigFile], sitegen_themes: &[String]) -> Result
         site,
         ..
     } = c;
-    if !extra.is_empty() {
-        out.insert("extra".into(), toml::Value::Table(extra));
-    }
+    put_table(&mut out, "extra", extra);
     let text = format!(
         "# Imported from Hugo by `sitegen import hugo`; see IMPORT.md.\n{}",
         toml::to_string(&out).map_err(|e| Errors::from(crate::error::Diagnostic::new("config.toml", e.to_string())))?
@@ -441,6 +445,13 @@ impl Converter<'_> {
                 self.dir_key(&lower, v)
             }
             "themesdir" => self.site.themes_dir = text.unwrap_or_default(),
+            "disablepathtolower" | "removepathaccents" if !truthy(Some(v)) => {
+                self.note(
+                    &[key],
+                    true,
+                    format!("`{key} = false`: Hugo's default, which `[slugify]` `\"hugo\"` follows"),
+                );
+            }
             "module" => self.module(key, v),
             "minify" => {
                 let on = truthy(get_path(v.as_object().unwrap_or(&Map::new()), "minifyoutput"));
@@ -453,10 +464,7 @@ impl Converter<'_> {
             }
             _ => {
                 if lower == "theme" {
-                    self.site.themes = match v {
-                        Value::Array(a) => a.iter().filter_map(as_text).collect(),
-                        other => as_text(other).into_iter().collect(),
-                    };
+                    self.site.themes = text_list(v);
                 }
                 let why = NOT_CONVERTED
                     .iter()
@@ -521,13 +529,7 @@ impl Converter<'_> {
     }
 
     fn disable_kinds(&mut self, key: &str, v: &Value) {
-        let kinds: Vec<String> = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(as_text)
-            .map(|k| k.to_lowercase())
-            .collect();
+        let kinds: Vec<String> = text_list(v).iter().map(|k| k.to_lowercase()).collect();
         for k in &kinds {
             match k.as_str() {
                 "taxonomy" | "term" | "taxonomyterm" => self.taxonomies_off = true,
@@ -604,13 +606,7 @@ impl Converter<'_> {
     fn front_matter_dates(&mut self, key: &str, v: &Value) {
         let Some(m) = v.as_object() else { return };
         for (k, list) in m {
-            let names: Vec<String> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(as_text)
-                .map(|x| x.to_lowercase())
-                .collect();
+            let names: Vec<String> = text_list(list).iter().map(|x| x.to_lowercase()).collect();
             let (slot, defaults): (&mut Vec<String>, Vec<String>) = match k.to_lowercase().as_str() {
                 "date" => (&mut self.site.date_keys, Site::defaults().date_keys),
                 "lastmod" => (&mut self.site.lastmod_keys, Site::defaults().lastmod_keys),
@@ -785,17 +781,14 @@ impl Converter<'_> {
     }
 
     fn dir_key(&mut self, lower: &str, v: &Value) {
-        let dirs: Vec<Mount> = match v {
-            Value::Array(a) => a.iter().filter_map(as_text).collect::<Vec<_>>(),
-            other => as_text(other).into_iter().collect(),
-        }
-        .into_iter()
-        .map(|d| Mount {
-            source: d,
-            target: String::new(),
-            lang: None,
-        })
-        .collect();
+        let dirs: Vec<Mount> = text_list(v)
+            .into_iter()
+            .map(|d| Mount {
+                source: d,
+                target: String::new(),
+                lang: None,
+            })
+            .collect();
         *self.dirs_of(&lower[..lower.len() - 3]).expect("a component") = dirs;
     }
 
@@ -861,11 +854,12 @@ impl Converter<'_> {
                         format!("`{key}.{k}`: each mounted folder is copied to where it is mounted"),
                     );
                 }
-                _ => self.note(
+                "imports" => self.note(
                     &[key, k],
                     false,
                     format!("`{key}.{k}`: Hugo modules are not fetched; copy what they provide into the site"),
                 ),
+                _ => self.note(&[key, k], false, format!("`{key}.{k}` is not a sitegen setting")),
             }
         }
     }

@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use super::shortcodes::{convert_body, Body, RefTarget};
-use super::{as_text, get_ci, json_map_to_toml, key_line, parse_data, truthy, Format, Site};
-use crate::content::front_matter;
+use super::{as_text, get_ci, json_map_to_toml, key_line, parse_data, put_table, text_list, truthy, Format, Site};
+use crate::content::front_matter::{self, PAGE_KEYS, SECTION_KEYS};
 use crate::error::{line_col, Diagnostic, Errors};
 use crate::import::Note;
 use crate::paths::hugo_path;
@@ -753,30 +753,18 @@ fn convert_front_matter(site: &Site, d: &Doc<'_>, weighted: bool, headless: bool
         notes,
         ..
     } = fm;
-    if !taxonomies.is_empty() {
-        out.insert("taxonomies".into(), toml::Value::Table(taxonomies));
-    }
-    if !extra.is_empty() {
-        out.insert("extra".into(), toml::Value::Table(extra));
-    }
+    put_table(&mut out, "taxonomies", taxonomies);
+    put_table(&mut out, "extra", extra);
     if out.is_empty() {
         return (String::new(), notes);
     }
-    const ORDER: &[&str] = &[
-        "title",
-        "description",
-        "date",
-        "updated",
-        "draft",
-        "slug",
-        "path",
-        "weight",
-        "sort_by",
-        "render",
-        "aliases",
-        "in_sitemap",
-    ];
-    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    // sitegen's order of keys; taxonomies and extra (put in above) stay last.
+    let order = if d.kind == Kind::Section {
+        SECTION_KEYS
+    } else {
+        PAGE_KEYS
+    };
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(order.len());
     let mut entries: Vec<(String, toml::Value)> = out.into_iter().collect();
     entries.sort_by_key(|(k, _)| rank(k));
     let out: toml::Table = entries.into_iter().collect();
@@ -960,10 +948,7 @@ impl FrontMatter<'_> {
     }
 
     fn terms(&mut self, key: &str, v: &Value, section: bool) {
-        let terms: Vec<toml::Value> = match v {
-            Value::Array(a) => a.iter().filter_map(as_text).map(toml::Value::String).collect(),
-            other => as_text(other).into_iter().map(toml::Value::String).collect(),
-        };
+        let terms: Vec<toml::Value> = text_list(v).into_iter().map(toml::Value::String).collect();
         if terms.is_empty() {
             return;
         }
@@ -980,10 +965,7 @@ impl FrontMatter<'_> {
 
     /// Aliases as absolute paths (Hugo resolves relative ones against the page's folder).
     fn aliases(&mut self, key: &str, v: &Value) {
-        let list: Vec<String> = match v {
-            Value::Array(a) => a.iter().filter_map(as_text).collect(),
-            other => as_text(other).into_iter().collect(),
-        };
+        let list = text_list(v);
         let base = self.d.url.trim_end_matches('/');
         let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or("");
         let mut relative = false;
@@ -1186,32 +1168,20 @@ mod tests {
                 file("about.md", "+++\ntitle = \"About\"\n+++\n"),
             ],
         );
-        assert!(
-            out["posts/a.md"].contains("path = \"/2024/02/hello-world/\"\n"),
-            "{}",
-            out["posts/a.md"]
-        );
-        assert!(
-            out["posts/b.md"].contains("path = \"/2023/12/bee/\"\n"),
-            "{}",
-            out["posts/b.md"]
-        );
-        assert!(
-            out["posts/c.md"].contains("path = \"/Custom/C/\"\n"),
-            "{}",
-            out["posts/c.md"]
-        );
-        // `x/` and `y/` have no `_index.md`: not sections, so not in `:sections` (as Hugo).
-        assert!(
-            out["docs/x/y/Z_z.md"].contains("path = \"/z_z/\"\n"),
-            "{}",
-            out["docs/x/y/Z_z.md"]
-        );
-        assert!(
-            out["docs/s/t.md"].contains("path = \"/s/t/\"\n"),
-            "{}",
-            out["docs/s/t.md"]
-        );
+        for (file, path) in [
+            ("posts/a.md", "/2024/02/hello-world/"),
+            ("posts/b.md", "/2023/12/bee/"),
+            ("posts/c.md", "/Custom/C/"),
+            // `x/` and `y/` have no `_index.md`: not sections, so not in `:sections` (as Hugo).
+            ("docs/x/y/Z_z.md", "/z_z/"),
+            ("docs/s/t.md", "/s/t/"),
+        ] {
+            assert!(
+                out[file].contains(&format!("path = \"{path}\"\n")),
+                "{file}: {}",
+                out[file]
+            );
+        }
         assert!(!out["about.md"].contains("path"), "{}", out["about.md"]);
         let s = site("baseURL = \"/\"\nuglyURLs = true\n");
         let (out, _) = plan(&s, &[file("posts/My Post.md", "+++\ntitle = \"A\"\n+++\n")]);
