@@ -150,8 +150,7 @@ pub fn key_line(text: &str, format: Format, path: &[&str]) -> Option<usize> {
         let hit = (from..lines.len()).find(|&i| {
             let t = lines[i].trim_start().trim_start_matches("- ");
             let t = t.trim_start_matches(['"', '\'', '[']);
-            t.len() > key.len()
-                && t[..key.len()].eq_ignore_ascii_case(key)
+            t.get(..key.len()).is_some_and(|head| head.eq_ignore_ascii_case(key))
                 && t[key.len()..]
                     .trim_start_matches(['"', '\''])
                     .trim_start()
@@ -301,7 +300,11 @@ mod tests {
         let toml = "title = \"x\"\n[permalinks]\n  posts = \"/:year/\"\n[params.social]\n  x = 1\n";
         assert_eq!(key_line(toml, Format::Toml, &["permalinks", "posts"]), Some(3));
         assert_eq!(key_line(toml, Format::Toml, &["params", "social", "x"]), Some(5));
-        let yaml = "title: x\npermalinks:\n  posts: /:year/\nparams:\n  posts: 1\n";
+        // Keys after text that is not ASCII (a `©` where a key's length falls inside it).
+        let yaml = "copyright: \"© x\"\ntitle: x\npermalinks:\n  posts: /:year/\nparams:\n  posts: 1\n";
+        assert_eq!(key_line(yaml, Format::Yaml, &["copyright_"]), None);
+        assert_eq!(key_line(yaml, Format::Yaml, &["copyright\"\u{a9}"]), None);
+        let yaml = &yaml[yaml.find('\n').unwrap() + 1..];
         assert_eq!(key_line(yaml, Format::Yaml, &["params", "posts"]), Some(5));
         let json = "{\n  \"baseURL\": \"/\",\n  \"params\": {\n    \"a\": 1\n  }\n}\n";
         assert_eq!(key_line(json, Format::Json, &["baseurl"]), Some(2));
