@@ -661,10 +661,12 @@ impl Converter<'_> {
             .collect();
         for r in stray.into_iter().rev() {
             let s = &self.out[r.clone()];
-            let (open, close) = (&s[..2], &s[s.len() - 2..]);
+            // A malformed call that never closes runs to the end: left as it is.
+            let close = s.get(s.len().saturating_sub(2)..).unwrap_or("");
             if s.len() < 4 || (close != "}}" && close != "%}") {
                 continue;
             }
+            let open = &s[..2];
             let escaped = format!("{open}/*{}*/{close}", &s[2..s.len() - 2]);
             self.out.replace_range(r, &escaped);
         }
@@ -818,6 +820,8 @@ mod tests {
 
     #[test]
     fn unknown_escaped_and_stray_forms() {
+        // A malformed sitegen-like call that never closes, ending in a character of three bytes.
+        assert_eq!(convert("x {{ f(a €").0, "x {{ f(a €");
         let (out, notes) = convert("Text\n{{< notice info >}}\nBody {{< youtube a >}}\n{{< /notice >}}\n```\n{{</* youtube id */>}} {{%/* x */%}}\n```\n{{< css.inline >}}\n{{ if .Params.math }}{{ end }}\n{{</ css.inline >}}\n<!--more-->\n");
         assert!(out.starts_with("Text\n{{< notice info >}}\nBody <div "), "{out}");
         assert!(out.contains("\n{{< /notice >}}\n```\n{{< youtube id >}} {{% x %}}\n```\n{{< css.inline >}}\n{{ if .Params.math }}{{/* end */}}\n{{</ css.inline >}}\n<!-- more -->\n"), "{out}");
