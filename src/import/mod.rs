@@ -209,6 +209,7 @@ pub fn hugo(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
     let (config, mut site, mut notes) = hugo::convert_config(&files, &themes)?;
     let theme_dirs: Vec<String> = site.themes.iter().map(|t| format!("{}/{t}", site.themes_dir)).collect();
     site.custom_shortcodes = hugo_shortcode_templates(src, &site, &theme_dirs);
+    site.now = Some(chrono::Utc::now().fixed_offset());
     let base_url = toml::from_str::<toml::Table>(&config)
         .ok()
         .and_then(|t| t.get("base_url")?.as_str().map(String::from))

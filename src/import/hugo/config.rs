@@ -83,6 +83,9 @@ pub struct Site {
     /// Shortcode templates of the site and its themes (`layouts/_shortcodes/NAME.html`), by
     /// name: filled in by the edge, which lists the layouts.
     pub custom_shortcodes: Vec<(String, String)>,
+    /// The time of the import (given by the edge), to say which pages Hugo would not
+    /// publish now (expired, or dated later); none: not said.
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// The config files merged, each key's value from the file read last (the root file last).
@@ -322,6 +325,7 @@ impl Site {
             themes: vec![],
             themes_dir: "themes".into(),
             custom_shortcodes: vec![],
+            now: None,
         }
     }
 }

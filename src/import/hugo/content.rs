@@ -307,10 +307,10 @@ pub fn plan_content(site: &Site, base_url: &str, files: &[ContentFile]) -> Resul
     }
     let refs = RefIndex::new(&docs);
     let weighted = weighted_sections(&docs);
-    let cascaded = cascaded_drafts(&docs);
+    let cascades = cascades(&docs);
     for d in &docs {
-        let headless = d.kind == Kind::Section && cascaded.contains(&d.dir);
-        let (fm, mut n) = convert_front_matter(site, d, weighted.contains(&d.dir), headless);
+        let hidden = cascaded_draft(d, &cascades);
+        let (fm, mut n) = convert_front_matter(site, d, weighted.contains(&d.dir), hidden);
         notes.append(&mut n);
         let resolve = |target: &str| refs.resolve(d, target, base_url);
         let body = Body {
@@ -447,31 +447,65 @@ fn weighted_sections(docs: &[Doc<'_>]) -> BTreeSet<String> {
     out
 }
 
-/// Sections whose `cascade` says `build.render = "never"` (Hugo's headless sections): neither
-/// they nor anything below them is published, so they become draft sections (which hide what
-/// is below them).
-fn cascaded_drafts(docs: &[Doc<'_>]) -> Vec<String> {
+/// `build.render` of a front matter table (`_build` is its old name).
+fn build_render(m: &Map<String, Value>) -> Option<String> {
+    let build = get_ci(m, "build")
+        .or_else(|| get_ci(m, "_build"))
+        .and_then(|(_, b)| b.as_object())?;
+    get_ci(build, "render")
+        .and_then(|(_, r)| as_text(r))
+        .map(|r| r.to_lowercase())
+}
+
+fn renders_never(r: Option<String>) -> bool {
+    r.is_some_and(|r| r == "never" || r == "false")
+}
+
+/// Sections whose `cascade` says `build.render = "never"`: (folder, whether the section
+/// renders itself anyway, its file). Hugo publishes nothing below them; the section itself
+/// too unless its own `build.render` says otherwise (its glossary: a page listing terms that
+/// have no pages).
+fn cascades(docs: &[Doc<'_>]) -> Vec<(String, bool, String)> {
     docs.iter()
         .filter(|d| d.kind == Kind::Section)
         .filter(|d| {
-            let c = d.get("cascade");
-            let targets: Vec<&Map<String, Value>> = match c {
+            let targets: Vec<&Map<String, Value>> = match d.get("cascade") {
                 Some(Value::Object(m)) => vec![m],
                 Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
                 _ => vec![],
             };
-            targets.iter().any(|m| {
-                let build = get_ci(m, "build")
-                    .or_else(|| get_ci(m, "_build"))
-                    .and_then(|(_, b)| b.as_object());
-                build
-                    .and_then(|b| get_ci(b, "render"))
-                    .and_then(|(_, r)| as_text(r))
-                    .is_some_and(|r| r == "never" || r == "false")
-            })
+            targets.iter().any(|m| renders_never(build_render(m)))
         })
-        .map(|d| d.dir.clone())
+        .map(|d| {
+            let itself = build_render(&d.fm).is_some_and(|r| !renders_never(Some(r)));
+            (d.dir.clone(), itself, d.file.shown.clone())
+        })
         .collect()
+}
+
+/// Why a file is written as a draft because of a `cascade` (nothing: it is not).
+fn cascaded_draft(d: &Doc<'_>, cascades: &[(String, bool, String)]) -> Option<String> {
+    if build_render(&d.fm).is_some_and(|r| !renders_never(Some(r))) {
+        return None;
+    }
+    for (dir, itself, shown) in cascades {
+        if d.kind == Kind::Section && d.dir == *dir {
+            if !itself {
+                return Some(
+                    "`cascade` with `build.render = \"never\"` → `draft = true`: nothing here is published, as in Hugo"
+                        .into(),
+                );
+            }
+            continue;
+        }
+        let below = dir.is_empty() || d.dir == *dir || d.dir.starts_with(&format!("{dir}/"));
+        if below && *itself {
+            return Some(format!(
+                "`build.render = \"never\"` cascaded from `{shown}` → `draft = true`: Hugo does not publish it"
+            ));
+        }
+    }
+    None
 }
 
 /// The page's date by Hugo's rules (the first of the configured keys that is set).
@@ -728,7 +762,7 @@ impl RefIndex {
 
 /// The sitegen front matter of one file (TOML text without fences; empty when there is
 /// nothing to write) and its notes.
-fn convert_front_matter(site: &Site, d: &Doc<'_>, weighted: bool, headless: bool) -> (String, Vec<Note>) {
+fn convert_front_matter(site: &Site, d: &Doc<'_>, weighted: bool, hidden: Option<String>) -> (String, Vec<Note>) {
     let mut fm = FrontMatter {
         site,
         d,
@@ -738,13 +772,9 @@ fn convert_front_matter(site: &Site, d: &Doc<'_>, weighted: bool, headless: bool
         notes: Vec::new(),
     };
     fm.convert(weighted);
-    if headless {
+    if let Some(why) = hidden {
         fm.out.insert("draft".into(), toml::Value::Boolean(true));
-        fm.note(
-            "cascade",
-            true,
-            "`cascade` with `build.render = \"never\"` → `draft = true`: nothing here is published, as in Hugo".into(),
-        );
+        fm.note("cascade", true, why);
     }
     let FrontMatter {
         mut out,
@@ -869,6 +899,7 @@ impl FrontMatter<'_> {
                     if let Some(d) = text.as_deref().and_then(sitegen_date) {
                         self.extra.insert(key.clone(), d);
                     }
+                    self.held_back(key, text.as_deref(), self.site.expiry_keys.iter().any(|x| x == k));
                 }
                 k if date_keys.iter().any(|x| x == k) => {}
                 "layout" | "type" => self.keep(
@@ -909,6 +940,26 @@ impl FrontMatter<'_> {
                 None,
                 "a Markdown file inside a leaf bundle is a resource in Hugo, not a page: `draft = true`",
             ));
+        }
+    }
+
+    /// A page Hugo does not publish at the time of the import: expired, or to be published
+    /// later (sitegen publishes it).
+    fn held_back(&mut self, key: &str, date: Option<&str>, expiry: bool) {
+        let (Some(now), Some(date)) = (self.site.now, date.and_then(parse_any_date)) else {
+            return;
+        };
+        let day = date.format("%Y-%m-%d");
+        if expiry && date <= now {
+            self.note(
+                key,
+                false,
+                format!(
+                    "expired on {day}: Hugo no longer publishes this page, sitegen does (`draft = true` leaves it out)"
+                ),
+            );
+        } else if !expiry && date > now {
+            self.note(key, false, format!("to be published on {day}: Hugo does not publish this page before then, sitegen does (`draft = true` holds it back)"));
         }
     }
 
@@ -1134,6 +1185,39 @@ mod tests {
         );
     }
 
+    /// Hugo leaves out expired pages and pages to be published later; the report says which
+    /// (at the import's time), as sitegen publishes them.
+    #[test]
+    fn expired_and_future_pages_are_noted() {
+        let mut s = site("baseURL = \"/\"\n");
+        s.now = crate::content::parse_date("2025-01-01");
+        let (out, notes) = plan(
+            &s,
+            &[
+                file("old.md", "---\ntitle: Old\nexpiryDate: 2024-06-01\n---\n"),
+                file("new.md", "---\ntitle: New\npublishDate: 2026-02-03T10:00:00Z\n---\n"),
+                file("now.md", "---\ntitle: Now\nexpiryDate: 2030-01-01\n---\n"),
+            ],
+        );
+        assert!(
+            out["old.md"].contains("[extra]\nexpiryDate = 2024-06-01\n"),
+            "{}",
+            out["old.md"]
+        );
+        let held: Vec<String> = notes
+            .iter()
+            .filter(|n| n.message.contains("Hugo"))
+            .map(|n| format!("{}:{} {}", n.file, n.line.unwrap_or(0), n.message))
+            .collect();
+        assert_eq!(
+            held,
+            [
+                "content/old.md:3 expired on 2024-06-01: Hugo no longer publishes this page, sitegen does (`draft = true` leaves it out)",
+                "content/new.md:3 to be published on 2026-02-03: Hugo does not publish this page before then, sitegen does (`draft = true` holds it back)"
+            ]
+        );
+    }
+
     #[test]
     fn bad_front_matter_is_an_error_at_its_line() {
         let s = site("baseURL = \"/\"\n");
@@ -1209,6 +1293,11 @@ mod tests {
                 file("home/work.md", "---\ntitle: Work\n---\nText\n"),
                 file("_common/_index.md", "---\ncascade:\n  build:\n    render: never\n---\n"),
                 file("_common/snippet.md", "Snippet\n"),
+                file(
+                    "glossary/_index.md",
+                    "---\nbuild:\n  render: always\ncascade:\n  build:\n    render: never\n---\n",
+                ),
+                file("glossary/term.md", "---\ntitle: Term\n---\n"),
             ],
         );
         let names: Vec<&str> = out.keys().map(String::as_str).collect();
@@ -1217,6 +1306,8 @@ mod tests {
             [
                 "_common/_index.md",
                 "_common/snippet.md",
+                "glossary/_index.md",
+                "glossary/term.md",
                 "home/index.md",
                 "home/work.md",
                 "post/_index.md",
@@ -1225,6 +1316,17 @@ mod tests {
                 "post/b/index.md",
                 "post/b/photo.jpg"
             ]
+        );
+        // The glossary renders itself (its own `build`), not what its `cascade` hides.
+        assert!(
+            !out["glossary/_index.md"].contains("draft"),
+            "{}",
+            out["glossary/_index.md"]
+        );
+        assert!(
+            out["glossary/term.md"].contains("draft = true"),
+            "{}",
+            out["glossary/term.md"]
         );
         assert!(out["home/index.md"].contains("draft = true"));
         assert!(out["home/work.md"].contains("draft = true"));
