@@ -177,128 +177,11 @@ fn parent(rel: &str) -> &str {
 /// Plans the whole content tree: every file to write under DEST's `content/`, and the notes.
 /// A front matter that does not parse is an error (all of them are reported together).
 pub fn plan_content(site: &Site, base_url: &str, files: &[ContentFile]) -> Result<(Vec<Planned>, Vec<Note>), Errors> {
-    let mut notes = Vec::new();
-    let mut all_langs = vec![site.language.clone()];
-    all_langs.extend(site.languages.iter().cloned());
-    let bundles: BTreeSet<String> = files
-        .iter()
-        .filter(|f| {
-            let name = f.rel.rsplit('/').next().unwrap_or("");
-            let (base, _, ext) = name_parts(name, &all_langs);
-            base == "index" && MARKDOWN.contains(&ext.to_lowercase().as_str())
-        })
-        .map(|f| parent(&f.rel).to_string())
-        .collect();
-    let in_bundle = |rel: &str| {
-        bundles
-            .iter()
-            .any(|b| rel.starts_with(&format!("{b}/")) || (b.is_empty() && !rel.is_empty()))
-    };
-    let mut docs = Vec::new();
-    let mut others = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or("");
-        let (base, suffix, ext) = name_parts(name, &all_langs);
-        let ext_l = ext.to_lowercase();
-        if name == "_content.gotmpl" {
-            notes.push(Note::unsupported(
-                &f.shown,
-                None,
-                "a content adapter (Go template): the pages it makes are not imported",
-            ));
-            continue;
-        }
-        if !MARKDOWN.contains(&ext_l.as_str()) {
-            if OTHER_FORMATS.contains(&ext_l.as_str()) && !in_bundle(&f.rel) {
-                notes.push(Note::unsupported(
-                    &f.shown,
-                    None,
-                    format!("`.{ext}` content is not converted (sitegen renders Markdown); the file is left out"),
-                ));
-            } else {
-                others.push(f);
-            }
-            continue;
-        }
-        let lang = suffix
-            .map(str::to_lowercase)
-            .or(f.lang.clone())
-            .unwrap_or_else(|| site.language.clone());
-        let dir = parent(&f.rel).to_string();
-        let kind = match base {
-            "_index" => Kind::Section,
-            "index" => Kind::Bundle,
-            _ if in_bundle(&f.rel) => Kind::BundledMarkdown,
-            _ => Kind::Page,
-        };
-        let text = String::from_utf8_lossy(&f.bytes).into_owned();
-        let (format, fm_text, body_offset) = match split_front_matter(&f.shown, &text) {
-            Ok(x) => x,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        let fm = match format {
-            None => Map::new(),
-            Some(fmt) => match parse_data(
-                &f.shown,
-                &text,
-                fm_text.0,
-                &text[fm_text.0..fm_text.1],
-                fmt,
-                "front matter",
-            ) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => Map::new(),
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            },
-        };
-        let lang_suffix = if lang == site.language {
-            String::new()
-        } else {
-            format!(".{lang}")
-        };
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        let dest = format!("{prefix}{base}{lang_suffix}.md");
-        if suffix.is_some_and(|s| s.eq_ignore_ascii_case(&site.language))
-            || ext_l != "md"
-            || (f.lang.is_some() && suffix.is_none() && lang != site.language)
-        {
-            notes.push(Note::change(
-                &f.shown,
-                None,
-                format!(
-                    "→ `content/{dest}` (sitegen: the default language without a suffix, others as `NAME.CODE.md`)"
-                ),
-            ));
-        }
-        docs.push(Doc {
-            file: f,
-            text,
-            kind,
-            lang,
-            dir,
-            base: base.to_string(),
-            dest,
-            format,
-            fm,
-            fm_text,
-            body_offset,
-            url: String::new(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(Errors::sorted(errors));
-    }
+    let Tree {
+        mut docs,
+        others,
+        mut notes,
+    } = read_tree(site, files)?;
     let mut planned = Vec::new();
     implicit_sections(site, &docs, &mut planned, &mut notes);
     let sections = section_dirs(&docs);
@@ -335,6 +218,150 @@ pub fn plan_content(site: &Site, base_url: &str, files: &[ContentFile]) -> Resul
     }
     copy_others(&others, &mut planned, &mut notes);
     Ok((planned, notes))
+}
+
+/// The content tree as read: the Markdown files with their front matter, the other files,
+/// and notes on what is left out or renamed.
+struct Tree<'a> {
+    docs: Vec<Doc<'a>>,
+    others: Vec<&'a ContentFile>,
+    notes: Vec<Note>,
+}
+
+/// Sorts the files into Markdown (front matter parsed, place in the tree decided) and the
+/// rest. Every front matter that does not parse is an error.
+fn read_tree<'a>(site: &Site, files: &'a [ContentFile]) -> Result<Tree<'a>, Errors> {
+    let mut all_langs = vec![site.language.clone()];
+    all_langs.extend(site.languages.iter().cloned());
+    let bundles: BTreeSet<String> = files
+        .iter()
+        .filter(|f| {
+            let name = f.rel.rsplit('/').next().unwrap_or("");
+            let (base, _, ext) = name_parts(name, &all_langs);
+            base == "index" && MARKDOWN.contains(&ext.to_lowercase().as_str())
+        })
+        .map(|f| parent(&f.rel).to_string())
+        .collect();
+    let in_bundle = |rel: &str| {
+        bundles
+            .iter()
+            .any(|b| rel.starts_with(&format!("{b}/")) || (b.is_empty() && !rel.is_empty()))
+    };
+    let mut tree = Tree {
+        docs: Vec::new(),
+        others: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.rel.rsplit('/').next().unwrap_or("");
+        let (base, suffix, ext) = name_parts(name, &all_langs);
+        let ext_l = ext.to_lowercase();
+        if name == "_content.gotmpl" {
+            tree.notes.push(Note::unsupported(
+                &f.shown,
+                None,
+                "a content adapter (Go template): the pages it makes are not imported",
+            ));
+        } else if !MARKDOWN.contains(&ext_l.as_str()) {
+            if OTHER_FORMATS.contains(&ext_l.as_str()) && !in_bundle(&f.rel) {
+                tree.notes.push(Note::unsupported(
+                    &f.shown,
+                    None,
+                    format!("`.{ext}` content is not converted (sitegen renders Markdown); the file is left out"),
+                ));
+            } else {
+                tree.others.push(f);
+            }
+        } else {
+            let kind = match base {
+                "_index" => Kind::Section,
+                "index" => Kind::Bundle,
+                _ if in_bundle(&f.rel) => Kind::BundledMarkdown,
+                _ => Kind::Page,
+            };
+            match read_doc(site, f, kind, base, suffix, &ext_l) {
+                Ok((doc, note)) => {
+                    tree.notes.extend(note);
+                    tree.docs.push(doc);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Errors::sorted(errors));
+    }
+    Ok(tree)
+}
+
+/// One Markdown file: its front matter parsed, its language and place in DEST decided (and
+/// a note when the place is not its own path).
+fn read_doc<'a>(
+    site: &Site,
+    f: &'a ContentFile,
+    kind: Kind,
+    base: &str,
+    suffix: Option<&str>,
+    ext: &str,
+) -> Result<(Doc<'a>, Option<Note>), Diagnostic> {
+    let lang = suffix
+        .map(str::to_lowercase)
+        .or(f.lang.clone())
+        .unwrap_or_else(|| site.language.clone());
+    let dir = parent(&f.rel).to_string();
+    let text = String::from_utf8_lossy(&f.bytes).into_owned();
+    let (format, fm_text, body_offset) = split_front_matter(&f.shown, &text)?;
+    let fm = match format {
+        None => Map::new(),
+        Some(fmt) => match parse_data(
+            &f.shown,
+            &text,
+            fm_text.0,
+            &text[fm_text.0..fm_text.1],
+            fmt,
+            "front matter",
+        )? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    };
+    let lang_suffix = if lang == site.language {
+        String::new()
+    } else {
+        format!(".{lang}")
+    };
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let dest = format!("{prefix}{base}{lang_suffix}.md");
+    let moved = suffix.is_some_and(|s| s.eq_ignore_ascii_case(&site.language))
+        || ext != "md"
+        || (f.lang.is_some() && suffix.is_none() && lang != site.language);
+    let note = moved.then(|| {
+        Note::change(
+            &f.shown,
+            None,
+            format!("→ `content/{dest}` (sitegen: the default language without a suffix, others as `NAME.CODE.md`)"),
+        )
+    });
+    let doc = Doc {
+        file: f,
+        text,
+        kind,
+        lang,
+        dir,
+        base: base.to_string(),
+        dest,
+        format,
+        fm,
+        fm_text,
+        body_offset,
+        url: String::new(),
+    };
+    Ok((doc, note))
 }
 
 /// Files that are not Markdown, at the same path (the files of language mounts meet in one
