@@ -79,6 +79,17 @@ pub fn parse_data(
     }
 }
 
+/// A file's bytes as text; bytes that are not UTF-8 are an error at their line and column
+/// (a lossy copy would change the file without saying so).
+pub fn utf8(file: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&bytes[..valid]);
+        let (l, c) = line_col(&before, valid);
+        Diagnostic::at(file, l, c, "not valid UTF-8")
+    })
+}
+
 /// The value at `key` of a map, matched without regard to case (Hugo's keys are
 /// case-insensitive): the key as written and the value.
 pub fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a str, &'a Value)> {
@@ -293,6 +304,12 @@ mod tests {
         let whole = "---\n{\n  \"a\": 1,\n  \"b\": }\n";
         let e = parse_data("p.md", whole, 4, &whole[4..], Format::Json, "JSON front matter").unwrap_err();
         assert_eq!((e.line, e.column), (Some(4), Some(8)), "{e}");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_an_error_where_it_is() {
+        let e = utf8("content/a.md", b"---\ntitle: caf\xe9\n---\n").unwrap_err();
+        assert_eq!(e.to_string(), "content/a.md:2:11: not valid UTF-8");
     }
 
     #[test]

@@ -337,7 +337,7 @@ fn hugo_i18n(
         for (path, rel) in files_under(&src.join(dir)) {
             let shown = format!("{dir}/{rel}");
             let Some(format) = hugo::Format::of(&rel) else { continue };
-            let text = String::from_utf8_lossy(&read(&path, &shown)?).into_owned();
+            let text = hugo::utf8(&shown, &read(&path, &shown)?)?;
             let (table, n) = hugo::convert_i18n(&shown, &text, format)?;
             notes.extend(n);
             let code = rel.rsplit_once('.').map(|(c, _)| c).unwrap_or(&rel).to_string();

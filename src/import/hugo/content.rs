@@ -310,7 +310,7 @@ fn read_doc<'a>(
         .or(f.lang.clone())
         .unwrap_or_else(|| site.language.clone());
     let dir = parent(&f.rel).to_string();
-    let text = String::from_utf8_lossy(&f.bytes).into_owned();
+    let text = super::utf8(&f.shown, &f.bytes)?;
     let (format, fm_text, body_offset) = split_front_matter(&f.shown, &text)?;
     let fm = match format {
         None => Map::new(),
