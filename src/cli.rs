@@ -77,6 +77,15 @@ pub enum ImportCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Import a Hugo site: SRC holds its hugo.toml (or config.toml, hugo.yaml, config/_default/,
+    /// …); DEST gets the sitegen site, with Hugo's URLs.
+    Hugo {
+        src: PathBuf,
+        dest: PathBuf,
+        /// Write into a DEST that already has files.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,7 +210,12 @@ pub fn run(cli: Cli) -> i32 {
         ),
         Command::Publish(args) => cmd_publish(&cli, args, &printer),
         Command::Cache(c) => cmd_cache(&cli, c, &printer),
-        Command::Import(ImportCommand::Zola { src, dest, force }) => cmd_import_zola(src, dest, *force, &printer),
+        Command::Import(ImportCommand::Zola { src, dest, force }) => {
+            cmd_import(crate::import::zola(src, dest, *force), src, dest, &printer)
+        }
+        Command::Import(ImportCommand::Hugo { src, dest, force }) => {
+            cmd_import(crate::import::hugo(src, dest, *force), src, dest, &printer)
+        }
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -328,8 +342,13 @@ fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
     Ok(())
 }
 
-fn cmd_import_zola(src: &std::path::Path, dest: &std::path::Path, force: bool, p: &Printer) -> Result<(), Errors> {
-    let report = crate::import::zola(src, dest, force)?;
+fn cmd_import(
+    report: Result<crate::import::Report, Errors>,
+    src: &std::path::Path,
+    dest: &std::path::Path,
+    p: &Printer,
+) -> Result<(), Errors> {
+    let report = report?;
     let errors = report.build_errors.len();
     p.info(format!(
         "Imported `{}` into `{}`: {} files, {} changes, {} things not converted; see {}",

@@ -10,7 +10,8 @@ pub fn slugify(s: &str) -> String {
     slug::slugify(s)
 }
 
-/// How much a name is changed on its way into a URL (Zola's `[slugify]` strategies).
+/// How much a name is changed on its way into a URL (Zola's `[slugify]` strategies, and
+/// Hugo's rules for sites imported from Hugo).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Slugify {
@@ -22,6 +23,8 @@ pub enum Slugify {
     Safe,
     /// Kept exactly as written.
     Off,
+    /// Hugo's rules: [`hugo_path`] for names in URLs, [`hugo_anchor`] for heading ids.
+    Hugo,
 }
 
 /// A file or folder name as a URL segment under `strategy` (Zola's `slugify_paths`).
@@ -34,6 +37,7 @@ pub fn slugify_path(s: &str, strategy: Slugify) -> String {
             out
         }
         Slugify::Off => s.to_string(),
+        Slugify::Hugo => hugo_path(s),
     }
 }
 
@@ -43,7 +47,64 @@ pub fn slugify_anchor(s: &str, strategy: Slugify) -> String {
     match strategy {
         Slugify::On => slugify(s),
         Slugify::Safe | Slugify::Off => s.replace(|c: char| c.is_ascii_whitespace(), "_"),
+        Slugify::Hugo => hugo_anchor(s),
     }
+}
+
+/// A name as Hugo puts it in a URL by default (its `Sanitize`, then lowercased): letters,
+/// digits and marks of any script, and `. / \ _ # + ~ - @`, are kept, as is `%` before two hex
+/// digits; a run of white space between kept characters becomes one `-`; everything else is
+/// dropped. `My Post.Name` → `my-post.name`, `C++` → `c++`, `Node.js` → `node.js`.
+pub fn hugo_path(s: &str) -> String {
+    hugo_sanitize(s).to_lowercase()
+}
+
+/// Hugo's `Sanitize` (without the lowercasing of [`hugo_path`]).
+pub fn hugo_sanitize(s: &str) -> String {
+    let b = s.as_bytes();
+    let allowed = |i: usize, c: char| {
+        c.is_alphanumeric()
+            || ".\\/_#+~-@".contains(c)
+            || is_mark(c)
+            || (c == '%' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+    };
+    let mut out = String::with_capacity(s.len());
+    let (mut hyphen_owed, mut was_hyphen) = (false, false);
+    for (i, c) in s.char_indices() {
+        if c != ' ' && allowed(i, c) {
+            was_hyphen = c == '-';
+            if hyphen_owed && !was_hyphen {
+                out.push('-');
+            }
+            hyphen_owed = false;
+            out.push(c);
+        } else if !out.is_empty() && !was_hyphen && c.is_whitespace() {
+            hyphen_owed = true;
+        }
+    }
+    out
+}
+
+/// Combining marks (Unicode category M), which Hugo keeps in paths: the common blocks.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A | 0x064B..=0x065F
+        | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
+        | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0x3099..=0x309A | 0xFE20..=0xFE2F)
+}
+
+/// A heading's id as Hugo makes it (Goldmark's `github` style, Hugo's default): letters and
+/// digits of any script lowercased, `_` kept, each space or `-` a `-`, everything else
+/// dropped. `Hello, World!` → `hello-world`, `A  b` → `a--b`.
+pub fn hugo_anchor(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == ' ' || c == '-' {
+            out.push('-');
+        } else if c == '_' || c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Normalises a user-given URL path: leading `/`, trailing `/` unless it names a file.
@@ -261,6 +322,41 @@ mod tests {
             assert_eq!(slugify_anchor(input, Slugify::On), on);
             assert_eq!(slugify_anchor(input, Slugify::Safe), safe);
             assert_eq!(slugify_anchor(input, Slugify::Off), safe);
+        }
+    }
+
+    /// What Hugo 0.168 writes for these names (checked with `hugo` on a scratch site).
+    #[test]
+    fn hugo_rules_match_hugos() {
+        for (input, url) in [
+            ("My_Post.Name", "my_post.name"),
+            ("sub dir", "sub-dir"),
+            ("My Slug_X", "my-slug_x"),
+            ("C++", "c++"),
+            ("Node.js", "node.js"),
+            ("Go Lang", "go-lang"),
+            ("café", "café"),
+            ("x/y", "x/y"),
+            ("Ünïcode Tag", "ünïcode-tag"),
+            ("#hash", "#hash"),
+            ("100%", "100"),
+            ("a%2Fb", "a%2fb"),
+            ("a&b", "ab"),
+            ("it's", "its"),
+            ("a@b~c#d+e", "a@b~c#d+e"),
+            ("a - b", "a-b"),
+            ("  lead", "lead"),
+            ("2024-01-02-dated", "2024-01-02-dated"),
+        ] {
+            assert_eq!(slugify_path(input, Slugify::Hugo), url, "{input}");
+        }
+        for (input, id) in [
+            ("Hello, World!", "hello-world"),
+            ("A  b", "a--b"),
+            ("snake_case and-dash", "snake_case-and-dash"),
+            ("Über 7.4", "über-74"),
+        ] {
+            assert_eq!(slugify_anchor(input, Slugify::Hugo), id, "{input}");
         }
     }
 

@@ -37,6 +37,45 @@ pub struct PageFrontMatter {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The keys of [`PageFrontMatter`], in its order: what the imports keep as they are and the
+/// order they write them in.
+pub const PAGE_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "date",
+    "updated",
+    "draft",
+    "slug",
+    "path",
+    "weight",
+    "template",
+    "aliases",
+    "taxonomies",
+    "in_sitemap",
+    "extra",
+];
+
+/// The keys of [`SectionFrontMatter`], in its order.
+pub const SECTION_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "sort_by",
+    "paginate_by",
+    "paginate_path",
+    "template",
+    "page_template",
+    "weight",
+    "draft",
+    "render",
+    "generate_feeds",
+    "aliases",
+    "in_sitemap",
+    "redirect_to",
+    "anchor_links",
+    "transparent",
+    "extra",
+];
+
 /// How a section orders its pages.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -415,6 +454,25 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// The key lists are the structs' fields, in order: serde names them all when it refuses
+    /// an unknown key.
+    #[test]
+    fn key_lists_are_the_fields() {
+        fn fields<T: for<'de> Deserialize<'de> + Default + std::fmt::Debug>() -> Vec<String> {
+            let t = "+++\nnot_a_key = 1\n+++\n";
+            let s = split("a.md", t).unwrap();
+            let e = parse::<T>("a.md", t, &s).unwrap_err();
+            let list = e
+                .message
+                .split("expected one of ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{e}"));
+            list.split(", ").map(|k| k.trim_matches('`').to_string()).collect()
+        }
+        assert_eq!(fields::<PageFrontMatter>(), PAGE_KEYS);
+        assert_eq!(fields::<SectionFrontMatter>(), SECTION_KEYS);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
 use super::Note;
+use crate::content::front_matter::{PAGE_KEYS, SECTION_KEYS};
 use crate::error::{line_col, Diagnostic};
 
 /// Zola keys that sitegen takes with the same name and meaning (top level).
@@ -351,14 +352,7 @@ fn highlight_theme(
     out: &mut DocumentMut,
     notes: &mut Vec<Note>,
 ) {
-    // Zola spells syntect's themes with dashes (`base16-ocean-dark`); sitegen with syntect's names.
-    let found = themes.iter().find(|t| {
-        t.eq_ignore_ascii_case(theme)
-            || t.replace(['.', ' ', '(', ')'], "-")
-                .trim_matches('-')
-                .eq_ignore_ascii_case(theme)
-    });
-    match found {
+    match super::syntect_theme(theme, themes) {
         Some(t) => {
             out["markdown"]["highlight_theme"] = value(t.as_str());
             if t != theme {
@@ -375,39 +369,6 @@ fn highlight_theme(
         )),
     }
 }
-
-/// Page and section front matter keys sitegen takes as they are.
-const SAME_PAGE: &[&str] = &[
-    "title",
-    "description",
-    "date",
-    "updated",
-    "draft",
-    "slug",
-    "path",
-    "weight",
-    "template",
-    "aliases",
-    "taxonomies",
-    "extra",
-];
-const SAME_SECTION: &[&str] = &[
-    "title",
-    "description",
-    "sort_by",
-    "paginate_by",
-    "paginate_path",
-    "template",
-    "page_template",
-    "weight",
-    "draft",
-    "render",
-    "generate_feeds",
-    "aliases",
-    "redirect_to",
-    "transparent",
-    "extra",
-];
 
 /// Converts one content file's TOML front matter (`+++`). Keys sitegen cannot take are moved
 /// into `[extra]` (so templates can still read them there) and noted. Files without TOML
@@ -435,7 +396,8 @@ pub fn convert_front_matter(file: &str, text: &str, section: bool) -> (String, V
             .and_then(|d| d.as_table().key(k).and_then(|k| k.span()))
             .map(|r| line_col(fm, r.start).0 + lead.matches('\n').count())
     };
-    let same = if section { SAME_SECTION } else { SAME_PAGE };
+    // Keys sitegen takes as they are.
+    let same = if section { SECTION_KEYS } else { PAGE_KEYS };
     let keys: Vec<String> = doc.as_table().iter().map(|(k, _)| k.to_string()).collect();
     for k in keys {
         let at = line_of_key(&k);

@@ -6,6 +6,8 @@
 
 mod shortcodes;
 
+pub use shortcodes::{call_ranges, code_ranges};
+
 use std::fmt::Write as _;
 use std::ops::Range;
 

@@ -48,7 +48,7 @@ fn placeholder(i: usize) -> String {
 }
 
 /// Byte ranges of code (fenced, indented, inline) where shortcodes are not expanded.
-fn code_ranges(body: &str) -> Vec<Range<usize>> {
+pub fn code_ranges(body: &str) -> Vec<Range<usize>> {
     let mut v = Vec::new();
     let mut in_block: Option<usize> = None;
     for (e, r) in Parser::new_ext(body, Options::empty()).into_offset_iter() {
@@ -207,6 +207,41 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
     md.push_str(&body[copied..]);
     ex.markdown = md;
     ex
+}
+
+/// Where `body` holds text that sitegen reads as a shortcode call (or a malformed one, which
+/// is an error) outside code: the range of each opening tag, or of a lone `{{ end }}` /
+/// `{% end %}`. Text written for another generator (a Hugo page about Go templates) can hold
+/// these by accident; an import escapes them so the page renders them as text.
+pub fn call_ranges(body: &str) -> Vec<Range<usize>> {
+    let code = code_ranges(body);
+    let bytes = body.as_bytes();
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p + 1 < bytes.len() {
+        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || code.iter().any(|r| r.contains(&p)) {
+            p += 1;
+            continue;
+        }
+        let close = if bytes[p + 1] == b'%' { "%}" } else { "}}" };
+        if body[p + 2..].starts_with("/*") {
+            if let Some(e) = body[p + 4..].find(&format!("*/{close}")) {
+                p += 4 + e + 4;
+                continue;
+            }
+        }
+        let end = match parse_call(body, p + 2, close) {
+            Ok(None) => {
+                p += 2;
+                continue;
+            }
+            Ok(Some(call)) => call.end,
+            Err(_) => body[p..].find(close).map(|i| p + i + 2).unwrap_or(body.len()),
+        };
+        out.push(p..end);
+        p = end;
+    }
+    out
 }
 
 /// Finds `{% end %}` after `from`: (start of the tag, end of the tag).

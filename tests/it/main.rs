@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod images;
 mod import;
+mod import_hugo;
 mod incremental;
 mod layering;
 mod markdown;
