@@ -349,6 +349,12 @@ impl Templates {
         self.tera.contains_template(name)
     }
 
+    /// Whether Markdown renders use templates besides shortcodes: render hooks
+    /// (`hooks/*.html`) or Zola's `anchor-link.html`.
+    pub fn has_markdown_templates(&self) -> bool {
+        self.has(ANCHOR_LINK_TEMPLATE) || self.origins.keys().any(|n| n.starts_with("hooks/"))
+    }
+
     pub fn origin(&self, name: &str) -> String {
         self.origins
             .get(name)
@@ -507,6 +513,31 @@ impl Shortcodes for TemplateShortcodes<'_> {
         let html = self.templates.render(&format!("shortcodes/{name}.html"), &ctx);
         let _ = self.templates.site.take_deps(key);
         html.map_err(|d| d.to_string())
+    }
+
+    fn has_hook(&self, name: &str) -> bool {
+        self.templates.has(&format!("hooks/{name}.html"))
+    }
+
+    fn hook(
+        &self,
+        name: &str,
+        vars: &serde_json::Map<String, serde_json::Value>,
+        key: &str,
+    ) -> Option<Result<String, String>> {
+        let template = format!("hooks/{name}.html");
+        if !self.templates.has(&template) {
+            return None;
+        }
+        let mut ctx = Context::new();
+        for (k, v) in vars {
+            ctx.insert(k.clone(), v);
+        }
+        // Images a hook asks for are recorded with the render's own (as for shortcodes).
+        ctx.insert("current_path", key);
+        let html = self.templates.render(&template, &ctx);
+        let _ = self.templates.site.take_deps(key);
+        Some(html.map_err(|d| d.to_string()))
     }
 
     fn anchor_link(&self, id: &str, level: u32, lang: &str) -> Option<Result<String, String>> {

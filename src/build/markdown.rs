@@ -146,7 +146,8 @@ impl Builder {
         };
         let contexts = shortcode_contexts(model, &site.config);
         with_env(templates, &contexts, |env| {
-            let custom_anchor = templates.has(crate::templates::ANCHOR_LINK_TEMPLATE);
+            // Render hooks and anchor-link.html: every render depends on the templates.
+            let custom_anchor = templates.has_markdown_templates();
             let render = |origin: &str,
                           relative: &str,
                           lang: &str,

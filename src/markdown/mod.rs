@@ -4,6 +4,7 @@
 //! (Tera templates called from Markdown). Pure: the caller passes in how to resolve links and
 //! how to render a shortcode; errors carry the Markdown file's line and column.
 
+mod hooks;
 mod shortcodes;
 
 pub use shortcodes::{call_ranges, code_ranges};
@@ -40,6 +41,20 @@ pub trait Shortcodes: Sync {
     /// A heading's anchor link from the site's own template (Zola's `anchor-link.html`), or
     /// `None` for sitegen's.
     fn anchor_link(&self, _id: &str, _level: u32, _lang: &str) -> Option<Result<String, String>> {
+        None
+    }
+    /// Whether the site has the render hook `templates/hooks/NAME.html`.
+    fn has_hook(&self, _name: &str) -> bool {
+        false
+    }
+    /// Renders the render hook `name` with `vars`; `None` when the site has no such hook.
+    /// `key` is the render's [`Input::key`], as for shortcodes.
+    fn hook(
+        &self,
+        _name: &str,
+        _vars: &serde_json::Map<String, serde_json::Value>,
+        _key: &str,
+    ) -> Option<Result<String, String>> {
         None
     }
 }
@@ -268,6 +283,12 @@ impl<'a> Renderer<'a> {
                 attrs,
             }) => return self.heading(i, *level, id.as_deref(), classes, attrs),
             Event::Start(Tag::CodeBlock(kind)) => return self.code_block(i, kind),
+            Event::Start(Tag::BlockQuote(kind)) => {
+                if let Some(next) = self.blockquote_hook(i, *kind) {
+                    return next;
+                }
+                self.out.push(ev.clone());
+            }
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,
@@ -344,6 +365,27 @@ impl<'a> Renderer<'a> {
         };
         push_heading_content(&mut html, anchors, &hid, &title, &inner_html, custom.as_deref());
         let _ = writeln!(html, "</h{lvl}>");
+        if self.input.env.shortcodes.has_hook("heading") {
+            let mut vars = serde_json::Map::new();
+            vars.insert("level".into(), lvl.into());
+            vars.insert("id".into(), hid.clone().into());
+            vars.insert("text".into(), title.clone().into());
+            vars.insert("html".into(), inner_html.clone().into());
+            vars.insert(
+                "classes".into(),
+                classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().into(),
+            );
+            let attrs: serde_json::Map<String, serde_json::Value> = attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_deref().unwrap_or("").into()))
+                .collect();
+            vars.insert("attrs".into(), attrs.into());
+            vars.insert("default".into(), html.clone().into());
+            let range = self.events[i].1.clone();
+            if let Some(h) = self.hook("heading", vars, &range) {
+                html = hooks::ensure_newline(h);
+            }
+        }
         self.out.push(Event::Html(CowStr::from(html)));
         self.headings.push(Heading {
             level: lvl,
@@ -498,8 +540,24 @@ impl<'a> Renderer<'a> {
             .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest))
         {
             match found {
-                Ok(img) => return self.local_image(i, &dest, title, img),
+                Ok(img) => return self.local_image(i, (&dest, dest_url), title, img),
                 Err(e) => self.error(range, e),
+            }
+        }
+        if input.env.shortcodes.has_hook("image") {
+            let end = find_end(self.events, i);
+            let alt = plain_text(&self.events[i + 1..end]);
+            let parts = ImageParts {
+                url: &dest,
+                destination: dest_url,
+                alt: &alt,
+                title,
+                size: None,
+                srcset: None,
+            };
+            if let Some(html) = self.image_hook(&parts, range) {
+                self.out.push(Event::InlineHtml(CowStr::from(html)));
+                return end + 1;
             }
         }
         self.out.push(Event::Start(Tag::Image {
@@ -513,7 +571,7 @@ impl<'a> Renderer<'a> {
 
     /// A local image (the events from `i` to its end) as one `<img>`: alt text, `width` and
     /// `height`, lazy loading and `srcset`/`sizes` as configured.
-    fn local_image(&mut self, i: usize, dest: &str, title: &str, img: MarkdownImage) -> usize {
+    fn local_image(&mut self, i: usize, (dest, written): (&str, &str), title: &str, img: MarkdownImage) -> usize {
         let end = find_end(self.events, i);
         let mut alt = String::new();
         for (e, _) in &self.events[i + 1..end] {
@@ -540,9 +598,42 @@ impl<'a> Renderer<'a> {
             }
         }
         html.push_str(" />");
+        let range = self.events[i].1.clone();
+        let parts = ImageParts {
+            url: dest,
+            destination: written,
+            alt: &alt,
+            title,
+            size: Some((img.width, img.height)),
+            srcset: img.srcset.as_deref(),
+        };
+        let html = self.image_hook(&parts, &range).unwrap_or(html);
         self.out.push(Event::InlineHtml(CowStr::from(html)));
         self.rendered.image_sources.push((img.source, img.source_sha256));
         end + 1
+    }
+
+    /// An image through the `image` hook, when the site has one.
+    fn image_hook(&mut self, p: &ImageParts<'_>, range: &Range<usize>) -> Option<String> {
+        if !self.input.env.shortcodes.has_hook("image") {
+            return None;
+        }
+        let mut vars = serde_json::Map::new();
+        vars.insert("url".into(), p.url.into());
+        vars.insert("destination".into(), p.destination.into());
+        vars.insert("alt".into(), p.alt.into());
+        vars.insert("title".into(), p.title.into());
+        let (w, h) = match p.size {
+            Some((w, h)) => (serde_json::Value::from(w), serde_json::Value::from(h)),
+            None => (serde_json::Value::Null, serde_json::Value::Null),
+        };
+        vars.insert("width".into(), w);
+        vars.insert("height".into(), h);
+        vars.insert(
+            "srcset".into(),
+            p.srcset.map(serde_json::Value::from).unwrap_or(serde_json::Value::Null),
+        );
+        self.hook("image", vars, range)
     }
 
     /// The HTML of the events, with shortcode outputs put back; summary, TOC and image list.
@@ -562,6 +653,31 @@ impl<'a> Renderer<'a> {
         r.image_sources.dedup();
         (r, self.errors)
     }
+}
+
+/// What the `image` hook gets of an image.
+struct ImageParts<'p> {
+    /// The URL the page uses (fingerprinted, or as written).
+    url: &'p str,
+    /// As written in the Markdown (for a local image: the file it was found as).
+    destination: &'p str,
+    alt: &'p str,
+    title: &'p str,
+    size: Option<(u32, u32)>,
+    srcset: Option<&'p str>,
+}
+
+/// The text of events (an image's alt text).
+fn plain_text(events: &[(Event<'_>, Range<usize>)]) -> String {
+    let mut s = String::new();
+    for (e, _) in events {
+        match e {
+            Event::Text(t) | Event::Code(t) => s.push_str(t),
+            Event::SoftBreak | Event::HardBreak => s.push(' '),
+            _ => {}
+        }
+    }
+    s
 }
 
 /// `<h2 id="…" class="…" key="value"` + `>`.

@@ -130,3 +130,92 @@ fn zola_escapes_of_bodies_and_what_is_not_a_call() {
         "{html}"
     );
 }
+
+/// A 2x1 PNG.
+fn png() -> Vec<u8> {
+    let mut v = Vec::new();
+    image::DynamicImage::new_rgb8(2, 1)
+        .write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png)
+        .unwrap();
+    v
+}
+
+const HOOKED: &str = "+++\ntitle = \"h\"\n+++\n## Install *now* {#inst .big}\n\n![A photo](photo.png \"T\")\n\n![remote](https://example.org/x.jpg)\n\n> Plain [link](https://example.org/) quote.\n\n> [!WARNING]\n> Careful.\n";
+
+/// Render hooks: `templates/hooks/{heading,image,blockquote}.html` replace sitegen's HTML
+/// and get the element's parts.
+#[test]
+fn render_hooks_replace_headings_images_and_blockquotes() {
+    let site = TestSite::fixture("markdown");
+    site.write("site/content/blog/hooked/index.md", HOOKED);
+    site.write("site/content/blog/hooked/photo.png", png());
+    site.write(
+        "site/templates/hooks/heading.html",
+        "<h{{ level }} id=\"{{ id }}\" data-classes=\"{{ classes | join(sep=',') }}\">{{ html | safe }} ({{ text }})</h{{ level }}>",
+    );
+    site.write(
+        "site/templates/hooks/image.html",
+        "<figure><img src=\"{{ url }}\" alt=\"{{ alt }}\"{% if width %} width=\"{{ width }}\"{% endif %}><figcaption>{{ title }}|{{ destination }}</figcaption></figure>",
+    );
+    site.write(
+        "site/templates/hooks/blockquote.html",
+        "<aside class=\"{{ kind or 'quote' }}\" lang=\"{{ lang }}\">{{ html | safe }}</aside>",
+    );
+    insta::assert_snapshot!(site.output("blog/hooked/index.html"));
+}
+
+#[test]
+fn a_failing_render_hook_is_an_error_at_the_element() {
+    let site = TestSite::fixture("markdown");
+    site.write("site/content/blog/hooked/index.md", HOOKED);
+    site.write("site/content/blog/hooked/photo.png", png());
+    site.write("site/templates/hooks/blockquote.html", "{{ nope.x }}");
+    let errs = site.errors();
+    assert!(
+        errs.contains("site/content/blog/hooked/index.md:10:1: render hook `templates/hooks/blockquote.html`"),
+        "{errs}"
+    );
+}
+
+/// Hooks take part in incremental builds like shortcodes: adding, editing and removing a
+/// hook renders the pages again, and the result is a fresh build's.
+#[test]
+fn render_hooks_in_incremental_builds() {
+    use sitegen::build::{build, BuildOptions, Builder};
+    let site = TestSite::fixture("markdown");
+    site.write("site/content/blog/hooked/index.md", HOOKED);
+    site.write("site/content/blog/hooked/photo.png", png());
+    let mut b = Builder::default();
+    let mut rebuild = || {
+        let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
+        let config = std::sync::Arc::new(sitegen::config::Config::parse("config.toml", &text).unwrap());
+        let tree = std::sync::Arc::new(sitegen::source::SourceTree::read(site.root(), &config).unwrap());
+        let r = b.build(tree.clone(), config.clone(), &BuildOptions::default()).unwrap();
+        let fresh = build(tree, config, &BuildOptions::default()).unwrap();
+        assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
+        r
+    };
+    rebuild();
+    site.write(
+        "site/templates/hooks/heading.html",
+        "<h{{ level }}>[{{ text }}]</h{{ level }}>",
+    );
+    let r = rebuild();
+    assert!(
+        r.rendered.contains(&"blog/hooked/index.html".to_string()),
+        "{:?}",
+        r.rendered
+    );
+    site.write(
+        "site/templates/hooks/heading.html",
+        "<h{{ level }}>({{ text }})</h{{ level }}>",
+    );
+    rebuild();
+    site.remove("site/templates/hooks/heading.html");
+    let r = rebuild();
+    assert!(
+        r.rendered.contains(&"blog/hooked/index.html".to_string()),
+        "{:?}",
+        r.rendered
+    );
+}
