@@ -589,7 +589,7 @@ fn default_multipart_threshold_mib() -> u64 {
     64
 }
 
-pub const FEED_FORMATS: &[&str] = &["atom.xml", "rss.xml"];
+pub const FEED_FORMATS: &[&str] = &["atom.xml", "rss.xml", "feed.json"];
 
 impl Config {
     /// Parses `config.toml` text; `file` only names the file in errors.
@@ -616,7 +616,7 @@ impl Config {
             if !FEED_FORMATS.contains(&f.as_str()) {
                 errs.push(keys.at(
                     &["feed_filenames"],
-                    format!("`feed_filenames` may hold `atom.xml` and `rss.xml`, got `{f}`"),
+                    format!("`feed_filenames` may hold `atom.xml`, `rss.xml` and `feed.json`, got `{f}`"),
                 ));
             }
         }

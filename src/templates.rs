@@ -20,7 +20,14 @@ use crate::markdown::Shortcodes;
 use crate::source::{SourceTree, DEFAULT_THEME};
 
 /// Templates every site has, taken from the default theme when the theme lacks them.
-pub const BUILTIN_TEMPLATES: &[&str] = &["atom.xml", "rss.xml", "sitemap.xml", "robots.txt", "alias.html"];
+pub const BUILTIN_TEMPLATES: &[&str] = &[
+    "atom.xml",
+    "rss.xml",
+    "feed.json",
+    "sitemap.xml",
+    "robots.txt",
+    "alias.html",
+];
 
 /// Values of pages, sections and taxonomies, filled in once Markdown is rendered.
 #[derive(Default)]

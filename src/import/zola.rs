@@ -182,12 +182,14 @@ fn feed_filenames(file: &str, at: Option<usize>, item: &Item, out: &mut Document
         (_, Some(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
         _ => vec![],
     };
-    let (known, other): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| n == "atom.xml" || n == "rss.xml");
+    let (known, other): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| crate::config::FEED_FORMATS.contains(&n.as_str()));
     for n in &other {
         notes.push(Note::unsupported(
             file,
             at,
-            format!("feed `{n}`: sitegen writes `atom.xml` and `rss.xml` only"),
+            format!("feed `{n}`: sitegen writes `atom.xml`, `rss.xml` and `feed.json` only"),
         ));
     }
     out["feed_filenames"] = value(Array::from_iter(known));

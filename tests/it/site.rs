@@ -132,3 +132,60 @@ fn a_section_with_redirect_to_is_a_redirect_page() {
     assert!(site.output("docs/start/index.html").contains("Hello."));
     assert!(site.output("away/index.html").contains("url=https://example.org/x"));
 }
+
+/// JSON Feed beside Atom and RSS, and the default theme's OpenGraph / Twitter card tags with
+/// the page's image cut to 1200x630.
+#[test]
+fn json_feed_and_social_meta() {
+    let site = TestSite::starter();
+    site.edit(
+        "config.toml",
+        "base_url",
+        "feed_filenames = [\"atom.xml\", \"feed.json\"]\nbase_url",
+    );
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(1600, 900)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    site.write("site/content/blog/cover/cover.png", png);
+    site.write(
+        "site/content/blog/cover/index.md",
+        "+++\ntitle = \"With a \\\"cover\\\"\"\ndate = 2024-06-01\ndescription = \"Has an image\"\n[extra]\nimage = \"cover.png\"\n+++\nBody & more.\n",
+    );
+    let r = site.plan().unwrap_or_else(|e| panic!("{e}"));
+    let text = |p: &str| String::from_utf8(r.plan.files[p].bytes.to_vec()).unwrap();
+    let feed: serde_json::Value = serde_json::from_str(&text("feed.json")).expect("feed.json is JSON");
+    assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+    let item = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "With a \"cover\"")
+        .expect("the page is in the feed");
+    assert_eq!(item["date_published"], "2024-06-01T00:00:00Z");
+    assert!(item["content_html"].as_str().unwrap().contains("Body &amp; more."));
+    let html = text("blog/cover/index.html");
+    assert!(
+        html.contains(r#"<link rel="alternate" type="application/atom+xml""#),
+        "{html}"
+    );
+    for tag in [
+        r#"<meta property="og:type" content="article">"#,
+        r#"<meta property="og:title" content="With a &quot;cover&quot;">"#,
+        r#"<meta property="og:description" content="Has an image">"#,
+        r#"<meta property="og:image:width" content="1200">"#,
+        r#"<meta property="og:image:height" content="630">"#,
+        r#"<meta name="twitter:card" content="summary_large_image">"#,
+    ] {
+        assert!(html.contains(tag), "no {tag} in\n{html}");
+    }
+    let og = html.split(r#"<meta property="og:image" content=""#).nth(1).unwrap();
+    let og = &og[..og.find('"').unwrap()];
+    let out = og.strip_prefix("https://example.com/").unwrap();
+    assert!(
+        out.starts_with("processed_images/") && r.plan.files.contains_key(out),
+        "{og} is made"
+    );
+    // A page without an image gets the small card.
+    assert!(text("index.html").contains(r#"<meta name="twitter:card" content="summary">"#));
+}
