@@ -165,6 +165,13 @@ pub fn zola(src: &Path, dest: &Path, force: bool) -> Result<Report, Errors> {
     }
     rewrite_templates(dest, theme_name(&text).as_deref(), &mut notes)?;
     zola_builtins(dest, theme_name(&text).as_deref(), &mut notes, &mut report)?;
+    if let Some(file) = uses_resize_image(dest) {
+        notes.push(Note::change(
+            &file,
+            None,
+            "`resize_image` writes under `processed_images/` with sitegen's names (a hash of the source bytes and the operation), not Zola's; the pages link the new names, so only direct links to Zola's processed files would break",
+        ));
+    }
     copy_tree(src, "i18n", dest, "i18n", &mut notes, &mut report)?;
     if let Some(theme) = theme_name(&text) {
         let t = format!("themes/{theme}/i18n");
@@ -517,6 +524,21 @@ fn copy_tree(
         ));
     }
     Ok(())
+}
+
+/// The first template (or shortcode) of DEST that calls `resize_image`, if any.
+fn uses_resize_image(dest: &Path) -> Option<String> {
+    walkdir::WalkDir::new(dest)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().components().any(|c| c.as_os_str() == "templates"))
+        .find(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("resize_image(")))
+        .and_then(|e| {
+            e.path()
+                .strip_prefix(dest)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        })
 }
 
 /// Zola's built-in templates that differ from sitegen's default theme, written into the
