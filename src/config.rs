@@ -67,6 +67,11 @@ pub struct Config {
     /// Minify every HTML page (and the CSS/JS inside it).
     #[serde(default)]
     pub minify_html: bool,
+    /// Read files that symbolic links point to outside the site folder (and the theme's).
+    /// Off, such a link is an error: a site built from an untrusted checkout cannot publish
+    /// the machine's files (`static/leak.txt -> /etc/passwd`).
+    #[serde(default)]
+    pub follow_symlinks_outside: bool,
     /// The image pipeline (`[images]`): quality per format, Markdown images, cache, limits.
     #[serde(default)]
     pub images: ImagesConfig,

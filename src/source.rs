@@ -206,6 +206,7 @@ impl SourceTree {
                     }
                 }
             }
+            let bounds = Bounds::new(root, config);
             for (dir, prefix) in &layers {
                 let Some(rel) = l
                     .strip_prefix(prefix)
@@ -214,6 +215,12 @@ impl SourceTree {
                     continue;
                 };
                 let p = dir.join(rel);
+                if p.exists() {
+                    if let Err(e) = bounds.check(root, &p) {
+                        errors.push(e);
+                        continue;
+                    }
+                }
                 if p.is_file() {
                     match std::fs::read(&p) {
                         Ok(bytes) => {
@@ -222,7 +229,7 @@ impl SourceTree {
                         Err(e) => errors.push(Diagnostic::new(display(root, &p), format!("cannot read: {e}"))),
                     }
                 } else if p.is_dir() {
-                    match read_dir_files(root, &p, &format!("{}/", l)) {
+                    match read_dir_files(root, &p, &format!("{}/", l), &bounds) {
                         Ok(files) => tree.files.extend(files),
                         Err(e) => errors.push(e),
                     }
@@ -275,8 +282,9 @@ impl SourceTree {
                 ),
             ));
         }
+        let bounds = Bounds::new(root, config);
         for (dir, prefix) in Self::layers(root, config) {
-            match read_dir_files(root, &dir, prefix) {
+            match read_dir_files(root, &dir, prefix, &bounds) {
                 Ok(files) => tree.files.extend(files),
                 Err(e) => errors.push(e),
             }
@@ -323,7 +331,52 @@ pub fn is_ignored_name(name: &str) -> bool {
     name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") || name.ends_with(".tmp") || name == "4913"
 }
 
-fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(Arc<str>, SourceFile)>, Diagnostic> {
+/// Where symbolic links may point: inside the site folder or the theme's folder (which may
+/// itself be a link, to a theme shared by several sites), unless `follow_symlinks_outside`.
+struct Bounds {
+    allowed: Vec<PathBuf>,
+    follow_outside: bool,
+}
+
+impl Bounds {
+    fn new(root: &Path, config: &Config) -> Bounds {
+        let canon = |p: &Path| std::fs::canonicalize(p).ok();
+        Bounds {
+            allowed: [canon(root), canon(&root.join("themes").join(&config.theme))]
+                .into_iter()
+                .flatten()
+                .collect(),
+            follow_outside: config.follow_symlinks_outside,
+        }
+    }
+
+    /// An error naming `path` and its target when `path` leads outside the allowed folders.
+    fn check(&self, root: &Path, path: &Path) -> Result<(), Diagnostic> {
+        if self.follow_outside {
+            return Ok(());
+        }
+        let Ok(target) = std::fs::canonicalize(path) else {
+            return Ok(()); // A dangling link: reading it reports the problem.
+        };
+        if self.allowed.iter().any(|a| target.starts_with(a)) {
+            return Ok(());
+        }
+        Err(Diagnostic::new(
+            display(root, path),
+            format!(
+                "is a symbolic link to `{}`, outside the site folder: sitegen does not read or publish files from outside it; set `follow_symlinks_outside = true` in the config to allow it",
+                target.display()
+            ),
+        ))
+    }
+}
+
+fn read_dir_files(
+    root: &Path,
+    dir: &Path,
+    prefix: &str,
+    bounds: &Bounds,
+) -> Result<Vec<(Arc<str>, SourceFile)>, Diagnostic> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -340,6 +393,10 @@ fn read_dir_files(root: &Path, dir: &Path, prefix: &str) -> Result<Vec<(Arc<str>
             let p = e.path().map(|p| display(root, p)).unwrap_or_else(|| display(root, dir));
             Diagnostic::new(p, format!("cannot read: {e}"))
         })?;
+        // A link (to a file or a folder) is followed only within the site.
+        if entry.path_is_symlink() {
+            bounds.check(root, entry.path())?;
+        }
         if entry.file_type().is_file() {
             paths.push(entry.into_path());
         }

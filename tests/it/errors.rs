@@ -154,3 +154,52 @@ fn all_errors_of_a_build_are_reported_together() {
     insta::assert_snapshot!(e);
     assert_eq!(e.lines().filter(|l| l.starts_with("error: ")).count(), 3);
 }
+
+/// A symbolic link that leads out of the site is an error naming the link and its target
+/// (in a build and in what `serve` reads after a change), unless the config allows it;
+/// links inside the site are fine.
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_site_are_refused() {
+    use std::os::unix::fs::symlink;
+    let site = TestSite::starter();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "root:x:0:0").unwrap();
+    std::fs::create_dir(outside.path().join("dir")).unwrap();
+    std::fs::write(outside.path().join("dir/a.md"), "+++\ntitle = \"A\"\n+++\n").unwrap();
+    // Inside: fine.
+    site.write("site/static/real.txt", "ok");
+    symlink(site.path("site/static/real.txt"), site.path("site/static/alias.txt")).unwrap();
+    site.cmd(&["build", "-q"]).assert().success();
+    assert_eq!(site.read("public/alias.txt"), "ok");
+    let before = crate::harness::snapshot_dir(&site.path("public"));
+
+    symlink(outside.path().join("secret.txt"), site.path("site/static/leak.txt")).unwrap();
+    let errs = site.errors();
+    assert!(
+        errs.contains("site/static/leak.txt: is a symbolic link to `")
+            && errs.contains("secret.txt`, outside the site folder"),
+        "{errs}"
+    );
+    site.cmd(&["build", "-q"]).assert().failure();
+    assert_eq!(
+        crate::harness::snapshot_dir(&site.path("public")),
+        before,
+        "the output is kept"
+    );
+    // What `serve` and `build --watch` read after a change follows the same rule.
+    let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
+    let config = sitegen::config::Config::parse("config.toml", &text).unwrap();
+    let changed = [site.path("site/static/leak.txt")];
+    let e = sitegen::source::SourceTree::read_changed(site.root(), &config, &changed).unwrap_err();
+    assert!(e[0].to_string().contains("outside the site folder"), "{:?}", e);
+    std::fs::remove_file(site.path("site/static/leak.txt")).unwrap();
+
+    // A folder linked from outside, the same.
+    symlink(outside.path().join("dir"), site.path("site/content/linked")).unwrap();
+    assert!(site.errors().contains("site/content/linked: is a symbolic link to"));
+    // Allowed on purpose.
+    site.edit("config.toml", "base_url", "follow_symlinks_outside = true\nbase_url");
+    site.cmd(&["build", "-q"]).assert().success();
+    assert!(site.path("public/linked/a/index.html").exists());
+}
