@@ -529,11 +529,16 @@ async fn plan_remote(
     p: &Printer,
 ) -> Result<(PublishPlan, Arc<S3Store>, Option<Invalidator>), Diagnostic> {
     let sdk = publish::sdk_config(target).await;
-    let store = S3Store::connect(target, &sdk).await?;
+    let mut store = S3Store::connect(target, &sdk).await?;
+    store.verbose = p.verbose;
     let (index, warning) = publish::read_remote(&store).await?;
     p.warnings(&warning.into_iter().collect::<Vec<_>>());
     let plan = plan::plan(&local.files, &index, &local.filter, &local.settings);
-    let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| Invalidator::new(&sdk));
+    let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| {
+        let mut i = Invalidator::new(&sdk);
+        i.verbose = p.verbose;
+        i
+    });
     Ok((plan, Arc::new(store), cdn))
 }
 

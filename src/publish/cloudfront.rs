@@ -16,6 +16,8 @@ use crate::error::Diagnostic;
 pub struct Invalidator {
     client: Client,
     endpoint: String,
+    /// Errors carry the SDK's whole error value too (`-v`).
+    pub verbose: bool,
 }
 
 /// One created invalidation.
@@ -41,6 +43,7 @@ impl Invalidator {
         Invalidator {
             client: Client::from_conf(b.build()),
             endpoint,
+            verbose: false,
         }
     }
 
@@ -76,7 +79,13 @@ impl Invalidator {
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|e| Self::diag(distribution, "create an invalidation", describe(&e, &self.endpoint)))?;
+            .map_err(|e| {
+                Self::diag(
+                    distribution,
+                    "create an invalidation",
+                    describe(&e, &self.endpoint, self.verbose),
+                )
+            })?;
         let id = resp.invalidation().map(|i| i.id().to_string()).unwrap_or_default();
         Ok(Invalidation {
             distribution: distribution.to_string(),
@@ -101,7 +110,7 @@ impl Invalidator {
                     Self::diag(
                         &inv.distribution,
                         &format!("read invalidation `{}`", inv.id),
-                        describe(&e, &self.endpoint),
+                        describe(&e, &self.endpoint, self.verbose),
                     )
                 })?;
             requests += 1;

@@ -7,10 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::Region;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
@@ -33,6 +34,8 @@ pub struct S3Store {
     pub prefix: String,
     /// Where requests go, for messages (`AWS` or the custom endpoint).
     pub endpoint: String,
+    /// Errors carry the SDK's whole error value too (`-v`).
+    pub verbose: bool,
 }
 
 fn env_endpoint() -> Option<String> {
@@ -80,6 +83,7 @@ impl S3Store {
             bucket: target.bucket.clone(),
             prefix: target.prefix.clone(),
             endpoint: custom.unwrap_or_else(|| "AWS".into()),
+            verbose: false,
         })
     }
 
@@ -106,7 +110,7 @@ impl S3Store {
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| self.diag(None, "list the bucket", describe(&e, &self.endpoint)))?;
+                .map_err(|e| self.diag(None, "list the bucket", describe(&e, &self.endpoint, self.verbose)))?;
             requests += 1;
             for o in resp.contents() {
                 let Some(key) = o.key() else { continue };
@@ -145,7 +149,11 @@ impl S3Store {
                 Ok(Some(bytes.into_bytes().to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(self.diag(Some(&key), "read the state object", describe(&e, &self.endpoint))),
+            Err(e) => Err(self.diag(
+                Some(&key),
+                "read the state object",
+                describe(&e, &self.endpoint, self.verbose),
+            )),
         }
     }
 
@@ -160,7 +168,13 @@ impl S3Store {
             .body(ByteStream::from(state.to_bytes()))
             .send()
             .await
-            .map_err(|e| self.diag(Some(&key), "write the state object", describe(&e, &self.endpoint)))?;
+            .map_err(|e| {
+                self.diag(
+                    Some(&key),
+                    "write the state object",
+                    describe(&e, &self.endpoint, self.verbose),
+                )
+            })?;
         Ok(())
     }
 
@@ -192,7 +206,7 @@ impl S3Store {
                 )
                 .send()
                 .await
-                .map_err(|e| fail("upload", describe(&e, &self.endpoint)))?;
+                .map_err(|e| fail("upload", describe(&e, &self.endpoint, self.verbose)))?;
             return Ok((resp.e_tag().unwrap_or("").to_string(), 1));
         }
         let created = self
@@ -207,7 +221,7 @@ impl S3Store {
             .metadata("sha256", &u.sha256)
             .send()
             .await
-            .map_err(|e| fail("start a multipart upload", describe(&e, &self.endpoint)))?;
+            .map_err(|e| fail("start a multipart upload", describe(&e, &self.endpoint, self.verbose)))?;
         let upload_id = created.upload_id().unwrap_or("").to_string();
         let mut requests = 1;
         let result = self.upload_parts(u, file, part_size, &upload_id, &mut requests).await;
@@ -260,7 +274,12 @@ impl S3Store {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| fail(&format!("upload part {number}"), describe(&e, &self.endpoint)))?;
+                .map_err(|e| {
+                    fail(
+                        &format!("upload part {number}"),
+                        describe(&e, &self.endpoint, self.verbose),
+                    )
+                })?;
             *requests += 1;
             parts.push(
                 CompletedPart::builder()
@@ -280,7 +299,12 @@ impl S3Store {
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .send()
             .await
-            .map_err(|e| fail("complete the multipart upload", describe(&e, &self.endpoint)))?;
+            .map_err(|e| {
+                fail(
+                    "complete the multipart upload",
+                    describe(&e, &self.endpoint, self.verbose),
+                )
+            })?;
         *requests += 1;
         Ok(resp.e_tag().unwrap_or("").to_string())
     }
@@ -339,7 +363,7 @@ impl S3Store {
                     }
                 }
                 Err(e) => {
-                    let cause = describe(&e, &self.endpoint);
+                    let cause = describe(&e, &self.endpoint, self.verbose);
                     failed.push(self.diag(
                         inside.first().map(|k| k.as_str()),
                         &format!("delete {} objects", inside.len()),
@@ -352,16 +376,29 @@ impl S3Store {
     }
 }
 
-/// An SDK error in words: what the server said (code, message), or why it could not be
-/// reached. Never includes credentials (the SDK does not put them in errors).
-pub fn describe<E, R>(e: &SdkError<E, R>, endpoint: &str) -> String
+/// An SDK error in words: what the server said (HTTP status, AWS error code, message), or
+/// why it could not be reached (the error chain, each cause once); with `verbose`, the SDK's
+/// whole error value follows. Never includes credentials (the SDK does not put them in errors).
+pub fn describe<E>(e: &SdkError<E, HttpResponse>, endpoint: &str, verbose: bool) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+{
+    let words = in_words(e, endpoint);
+    if verbose {
+        format!("{words}\n  the SDK's error: {e:?}")
+    } else {
+        words
+    }
+}
+
+fn in_words<E>(e: &SdkError<E, HttpResponse>, endpoint: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match e {
         SdkError::ServiceError(se) => {
             let err = se.err();
+            let status = se.raw().status().as_u16();
             let code = err.code().unwrap_or("unknown error");
             let msg = err.message().unwrap_or("");
             let hint = match code {
@@ -373,14 +410,36 @@ where
                 _ => "",
             };
             if msg.is_empty() {
-                format!("{code}{hint}")
+                format!("HTTP {status}, {code}{hint}")
             } else {
-                format!("{code}: {msg}{hint}")
+                format!("HTTP {status}, {code}: {msg}{hint}")
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            format!("cannot reach {endpoint}: {}", DisplayErrorContext(e))
+        SdkError::ResponseError(re) => {
+            format!(
+                "{endpoint} answered HTTP {} that could not be read: {}",
+                re.raw().status().as_u16(),
+                chain(e)
+            )
         }
-        _ => DisplayErrorContext(e).to_string(),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            format!("cannot reach {endpoint}: {}", chain(e))
+        }
+        _ => chain(e),
     }
+}
+
+/// An error and its sources, each said once: `dispatch failure: io error: tcp connect
+/// error: Connection refused (os error 111)`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(x) = cur {
+        let s = x.to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = x.source();
+    }
+    parts.join(": ")
 }

@@ -333,7 +333,9 @@ fn a_failing_upload_leaves_no_html_no_deletes_and_a_rerun_converges() {
     let err = d.publish_fails(&[]);
     insta::assert_snapshot!(err.lines().last().unwrap(), @"error: deploy target `test`: 1 of 17 uploads failed in phase `assets` (0 done, 16 not started); later phases, the invalidation and the deletes were skipped, so no page names a file that is missing. Run `sitegen publish` again to finish");
     assert!(
-        err.starts_with("error: s3://site/css/app.bbbbbbbbbb.css: cannot upload: InternalError: injected by the test"),
+        err.starts_with(
+            "error: s3://site/css/app.bbbbbbbbbb.css: cannot upload: HTTP 500, InternalError: injected by the test"
+        ),
         "{err}"
     );
     let puts = |key: &str| {
@@ -548,7 +550,7 @@ fn unknown_bucket_wrong_credentials_and_no_network_give_one_clear_error() {
     };
     set_bucket("site", "no-such-bucket");
     let err = d.publish_fails(&[]);
-    insta::assert_snapshot!(err.trim_end(), @"error: s3://no-such-bucket/: cannot list the bucket: NoSuchBucket (the bucket does not exist: check `bucket` and the region)");
+    insta::assert_snapshot!(err.trim_end(), @"error: s3://no-such-bucket/: cannot list the bucket: HTTP 404, NoSuchBucket (the bucket does not exist: check `bucket` and the region)");
     set_bucket("no-such-bucket", "site");
 
     let mut c = d.site.cmd(&["publish"]);
@@ -559,7 +561,7 @@ fn unknown_bucket_wrong_credentials_and_no_network_give_one_clear_error() {
     assert!(!out.status.success());
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("error: s3://site/: cannot list the bucket: SignatureDoesNotMatch"),
+        err.starts_with("error: s3://site/: cannot list the bucket: HTTP 403, SignatureDoesNotMatch"),
         "{err}"
     );
     assert!(err.contains("the credentials were refused"), "{err}");
@@ -580,6 +582,12 @@ fn unknown_bucket_wrong_credentials_and_no_network_give_one_clear_error() {
         err.starts_with(&format!(
             "error: s3://site/: cannot list the bucket: cannot reach http://127.0.0.1:{port}:"
         )),
+        "{err}"
+    );
+    // In words: the cause chain once, no debug dump of the SDK's error.
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(
+        !err.contains("DispatchFailure(") && !err.contains("ConnectorError"),
         "{err}"
     );
     assert_eq!(d.s3.writes(), []);
