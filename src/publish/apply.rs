@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::cloudfront::{Invalidation, Invalidator};
-use super::plan::{next_state, Outcome, Phase, PublishPlan};
+use super::plan::{intent_state, next_state, Outcome, Phase, PublishPlan};
 use super::s3::S3Store;
 use crate::error::Diagnostic;
 
@@ -60,6 +60,19 @@ pub async fn apply(
     let mut report = Report::default();
     let bar = progress_bar(plan, opts.progress);
     let say = |line: &str| bar.suspend(|| event(line));
+
+    // First say what this run is about to change, so that a run that dies half-way (or a
+    // server whose LIST has no ETags) leaves the next one knowing which keys to write again.
+    let intent = intent_state(plan);
+    if let Some(st) = &intent {
+        report.requests += 1;
+        if let Err(e) = store.put_state(st).await {
+            bar.finish_and_clear();
+            report.failures.push(e);
+            report.elapsed = start.elapsed();
+            return report;
+        }
+    }
 
     for phase in Phase::ALL {
         let indexes: Vec<usize> = (0..plan.uploads.len())
@@ -124,7 +137,7 @@ pub async fn apply(
     }
 
     let state = next_state(plan, &report.outcome);
-    if state != plan.previous_state {
+    if state != *intent.as_ref().unwrap_or(&plan.previous_state) {
         report.requests += 1;
         match store.put_state(&state).await {
             Ok(()) => report.state_written = true,

@@ -61,6 +61,8 @@ impl RemoteIndex {
                     .objects
                     .get(&o.key)
                     .filter(|r| r.size == o.size && same_etag(&r.etag, &o.etag))
+                    // A key an unfinished run was changing holds unknown bytes.
+                    .filter(|_| !state.changing.contains(&o.key))
                     .cloned();
                 (
                     o.key,
@@ -602,11 +604,30 @@ pub struct Outcome {
 
 /// The state object after a run: the plan's base, plus what was uploaded, minus what was
 /// deleted, and the invalidations still owed if CloudFront was not told.
+/// The state written before a publish changes anything: the bucket's state as it was, with
+/// every key the plan will upload or delete marked `changing`. `None` when the plan changes
+/// no object.
+pub fn intent_state(plan: &PublishPlan) -> Option<PublishState> {
+    if plan.uploads.is_empty() && plan.deletes.is_empty() {
+        return None;
+    }
+    let mut st = plan.previous_state.clone();
+    st.changing.extend(plan.uploads.iter().map(|u| u.path.clone()));
+    st.changing.extend(plan.deletes.iter().map(|d| d.path.clone()));
+    Some(st)
+}
+
 pub fn next_state(plan: &PublishPlan, outcome: &Outcome) -> PublishState {
     let mut st = plan.base_state.clone();
+    // Still unconfirmed: what an earlier run left, and what this one attempted, less what
+    // this one finished.
+    st.changing = intent_state(plan)
+        .map(|s| s.changing)
+        .unwrap_or_else(|| plan.previous_state.changing.clone());
     let mut owed: BTreeSet<String> = plan.previous_state.pending_invalidation.iter().cloned().collect();
     for (i, etag) in &outcome.uploaded {
         let u = &plan.uploads[*i];
+        st.changing.remove(&u.path);
         st.objects.insert(
             u.path.clone(),
             Record {
@@ -622,6 +643,7 @@ pub fn next_state(plan: &PublishPlan, outcome: &Outcome) -> PublishState {
     }
     for i in &outcome.deleted {
         let d = &plan.deletes[*i];
+        st.changing.remove(&d.path);
         st.objects.remove(&d.path);
         owed.extend(d.invalidate.iter().cloned());
     }

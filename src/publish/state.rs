@@ -6,7 +6,7 @@
 //! an object replaced behind sitegen's back (or a lost state object) costs a re-upload, never a
 //! wrong "unchanged".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,12 @@ pub struct PublishState {
     /// stopped before CloudFront was told. The next publish invalidates them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_invalidation: Vec<String>,
+    /// Keys a publish set out to change (upload or delete) and did not confirm: written
+    /// before the first change, cleared key by key by the state the run ends with. Their
+    /// records are not trusted (a run that died, or a server whose LIST has no ETags, may
+    /// have left other bytes there), so the next publish writes them again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub changing: BTreeSet<String>,
     /// Key relative to the prefix → what was uploaded there.
     pub objects: BTreeMap<String, Record>,
 }
@@ -31,6 +37,7 @@ impl Default for PublishState {
         PublishState {
             version: VERSION,
             pending_invalidation: Vec::new(),
+            changing: BTreeSet::new(),
             objects: BTreeMap::new(),
         }
     }

@@ -625,3 +625,52 @@ fn build_for_a_target_takes_its_base_url_and_extra() {
         .read("public/sitemap.xml")
         .contains("https://example.com/sub/posts/"));
 }
+
+/// The sequence on a server whose LIST has no ETags (s3s-fs): publish v1; publish v2
+/// while every PUT after the 5th fails (the state write too); publish v1 again. Same-size
+/// objects whose bytes v2 changed must be written back: the run said which keys it was
+/// changing before it changed them.
+#[test]
+fn a_run_that_dies_half_way_is_finished_by_the_next_even_without_etags() {
+    let d = Deploy::new("");
+    d.build();
+    d.publish(&[]);
+    let v1 = d.local();
+    // v2: same sizes, other bytes (the LIST shows nothing that differs).
+    let post = d.site.read("site/content/posts/post-2.md");
+    d.site.write(
+        "site/content/posts/post-2.md",
+        post.replace("Body of post 2.", "Body of post Z."),
+    );
+    let idx = d.site.read("site/content/_index.md");
+    d.site
+        .write("site/content/_index.md", idx.replace("Welcome", "WELCOME"));
+    d.build();
+    assert!(d.local() != v1);
+    d.s3.fail_after("PutObject", 3, 500);
+    d.publish_fails(&[]);
+    let half = d.remote();
+    assert!(half != v1, "some of v2 landed");
+    // Back to v1, and the server works again.
+    d.s3.heal();
+    d.site.write("site/content/posts/post-2.md", post);
+    d.site.write("site/content/_index.md", idx);
+    d.build();
+    assert_eq!(d.local(), v1);
+    d.publish(&[]);
+    let remote = d.remote();
+    let differ: Vec<&String> = v1
+        .keys()
+        .chain(remote.keys())
+        .filter(|k| v1.get(*k) != remote.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the bucket is v1 again, byte for byte; these differ: {differ:?}"
+    );
+    // And then there is nothing left to do.
+    d.s3.clear_log();
+    let out = d.publish(&[]);
+    assert!(out.starts_with("Nothing to publish"), "{out}");
+    assert_eq!(d.s3.writes(), []);
+}

@@ -38,6 +38,8 @@ struct Fault {
     status: u16,
     /// How many more requests fail; `None` for all of them.
     remaining: Option<usize>,
+    /// How many matching requests still pass before the failures start.
+    after: usize,
 }
 
 #[derive(Clone)]
@@ -112,10 +114,17 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
             headers,
         });
         let mut faults = self.faults.lock().unwrap();
-        if let Some(f) = faults
+        let hit = faults
             .iter_mut()
-            .find(|f| f.op == op && f.key == key && f.remaining != Some(0))
-        {
+            .find(|f| f.op == op && (f.key == key || f.key == "*") && f.remaining != Some(0));
+        let hit = match hit {
+            Some(f) if f.after > 0 => {
+                f.after -= 1;
+                None
+            }
+            other => other,
+        };
+        if let Some(f) = hit {
             if let Some(n) = &mut f.remaining {
                 *n -= 1;
             }
@@ -229,6 +238,18 @@ impl S3Server {
             key: key.to_string(),
             status,
             remaining: times,
+            after: 0,
+        });
+    }
+
+    /// Lets the first `after` requests of `op` (any key) through, then fails every one.
+    pub fn fail_after(&self, op: &'static str, after: usize, status: u16) {
+        self.faults.lock().unwrap().push(Fault {
+            op,
+            key: "*".to_string(),
+            status,
+            remaining: None,
+            after,
         });
     }
 
