@@ -10,7 +10,7 @@
 //! rendered HTML, and serialises `manifest.json` for app servers and for `publish`
 //! (whatever is listed there is immutable).
 
-mod css;
+pub mod css;
 mod manifest;
 mod minify;
 

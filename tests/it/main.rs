@@ -7,6 +7,7 @@ mod assets;
 mod browser;
 mod cli;
 mod errors;
+mod fuzz;
 mod images;
 mod import;
 mod import_hugo;
