@@ -116,8 +116,10 @@ fn config_parsing_never_panics() {
 #[test]
 fn markdown_rendering_never_panics() {
     let highlighter = sitegen::highlight::Highlighter::new();
-    let mut md = sitegen::config::MarkdownConfig::default();
-    md.github_alerts = true;
+    let mut md = sitegen::config::MarkdownConfig {
+        github_alerts: true,
+        ..Default::default()
+    };
     let resolve = |p: &str, _: &str| Some((p.to_string(), format!("https://e.com/{p}")));
     let resolve_asset = |_: &str| None;
     for rules in [
@@ -188,7 +190,7 @@ fn image_header_probing_never_panics() {
     image::DynamicImage::new_rgb8(3, 2)
         .write_to(&mut std::io::Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
         .unwrap();
-    let seeds = vec![
+    let seeds = [
         png,
         jpg,
         b"GIF89a\x01\x00\x01\x00".to_vec(),
