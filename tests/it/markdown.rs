@@ -130,3 +130,58 @@ fn zola_escapes_of_bodies_and_what_is_not_a_call() {
         "{html}"
     );
 }
+
+/// `[markdown] math = true`: `$…$`, `$$…$$` and fenced `math` blocks become MathML at build
+/// time; a `$` in prose stays text.
+#[test]
+fn math_inline_display_and_fenced() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nmath = true\n");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\nEuler: $e^{i\\pi} + 1 = 0$, for $5 or $10.\n\n$$\n\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\n$$\n\n```math\n\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}\n```\n\n```rust\nlet dollars = \"$x$\";\n```\n",
+    );
+    insta::assert_snapshot!(site.output("blog/math/index.html"));
+}
+
+/// Without `math = true`, dollars are text and a `math` block is code.
+#[test]
+fn math_is_off_unless_asked() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\n$x^2$\n\n```math\nx\n```\n",
+    );
+    let html = site.output("blog/math/index.html");
+    assert!(html.starts_with("<p>$x^2$</p>"), "{html}");
+    assert!(html.contains("language-math"), "{html}");
+}
+
+/// A malformed expression is an error at its line and column, in inline, display and fenced
+/// math, also after a shortcode on the same line.
+#[test]
+fn math_errors_name_the_file_line_and_column() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nmath = true\n");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\n{{ youtube(id=\"a\") }} and $\\frac{1}$\n\nText, then $$\\begin{matrix} a \\end{pmatrix}$$\n\n```math\na\n\\nope{b}\n```\n",
+    );
+    insta::assert_snapshot!(site.errors());
+}
+
+/// Definition lists (always on), emoji aliases (`emoji = true`; not in code) and GitHub's
+/// five alert kinds.
+#[test]
+fn definition_lists_emoji_and_github_alerts() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nemoji = true\n");
+    site.write(
+        "site/content/blog/content.md",
+        "+++\ntitle = \"Content\"\n+++\nApple\n: A fruit :apple:\n: A company\n\nTerm *two*\n: Its definition.\n\nShip it :rocket: :+1:, not `:rocket:` nor :no_such_alias: at 10:30:45.\n\n## Done :tada:\n\n> [!NOTE]\n> A note.\n\n> [!TIP]\n> A tip.\n\n> [!IMPORTANT]\n> Important.\n\n> [!WARNING]\n> A warning.\n\n> [!CAUTION]\n> Careful.\n",
+    );
+    insta::assert_snapshot!(site.output("blog/content/index.html"));
+    site.edit("config.toml", "emoji = true\n", "");
+    let html = site.output("blog/content/index.html");
+    assert!(html.contains("Ship it :rocket: :+1:"), "{html}");
+}
