@@ -90,8 +90,8 @@ pub enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Remove every cached image the site does not use now (the site, drafts included, is
-    /// planned in memory to find out; no image is made).
+    /// Remove every cached image the site does not use now (the site, drafts and pages still
+    /// to be published included, is planned in memory to find out; no image is made).
     Prune,
     /// Show where the cache is, how many entries it has and their size.
     Info,
@@ -241,6 +241,7 @@ fn build_site(
     let (config, tree) = load_site(&cli.root, &cli.config, args)?;
     let opts = BuildOptions {
         drafts: args.drafts,
+        future: args.future,
         assets_only,
         check_links: true,
         progress: true,
@@ -396,12 +397,14 @@ fn cmd_cache(cli: &Cli, c: &CacheCommand, p: &Printer) -> Result<(), Errors> {
         CacheCommand::Prune => {
             let site = SiteArgs {
                 drafts: true,
+                future: true,
                 base_url: None,
                 target: None,
             };
             let (config, tree) = load_site(&cli.root, &cli.config, &site)?;
             let opts = BuildOptions {
                 drafts: true,
+                future: true,
                 check_links: false,
                 ..BuildOptions::default()
             };
@@ -480,6 +483,7 @@ fn publish_target(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(Config,
     if args.build {
         let site = SiteArgs {
             drafts: args.drafts,
+            future: false,
             base_url: None,
             target: Some(target.name.clone()),
         };

@@ -119,3 +119,17 @@ fn build_watch_started_on_a_broken_site_leaves_no_stale_output() {
     assert!(!site.path("public/stale.html").exists(), "stale output kept");
     assert!(site.path("public/blog/first-post/index.html").exists());
 }
+
+/// `--future` builds pages whose `publish_date` is still to come (the CLI reads the clock).
+#[test]
+fn build_future_includes_pages_to_be_published() {
+    let site = TestSite::starter();
+    site.write(
+        "site/content/blog/later.md",
+        "+++\ntitle = \"Later\"\npublish_date = 2999-01-01\n+++\nNot yet.\n",
+    );
+    site.cmd(&["build"]).assert().success();
+    assert!(!site.path("public/blog/later/index.html").exists());
+    site.cmd(&["build", "--future"]).assert().success();
+    assert!(site.path("public/blog/later/index.html").exists());
+}
