@@ -8,7 +8,7 @@ mod emoji;
 mod math;
 mod shortcodes;
 
-pub use shortcodes::{call_ranges, code_ranges};
+pub use shortcodes::{call_ranges, code_ranges, MAX_NESTING};
 
 use std::fmt::Write as _;
 use std::ops::Range;

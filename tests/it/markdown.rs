@@ -185,3 +185,35 @@ fn definition_lists_emoji_and_github_alerts() {
     let html = site.output("blog/content/index.html");
     assert!(html.contains("Ship it :rocket: :+1:"), "{html}");
 }
+
+/// A shortcode's body may call shortcodes, inline and with bodies of their own: the inner
+/// ones are rendered first and the outer template gets their HTML in `body`.
+#[test]
+fn nested_shortcodes() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/templates/shortcodes/box.html",
+        "<div class=\"box\">{{ body | markdown }}</div>",
+    );
+    site.write(
+        "site/content/blog/nested.md",
+        "+++\ntitle = \"Nested\"\n+++\n{% box() %}\nOuter, with {{ youtube(id=\"inner\") }} inline.\n\n{% quote(author=\"Ada\") %}\nInner *quote*: {{ tags(list=[\"x\"], n=1, ratio=2.5, flag=true) }}\n{% end %}\n\nEscaped: {{/* youtube(id=\"no\") */}}, and `{% box() %}` in code is text.\n{% end %}\n\nAfter.\n",
+    );
+    insta::assert_snapshot!(site.output("blog/nested/index.html"));
+}
+
+/// Errors in nested bodies point at their own line and column; nesting past the limit is an
+/// error at the call that goes too deep.
+#[test]
+fn nested_shortcode_errors_and_the_depth_limit() {
+    let site = TestSite::fixture("markdown");
+    site.write("site/templates/shortcodes/box.html", "<div>{{ body }}</div>");
+    let deep = sitegen::markdown::MAX_NESTING + 1;
+    let page = format!(
+        "+++\ntitle = \"N\"\n+++\n{{% box() %}}\nText {{{{ nope() }}}} and\n  {{% quote(author=1 %}}\n{{% end %}}\n\n{}x{}",
+        "{% box() %}".repeat(deep),
+        "{% end %}".repeat(deep)
+    );
+    site.write("site/content/blog/nested.md", page);
+    insta::assert_snapshot!(site.errors());
+}
