@@ -54,7 +54,7 @@ impl Shortcodes for NoShortcodes {
         false
     }
     fn missing(&self, name: &str) -> String {
-        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter (a shortcode's body, for one) does not expand shortcodes")
+        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter does not expand shortcodes (the calls in a shortcode's body are expanded before its template gets the body)")
     }
     fn render(
         &self,
