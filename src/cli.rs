@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::build::{self, BuildOptions, BuildResult};
 use crate::config::{Config, DeployTarget};
@@ -65,6 +65,31 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Create a content file from an archetype (`sitegen new blog/my-post.md`).
+    ///
+    /// `sitegen new blog/my-post.md` writes `content/blog/my-post.md` from
+    /// `archetypes/blog.md`, else `archetypes/default.md` (of the site, then of the theme),
+    /// else a draft with a title from the file name and the time now. It never overwrites a file.
+    New {
+        /// The file under `content/`: `blog/my-post.md`, `blog/my-post/index.md`.
+        path: String,
+    },
+    /// Print a completion script for a shell.
+    ///
+    /// For example `sitegen completions bash > /etc/bash_completion.d/sitegen`, or
+    /// `sitegen completions zsh > "${fpath[1]}/_sitegen"`.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print sitegen's man page (roff), or a command's.
+    ///
+    /// For example `sitegen man > /usr/local/share/man/man1/sitegen.1` and
+    /// `sitegen man build > /usr/local/share/man/man1/sitegen-build.1`.
+    Man {
+        /// The command whose page to print (`build` for sitegen-build(1)); none: sitegen(1).
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,8 +115,8 @@ pub enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Remove every cached image the site does not use now (the site, drafts included, is
-    /// planned in memory to find out; no image is made).
+    /// Remove every cached image the site does not use now (the site, drafts and pages still
+    /// to be published included, is planned in memory to find out; no image is made).
     Prune,
     /// Show where the cache is, how many entries it has and their size.
     Info,
@@ -216,6 +241,14 @@ pub fn run(cli: Cli) -> i32 {
         Command::Import(ImportCommand::Hugo { src, dest, force }) => {
             cmd_import(crate::import::hugo(src, dest, *force), src, dest, &printer)
         }
+        Command::New { path } => cmd_new(&cli, path, &printer),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "sitegen", &mut script);
+            print_bytes(&script);
+            Ok(())
+        }
+        Command::Man { command } => man_page(command.as_deref()).map(|page| print_bytes(&page)),
         Command::Init { dir, force } => crate::init::init(dir, *force).map_err(Errors::from).map(|files| {
             printer.info(format!("Created a new site in `{}` ({} files).", dir.display(), files));
             printer.info(format!("Next: cd {} && sitegen build", dir.display()));
@@ -241,6 +274,7 @@ fn build_site(
     let (config, tree) = load_site(&cli.root, &cli.config, args)?;
     let opts = BuildOptions {
         drafts: args.drafts,
+        future: args.future,
         assets_only,
         check_links: true,
         progress: true,
@@ -326,6 +360,47 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
     Ok(())
 }
 
+/// The roff man page of sitegen, or of one of its commands (`sitegen-build`).
+fn man_page(command: Option<&str>) -> Result<Vec<u8>, Errors> {
+    let mut cli = Cli::command();
+    // Built, so a command's page has its display name (`sitegen-build`) and the global options.
+    cli.build();
+    let cmd = match command {
+        None => cli,
+        Some(name) => cli
+            .get_subcommands()
+            .find(|c| c.get_name() == name)
+            .cloned()
+            .ok_or_else(|| Diagnostic::new("sitegen man", format!("there is no command `{name}`")))?,
+    };
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .source(format!("sitegen {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut page)
+        .map_err(|e| Diagnostic::new("sitegen man", format!("cannot render the man page: {e}")))?;
+    Ok(page)
+}
+
+/// Writes generated text to stdout; a closed pipe (`sitegen man | head`) is not an error.
+fn print_bytes(bytes: &[u8]) {
+    let _ = std::io::stdout().write_all(bytes);
+}
+
+/// `sitegen new PATH`: the archetype filled in with the clock's time (the CLI is the edge
+/// that may read it).
+fn cmd_new(cli: &Cli, path: &str, p: &Printer) -> Result<(), Errors> {
+    let config = read_config(&cli.root, &cli.config)?;
+    let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let (file, archetype) = crate::archetypes::new_page(&cli.root, &config, path, &now)?;
+    let shown = |f: &Path| f.strip_prefix(&cli.root).unwrap_or(f).display().to_string();
+    let from = match archetype {
+        Some(a) => format!("`{}`", shown(&a)),
+        None => "the built-in archetype".to_string(),
+    };
+    p.info(format!("Created `{}` from {from}.", shown(&file)));
+    Ok(())
+}
+
 fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
     let (_, result) = build_site(cli, args, false, false)?;
@@ -396,12 +471,14 @@ fn cmd_cache(cli: &Cli, c: &CacheCommand, p: &Printer) -> Result<(), Errors> {
         CacheCommand::Prune => {
             let site = SiteArgs {
                 drafts: true,
+                future: true,
                 base_url: None,
                 target: None,
             };
             let (config, tree) = load_site(&cli.root, &cli.config, &site)?;
             let opts = BuildOptions {
                 drafts: true,
+                future: true,
                 check_links: false,
                 ..BuildOptions::default()
             };
@@ -480,6 +557,7 @@ fn publish_target(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(Config,
     if args.build {
         let site = SiteArgs {
             drafts: args.drafts,
+            future: false,
             base_url: None,
             target: Some(target.name.clone()),
         };

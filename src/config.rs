@@ -384,6 +384,13 @@ pub struct MarkdownConfig {
     /// well-formed call), which `sitegen import zola` sets.
     #[serde(default)]
     pub shortcode_rules: ShortcodeRules,
+    /// TeX math to MathML at build time: `$…$` inline, `$$…$$` display and fenced ` ```math `
+    /// blocks. Off by default, so a `$` in prose (`$5 or $10`) stays text unless asked.
+    #[serde(default)]
+    pub math: bool,
+    /// GitHub's emoji aliases (`:smile:` → 😄) in text, not in code.
+    #[serde(default)]
+    pub emoji: bool,
 }
 
 /// See [`MarkdownConfig::shortcode_rules`].
@@ -407,6 +414,8 @@ impl Default for MarkdownConfig {
             words_per_minute: default_wpm(),
             github_alerts: true,
             shortcode_rules: ShortcodeRules::Sitegen,
+            math: false,
+            emoji: false,
         }
     }
 }

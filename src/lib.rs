@@ -57,6 +57,7 @@ pub mod site;
 pub mod publish;
 pub mod serve;
 
+pub mod archetypes;
 pub mod import;
 pub mod init;
 

@@ -16,6 +16,9 @@ pub struct SiteArgs {
     /// Include pages and sections marked `draft = true`.
     #[arg(long)]
     pub drafts: bool,
+    /// Include pages whose `publish_date` is still to come.
+    #[arg(long)]
+    pub future: bool,
     /// Use this base URL instead of config.toml's `base_url`.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,

@@ -47,6 +47,8 @@ pub const SYNTAX_CSS: &str = "syntax-theme.css";
 pub struct BuildOptions {
     /// Include pages and sections marked `draft = true`.
     pub drafts: bool,
+    /// Include pages whose `publish_date` is after `now`.
+    pub future: bool,
     /// Only the assets and `manifest.json`: the static tier of an app whose HTML comes
     /// from its own servers.
     pub assets_only: bool,
@@ -58,8 +60,9 @@ pub struct BuildOptions {
     /// built here): it returns an error, see [`BuildOptions::cancelled`], and a builder keeps
     /// what it had, so the next build (and preview) starts from the last complete one.
     pub cancel: Option<Arc<std::sync::atomic::AtomicUsize>>,
-    /// What `now()` returns in templates. The CLI passes the clock's time; `None` is the Unix
-    /// epoch, so a build without a clock stays reproducible (tests, the library).
+    /// What `now()` returns in templates, and the time `publish_date` and `expiry_date` are
+    /// compared with. The CLI passes the clock's time; `None` is the Unix epoch, so a build
+    /// without a clock stays reproducible (tests, the library).
     pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
@@ -67,6 +70,7 @@ impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             drafts: false,
+            future: false,
             assets_only: false,
             check_links: true,
             progress: false,
@@ -361,7 +365,12 @@ impl Builder {
             return Ok(assets_only(&assets));
         }
         run.phase("assets")?;
-        let (model, errs) = SiteModel::load_cached(&tree, &config, opts.drafts, &mut self.front_matter);
+        let visibility = crate::content::Visibility {
+            drafts: opts.drafts,
+            future: opts.future,
+            now: opts.now.unwrap_or_default(),
+        };
+        let (model, errs) = SiteModel::load_cached(&tree, &config, visibility, &mut self.front_matter);
         run.errors.extend(errs);
         let (translations, errs) = crate::content::languages::Translations::load(&tree, &config);
         run.errors.extend(errs);

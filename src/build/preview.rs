@@ -208,6 +208,10 @@ fn edited_page(model: &SiteModel, i: usize, file: &SourceFile, text: Arc<str>) -
     if text.contains("{{") || text.contains("{%") {
         return None;
     }
+    // The rebuild's clock may have passed the expiry since the last build.
+    if old.fm.expiry_date.is_some() {
+        return None;
+    }
     let split = crate::content::front_matter::split(&old.origin, &text).ok()?;
     let fm = crate::content::front_matter::parse::<crate::content::PageFrontMatter>(&old.origin, &text, &split).ok()?;
     // Only what shows on the page itself may differ.

@@ -16,6 +16,10 @@ pub struct PageFrontMatter {
     /// `2024-05-01`, `2024-05-01T10:00:00Z`, a TOML date or datetime.
     pub date: Option<String>,
     pub updated: Option<String>,
+    /// The page is left out of builds before this time (unless `--future`), as a draft is.
+    pub publish_date: Option<String>,
+    /// The page is left out of builds from this time on.
+    pub expiry_date: Option<String>,
     #[serde(default)]
     pub draft: bool,
     /// Replaces the last URL segment (default: the file or folder name).
@@ -44,6 +48,8 @@ pub const PAGE_KEYS: &[&str] = &[
     "description",
     "date",
     "updated",
+    "publish_date",
+    "expiry_date",
     "draft",
     "slug",
     "path",

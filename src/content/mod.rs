@@ -45,6 +45,9 @@ struct PageEntry {
     path: String,
     date: Option<DateTime<FixedOffset>>,
     updated: Option<DateTime<FixedOffset>>,
+    /// `publish_date` and `expiry_date`: when the page is shown (see [`Visibility`]).
+    publish: Option<DateTime<FixedOffset>>,
+    expiry: Option<DateTime<FixedOffset>>,
     /// Problems that do not stop the page from being built (bad dates, unknown taxonomies).
     errors: Vec<Diagnostic>,
     /// Per taxonomy of the front matter: (term name, term slug).
@@ -179,6 +182,39 @@ pub fn taxonomy_key(name: &str, lang: &str, is_default: bool) -> String {
     }
 }
 
+/// Which pages a build shows. Drafts are left out unless `drafts`; a page whose
+/// `publish_date` is after `now` is left out unless `future`, and one whose `expiry_date` is
+/// at or before `now` is always left out. `now` is a value (the CLI passes the clock's time;
+/// the default is the Unix epoch), so the model stays a pure function of its inputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Visibility {
+    pub drafts: bool,
+    pub future: bool,
+    pub now: DateTime<FixedOffset>,
+}
+
+impl Visibility {
+    /// Drafts as asked, at the Unix epoch, no pages to come.
+    pub fn drafts(drafts: bool) -> Self {
+        Visibility {
+            drafts,
+            ..Visibility::default()
+        }
+    }
+
+    /// Whether a page with this draft flag, `publish_date` and `expiry_date` is built.
+    pub fn shows(
+        &self,
+        draft: bool,
+        publish: Option<DateTime<FixedOffset>>,
+        expiry: Option<DateTime<FixedOffset>>,
+    ) -> bool {
+        (self.drafts || !draft)
+            && (self.future || publish.is_none_or(|p| p <= self.now))
+            && expiry.is_none_or(|e| e > self.now)
+    }
+}
+
 /// Parses the dates sitegen accepts in front matter and file names.
 pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();
@@ -299,13 +335,17 @@ fn page_entry(
             errors.push(bad_date("date", d));
         }
     }
-    let mut updated = None;
-    if let Some(d) = fm.updated.as_deref() {
-        updated = parse_date(d);
-        if updated.is_none() {
-            errors.push(bad_date("updated", d));
+    let mut dated = |key: &str, value: Option<&str>| {
+        let d = value?;
+        let parsed = parse_date(d);
+        if parsed.is_none() {
+            errors.push(bad_date(key, d));
         }
-    }
+        parsed
+    };
+    let updated = dated("updated", fm.updated.as_deref());
+    let publish = dated("publish_date", fm.publish_date.as_deref());
+    let expiry = dated("expiry_date", fm.expiry_date.as_deref());
     for key in fm.taxonomies.keys() {
         if !language.taxonomies.iter().any(|t| &t.name == key) {
             let msg = if language.is_default {
@@ -352,6 +392,8 @@ fn page_entry(
         path,
         date,
         updated,
+        publish,
+        expiry,
         errors,
         terms,
     })
@@ -359,8 +401,15 @@ fn page_entry(
 
 impl SiteModel {
     /// Builds the model from the snapshot. Returns every problem found, not only the first.
+    /// Drafts are left out unless `drafts`; pages are shown as at the Unix epoch (see
+    /// [`Visibility`] and [`SiteModel::load_cached`] for a build's own time).
     pub fn load(tree: &SourceTree, config: &Config, drafts: bool) -> (SiteModel, Vec<Diagnostic>) {
-        Self::load_cached(tree, config, drafts, &mut FrontMatterCache::default())
+        Self::load_cached(
+            tree,
+            config,
+            Visibility::drafts(drafts),
+            &mut FrontMatterCache::default(),
+        )
     }
 
     /// [`SiteModel::load`], reusing the parsed front matter of files whose sha256 is in `cache`
@@ -368,7 +417,7 @@ impl SiteModel {
     pub fn load_cached(
         tree: &SourceTree,
         config: &Config,
-        drafts: bool,
+        visibility: Visibility,
         cache: &mut FrontMatterCache,
     ) -> (SiteModel, Vec<Diagnostic>) {
         let config_key = {
@@ -392,7 +441,8 @@ impl SiteModel {
         }
         let mut load = Loader {
             config,
-            drafts,
+            drafts: visibility.drafts,
+            visibility,
             cache,
             next_cache: FrontMatterCache {
                 config_key,
@@ -468,6 +518,8 @@ fn is_section_file(rel: &str) -> bool {
 struct Loader<'a> {
     config: &'a Config,
     drafts: bool,
+    /// Which pages are shown (drafts, `publish_date`, `expiry_date`).
+    visibility: Visibility,
     cache: &'a FrontMatterCache,
     next_cache: FrontMatterCache,
     errors: Vec<Diagnostic>,
@@ -694,7 +746,7 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            if e.fm.draft && !self.drafts {
+            if !self.visibility.shows(e.fm.draft, e.publish, e.expiry) {
                 continue;
             }
             self.errors.extend(e.errors.iter().cloned());
@@ -1075,6 +1127,63 @@ mod tests {
         let t = tree(&[("a.md", "+++\ndraft = true\n+++\n"), ("b.md", "")]);
         assert_eq!(SiteModel::load(&t, &cfg(), false).0.pages.len(), 1);
         assert_eq!(SiteModel::load(&t, &cfg(), true).0.pages.len(), 2);
+    }
+
+    #[test]
+    fn publish_and_expiry_dates_decide_what_is_built_at_a_time() {
+        let t = tree(&[
+            ("soon.md", "+++\npublish_date = 2024-06-01T12:00:00Z\n+++\n"),
+            ("gone.md", "+++\nexpiry_date = \"2024-06-01\"\n+++\n"),
+            (
+                "both.md",
+                "---\npublish_date: 2024-03-01\nexpiry_date: 2024-09-01\n---\n",
+            ),
+            ("always.md", ""),
+        ]);
+        let shown = |now: &str, future: bool| -> Vec<String> {
+            let v = Visibility {
+                drafts: false,
+                future,
+                now: parse_date(now).unwrap(),
+            };
+            let (m, errs) = SiteModel::load_cached(&t, &cfg(), v, &mut FrontMatterCache::default());
+            assert!(errs.is_empty(), "{errs:?}");
+            m.pages.iter().map(|p| p.relative_path.clone()).collect()
+        };
+        assert_eq!(shown("2024-01-01", false), ["always.md", "gone.md"]);
+        assert_eq!(
+            shown("2024-01-01", true),
+            ["always.md", "both.md", "gone.md", "soon.md"]
+        );
+        assert_eq!(
+            shown("2024-06-01T12:00:00Z", false),
+            ["always.md", "both.md", "soon.md"]
+        );
+        assert_eq!(shown("2024-09-01", false), ["always.md", "soon.md"]);
+        // Without a clock: the Unix epoch.
+        assert_eq!(SiteModel::load(&t, &cfg(), false).0.pages.len(), 2);
+    }
+
+    #[test]
+    fn bad_publish_and_expiry_dates_are_errors_at_their_keys() {
+        let t = tree(&[(
+            "a.md",
+            "+++\ntitle = \"A\"\npublish_date = \"soon\"\nexpiry_date = \"2024-13-01\"\n+++\n",
+        )]);
+        let (m, errs) = SiteModel::load(&t, &cfg(), false);
+        let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "site/content/a.md:3:1: invalid date `soon`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)",
+                "site/content/a.md:4:1: invalid date `2024-13-01`: use `YYYY-MM-DD` or RFC 3339 (`2024-05-01T10:00:00Z`)",
+            ]
+        );
+        assert_eq!(
+            m.pages.len(),
+            1,
+            "a page with bad dates is still shown, with its errors"
+        );
     }
 
     #[test]

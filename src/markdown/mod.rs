@@ -4,10 +4,12 @@
 //! (Tera templates called from Markdown). Pure: the caller passes in how to resolve links and
 //! how to render a shortcode; errors carry the Markdown file's line and column.
 
+mod emoji;
 mod hooks;
+mod math;
 mod shortcodes;
 
-pub use shortcodes::{call_ranges, code_ranges};
+pub use shortcodes::{call_ranges, code_ranges, MAX_NESTING};
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -67,7 +69,7 @@ impl Shortcodes for NoShortcodes {
         false
     }
     fn missing(&self, name: &str) -> String {
-        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter (a shortcode's body, for one) does not expand shortcodes")
+        format!("shortcode `{name}` cannot be used here: Markdown rendered by the `markdown` filter does not expand shortcodes (the calls in a shortcode's body are expanded before its template gets the body)")
     }
     fn render(
         &self,
@@ -216,9 +218,19 @@ pub fn render_all(input: &Input<'_>) -> (Rendered, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let expanded = expand_shortcodes(input, body, &mut errors);
     let md = expanded.markdown.as_str();
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, parser_options(input.env.config))
+    let mut events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, parser_options(input.env.config))
         .into_offset_iter()
         .collect();
+    if input.env.config.math {
+        let at = |offset: usize| line_col(input.text, input.body_offset + expanded.original_offset(offset));
+        events = math::render_math(events, md, &mut |offset, message| {
+            let (l, c) = at(offset);
+            errors.push(Diagnostic::at(input.origin, l, c, message));
+        });
+    }
+    if input.env.config.emoji {
+        events = emoji::replace_aliases(events);
+    }
     let mut renderer = Renderer {
         input,
         expanded: &expanded,
@@ -242,7 +254,11 @@ fn parser_options(config: &MarkdownConfig) -> Options {
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES;
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_DEFINITION_LIST;
+    if config.math {
+        opts |= Options::ENABLE_MATH;
+    }
     if config.github_alerts {
         opts |= Options::ENABLE_GFM;
     }

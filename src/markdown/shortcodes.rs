@@ -66,6 +66,9 @@ pub fn code_ranges(body: &str) -> Vec<Range<usize>> {
     v
 }
 
+/// How deep shortcodes may be nested in each other's bodies.
+pub const MAX_NESTING: usize = 16;
+
 pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<Diagnostic>) -> Expanded {
     let mut ex = Expanded {
         markdown: String::new(),
@@ -76,11 +79,29 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
         ex.markdown = body.to_string();
         return ex;
     }
+    expand_into(input, body, 0, 0, &mut ex, errors);
+    ex
+}
+
+/// Expands the calls in `text`, which starts `base` bytes into the page's body. At depth 0
+/// (the page itself) each output becomes a placeholder, put back after the Markdown parser
+/// ran; in a shortcode's body (depth 1 and more) outputs go in place, so the body a template
+/// gets holds its inner shortcodes' HTML (rendered first, as Hugo does). A template's output
+/// is never expanded again, so nesting is only what the text says: no call can loop.
+fn expand_into(
+    input: &Input<'_>,
+    body: &str,
+    base: usize,
+    depth: usize,
+    ex: &mut Expanded,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let nested = depth > 0;
     let code = code_ranges(body);
     let in_code = |p: usize| code.iter().any(|r| r.contains(&p));
     // Zola's rule: calls and escapes in code are processed too, their text put in as it is.
     let zola_code = input.env.config.shortcode_rules == crate::config::ShortcodeRules::Zola;
-    let at = |p: usize| line_col(input.text, input.body_offset + p);
+    let at = |p: usize| line_col(input.text, input.body_offset + base + p);
     let mut md = String::with_capacity(body.len());
     let mut copied = 0;
     let mut p = 0;
@@ -102,6 +123,11 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
             });
             if let Some(e) = found {
                 let end = p + 4 + e + 4;
+                // In a body, the escape stays for the template's `markdown` filter to undo.
+                if nested {
+                    p = end;
+                    continue;
+                }
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
                 let text = format!("{open}{}{close}", &body[p + 4..p + 4 + e]);
@@ -154,9 +180,10 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
             p = call.end;
             continue;
         }
-        let (body_text, end) = if block {
-            match find_block_end(body, call.end) {
-                Some((inner_end, after)) => (Some(&body[call.end..inner_end]), after),
+        let (body_range, end) = if block {
+            let skip_code = |q: usize| in_code(q) && !zola_code;
+            match find_block_end(body, call.end, &skip_code) {
+                Some((inner_end, after)) => (Some(trim_body(body, call.end..inner_end)), after),
                 None => {
                     let (l, c) = at(p);
                     errors.push(Diagnostic::at(
@@ -172,16 +199,47 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
         } else {
             (None, call.end)
         };
-        let body_text = body_text.map(|b| b.strip_prefix('\n').unwrap_or(b).strip_suffix('\n').unwrap_or(b));
+        if depth >= MAX_NESTING {
+            let (l, c) = at(p);
+            errors.push(Diagnostic::at(
+                input.origin,
+                l,
+                c,
+                format!(
+                    "shortcode `{}` is nested {} deep in other shortcodes' bodies; the limit is {MAX_NESTING}",
+                    call.name,
+                    depth + 1
+                ),
+            ));
+            md.push_str(&body[copied..p]);
+            ex.map.push((md.len(), end));
+            p = end;
+            copied = end;
+            continue;
+        }
+        // The body with its own calls expanded first.
+        let body_text = body_range.map(|r| {
+            let text = &body[r.clone()];
+            if !text.contains("{{") && !text.contains("{%") {
+                return text.to_string();
+            }
+            let mut inner = Expanded {
+                markdown: String::new(),
+                outputs: Vec::new(),
+                map: Vec::new(),
+            };
+            expand_into(input, text, base + r.start, depth + 1, &mut inner, errors);
+            inner.markdown
+        });
         match input
             .env
             .shortcodes
-            .render(&call.name, &call.args, body_text, input.page_dir, input.key)
+            .render(&call.name, &call.args, body_text.as_deref(), input.page_dir, input.key)
         {
             Ok(html) => {
                 md.push_str(&body[copied..p]);
                 ex.map.push((md.len(), p));
-                if raw {
+                if raw || nested {
                     md.push_str(&html);
                 } else {
                     md.push_str(&placeholder(ex.outputs.len()));
@@ -206,7 +264,18 @@ pub(super) fn expand_shortcodes(input: &Input<'_>, body: &str, errors: &mut Vec<
     }
     md.push_str(&body[copied..]);
     ex.markdown = md;
-    ex
+}
+
+/// A body's range without the line break after its opening tag and the one before its
+/// `{% end %}` (both, or only the latter when there is no opening one).
+fn trim_body(body: &str, r: Range<usize>) -> Range<usize> {
+    let t = &body[r.clone()];
+    match t.strip_prefix('\n') {
+        Some(rest) if rest.ends_with('\n') => r.start + 1..r.end - 1,
+        Some(_) => r,
+        None if t.ends_with('\n') => r.start..r.end - 1,
+        None => r,
+    }
 }
 
 /// Where `body` holds text that sitegen reads as a shortcode call (or a malformed one, which
@@ -244,9 +313,12 @@ pub fn call_ranges(body: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// Finds `{% end %}` after `from`: (start of the tag, end of the tag).
-fn find_block_end(body: &str, from: usize) -> Option<(usize, usize)> {
+/// Finds the `{% end %}` that closes the body starting at `from`, past the bodies of calls
+/// nested in it: (start of the tag, end of the tag). A call's opening tag where `skip` says
+/// (in code, under sitegen's rules) is text, not a nested body.
+fn find_block_end(body: &str, from: usize, skip: &dyn Fn(usize) -> bool) -> Option<(usize, usize)> {
     let mut p = from;
+    let mut open = 0usize;
     while let Some(i) = body[p..].find("{%") {
         let s = p + i;
         let rest = &body[s + 2..];
@@ -255,7 +327,19 @@ fn find_block_end(body: &str, from: usize) -> Option<(usize, usize)> {
             let after_t = after.trim_start();
             if after_t.starts_with("%}") {
                 let end = body.len() - after_t.len() + 2;
-                return Some((s, end));
+                if open == 0 {
+                    return Some((s, end));
+                }
+                open -= 1;
+                p = end;
+                continue;
+            }
+        }
+        if !skip(s) {
+            if let Ok(Some(call)) = parse_call(body, s + 2, "%}") {
+                open += 1;
+                p = call.end;
+                continue;
             }
         }
         p = s + 2;

@@ -198,6 +198,7 @@ impl Session {
     fn rebuild(&mut self, start: Instant, previewed: Vec<String>, preview_elapsed: Option<Duration>) -> Outcome {
         let opts = BuildOptions {
             drafts: self.args.drafts,
+            future: self.args.future,
             assets_only: self.assets_only,
             check_links: false,
             progress: false,

@@ -119,3 +119,118 @@ fn build_watch_started_on_a_broken_site_leaves_no_stale_output() {
     assert!(!site.path("public/stale.html").exists(), "stale output kept");
     assert!(site.path("public/blog/first-post/index.html").exists());
 }
+
+/// `--future` builds pages whose `publish_date` is still to come (the CLI reads the clock).
+#[test]
+fn build_future_includes_pages_to_be_published() {
+    let site = TestSite::starter();
+    site.write(
+        "site/content/blog/later.md",
+        "+++\ntitle = \"Later\"\npublish_date = 2999-01-01\n+++\nNot yet.\n",
+    );
+    site.cmd(&["build"]).assert().success();
+    assert!(!site.path("public/blog/later/index.html").exists());
+    site.cmd(&["build", "--future"]).assert().success();
+    assert!(site.path("public/blog/later/index.html").exists());
+}
+
+/// `sitegen new`: the built-in archetype, then the site's `default.md`, then the section's;
+/// the file builds as a draft; an existing file is never overwritten.
+#[test]
+fn new_writes_a_page_from_its_archetype_and_never_overwrites() {
+    let site = TestSite::starter();
+    let stdout = |args: &[&str]| {
+        let out = site.cmd(args).assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(
+        stdout(&["new", "blog/my-post.md"]),
+        "Created `site/content/blog/my-post.md` from the built-in archetype.\n"
+    );
+    let text = site.read("site/content/blog/my-post.md");
+    let date = text.lines().nth(2).unwrap().strip_prefix("date = ").unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(date).is_ok(), "{text}");
+    assert_eq!(
+        text.replace(date, "DATE"),
+        "+++\ntitle = \"My post\"\ndate = DATE\ndraft = true\n+++\n"
+    );
+    site.write(
+        "site/archetypes/default.md",
+        "+++\ntitle = \"{{ title }}\"\n+++\nDefault.\n",
+    );
+    site.write(
+        "site/archetypes/blog.md",
+        "+++\ntitle = \"{{ title }}\"\ndate = {{ date }}\n[taxonomies]\ntags = [\"{{ section }}\"]\n+++\n{{ slug }}\n",
+    );
+    assert_eq!(
+        stdout(&["new", "about-us.md"]),
+        "Created `site/content/about-us.md` from `site/archetypes/default.md`.\n"
+    );
+    assert_eq!(
+        site.read("site/content/about-us.md"),
+        "+++\ntitle = \"About us\"\n+++\nDefault.\n"
+    );
+    stdout(&["new", "blog/2026-03-01-launch/index.md"]);
+    assert!(site
+        .read("site/content/blog/2026-03-01-launch/index.md")
+        .ends_with("[taxonomies]\ntags = [\"blog\"]\n+++\nlaunch\n"));
+    stdout(&["new", "docs/_index.md"]);
+    assert_eq!(site.read("site/content/docs/_index.md"), "+++\ntitle = \"Docs\"\n+++\n");
+    site.cmd(&["build"]).assert().success();
+    assert!(site.path("public/about-us/index.html").exists());
+    assert!(site.path("public/blog/launch/index.html").exists());
+    assert!(!site.path("public/blog/my-post/index.html").exists(), "a draft");
+
+    let out = site
+        .cmd(&["new", "blog/my-post.md"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: site/content/blog/my-post.md: already exists; not overwriting it");
+    let out = site
+        .cmd(&["new", "../outside.md"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: ../outside.md: must be a path under `content/`, such as `blog/my-post.md`, with no `..`");
+}
+
+/// `sitegen completions SHELL` and `sitegen man` print what the shells and `man` read.
+#[test]
+fn completions_and_man_page() {
+    let site = TestSite::starter();
+    for (shell, marker) in [
+        ("bash", "complete -F _sitegen"),
+        ("zsh", "#compdef sitegen"),
+        ("fish", "complete -c sitegen"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = site
+            .cmd(&["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let script = String::from_utf8(out).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("completions") && script.contains("publish"), "{shell}");
+    }
+    let out = site.cmd(&["man"]).assert().success().get_output().stdout.clone();
+    let page = String::from_utf8(out).unwrap();
+    assert!(page.contains(".TH sitegen 1"), "{page}");
+    assert!(
+        page.contains(".SH SUBCOMMANDS") && page.contains("sitegen\\-new(1)"),
+        "{page}"
+    );
+    // Each page it names is there too.
+    let out = site.cmd(&["man", "new"]).assert().success().get_output().stdout.clone();
+    let page = String::from_utf8(out).unwrap();
+    assert!(page.contains(".TH sitegen-new 1  \"sitegen 0.1.0\""), "{page}");
+    site.cmd(&["man", "nope"]).assert().failure();
+    site.cmd(&["completions", "tcsh"]).assert().failure();
+}

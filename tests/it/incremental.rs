@@ -322,6 +322,7 @@ fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
     let site = TestSite::fixture("blog");
     let args = SiteArgs {
         drafts: false,
+        future: false,
         base_url: None,
         target: None,
     };
@@ -393,4 +394,40 @@ fn a_shortcode_reading_its_page_renders_again_when_the_page_changes_around_it() 
         "{}",
         page(&second)
     );
+}
+
+/// A page whose `publish_date` passes (or whose `expiry_date` passes) between two builds of
+/// the same sources: the rebuild at the later time gives the fresh build's result at that
+/// time, lists and feeds included.
+#[test]
+fn a_rebuild_at_a_later_time_shows_scheduled_pages_as_a_fresh_build_does() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/content/posts/scheduled.md",
+        "+++\ntitle = \"Scheduled\"\ndate = 2024-02-01\npublish_date = 2024-06-01T12:00:00Z\n[taxonomies]\ntags = [\"Rust\"]\n+++\nSoon.\n",
+    );
+    site.write(
+        "site/content/posts/expiring.md",
+        "+++\ntitle = \"Expiring\"\ndate = 2024-01-15\nexpiry_date = 2024-06-01T12:00:00Z\n+++\nGone soon.\n",
+    );
+    let at = |t: &str| BuildOptions {
+        now: Some(chrono::DateTime::parse_from_rfc3339(t).unwrap()),
+        ..BuildOptions::default()
+    };
+    let mut b = Builder::default();
+    let mut outputs = Vec::new();
+    for t in ["2024-05-01T00:00:00Z", "2024-07-01T00:00:00Z", "2024-05-01T00:00:00Z"] {
+        let (config, tree) = load(&site);
+        let r = b
+            .build(tree.clone(), config.clone(), &at(t))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fresh = build(tree, config, &at(t)).unwrap();
+        assert!(
+            r.plan == fresh.plan,
+            "incremental build at {t} differs from a fresh build"
+        );
+        let has = |p: &str| r.plan.files.contains_key(p);
+        outputs.push((has("posts/scheduled/index.html"), has("posts/expiring/index.html")));
+    }
+    assert_eq!(outputs, [(false, true), (true, false), (false, true)]);
 }

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["output"],
     &["site"],
     &["publish", "serve"],
-    &["import", "init"],
+    &["archetypes", "import", "init"],
     &["cli"],
 ];
 

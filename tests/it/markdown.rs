@@ -219,3 +219,90 @@ fn render_hooks_in_incremental_builds() {
         r.rendered
     );
 }
+
+/// `[markdown] math = true`: `$…$`, `$$…$$` and fenced `math` blocks become MathML at build
+/// time; a `$` in prose stays text.
+#[test]
+fn math_inline_display_and_fenced() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nmath = true\n");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\nEuler: $e^{i\\pi} + 1 = 0$, for $5 or $10.\n\n$$\n\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\n$$\n\n```math\n\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}\n```\n\n```rust\nlet dollars = \"$x$\";\n```\n",
+    );
+    insta::assert_snapshot!(site.output("blog/math/index.html"));
+}
+
+/// Without `math = true`, dollars are text and a `math` block is code.
+#[test]
+fn math_is_off_unless_asked() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\n$x^2$\n\n```math\nx\n```\n",
+    );
+    let html = site.output("blog/math/index.html");
+    assert!(html.starts_with("<p>$x^2$</p>"), "{html}");
+    assert!(html.contains("language-math"), "{html}");
+}
+
+/// A malformed expression is an error at its line and column, in inline, display and fenced
+/// math, also after a shortcode on the same line.
+#[test]
+fn math_errors_name_the_file_line_and_column() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nmath = true\n");
+    site.write(
+        "site/content/blog/math.md",
+        "+++\ntitle = \"Math\"\n+++\n{{ youtube(id=\"a\") }} and $\\frac{1}$\n\nText, then $$\\begin{matrix} a \\end{pmatrix}$$\n\n```math\na\n\\nope{b}\n```\n",
+    );
+    insta::assert_snapshot!(site.errors());
+}
+
+/// Definition lists (always on), emoji aliases (`emoji = true`; not in code) and GitHub's
+/// five alert kinds.
+#[test]
+fn definition_lists_emoji_and_github_alerts() {
+    let site = TestSite::fixture("markdown");
+    site.edit("config.toml", "[markdown]\n", "[markdown]\nemoji = true\n");
+    site.write(
+        "site/content/blog/content.md",
+        "+++\ntitle = \"Content\"\n+++\nApple\n: A fruit :apple:\n: A company\n\nTerm *two*\n: Its definition.\n\nShip it :rocket: :+1:, not `:rocket:` nor :no_such_alias: at 10:30:45.\n\n## Done :tada:\n\n> [!NOTE]\n> A note.\n\n> [!TIP]\n> A tip.\n\n> [!IMPORTANT]\n> Important.\n\n> [!WARNING]\n> A warning.\n\n> [!CAUTION]\n> Careful.\n",
+    );
+    insta::assert_snapshot!(site.output("blog/content/index.html"));
+    site.edit("config.toml", "emoji = true\n", "");
+    let html = site.output("blog/content/index.html");
+    assert!(html.contains("Ship it :rocket: :+1:"), "{html}");
+}
+
+/// A shortcode's body may call shortcodes, inline and with bodies of their own: the inner
+/// ones are rendered first and the outer template gets their HTML in `body`.
+#[test]
+fn nested_shortcodes() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/templates/shortcodes/box.html",
+        "<div class=\"box\">{{ body | markdown }}</div>",
+    );
+    site.write(
+        "site/content/blog/nested.md",
+        "+++\ntitle = \"Nested\"\n+++\n{% box() %}\nOuter, with {{ youtube(id=\"inner\") }} inline.\n\n{% quote(author=\"Ada\") %}\nInner *quote*: {{ tags(list=[\"x\"], n=1, ratio=2.5, flag=true) }}\n{% end %}\n\nEscaped: {{/* youtube(id=\"no\") */}}, and `{% box() %}` in code is text.\n{% end %}\n\nAfter.\n",
+    );
+    insta::assert_snapshot!(site.output("blog/nested/index.html"));
+}
+
+/// Errors in nested bodies point at their own line and column; nesting past the limit is an
+/// error at the call that goes too deep.
+#[test]
+fn nested_shortcode_errors_and_the_depth_limit() {
+    let site = TestSite::fixture("markdown");
+    site.write("site/templates/shortcodes/box.html", "<div>{{ body }}</div>");
+    let deep = sitegen::markdown::MAX_NESTING + 1;
+    let page = format!(
+        "+++\ntitle = \"N\"\n+++\n{{% box() %}}\nText {{{{ nope() }}}} and\n  {{% quote(author=1 %}}\n{{% end %}}\n\n{}x{}",
+        "{% box() %}".repeat(deep),
+        "{% end %}".repeat(deep)
+    );
+    site.write("site/content/blog/nested.md", page);
+    insta::assert_snapshot!(site.errors());
+}

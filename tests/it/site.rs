@@ -189,3 +189,41 @@ fn json_feed_and_social_meta() {
     // A page without an image gets the small card.
     assert!(text("index.html").contains(r#"<meta name="twitter:card" content="summary">"#));
 }
+
+/// `publish_date` and `expiry_date`: the posts listing at a build's time (`BuildOptions::now`)
+/// holds the pages published by then and not expired; `future` adds the ones to come.
+#[test]
+fn scheduled_and_expired_pages_at_a_builds_time() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/content/posts/scheduled.md",
+        "+++\ntitle = \"Scheduled\"\ndate = 2024-02-01\npublish_date = 2024-06-01T12:00:00Z\n+++\nSoon.\n",
+    );
+    site.write(
+        "site/content/posts/expired.md",
+        "+++\ntitle = \"Expired\"\ndate = 2024-01-15\nexpiry_date = 2024-06-01\n+++\nGone.\n",
+    );
+    let at = |t: &str, future: bool| {
+        let r = site
+            .plan_with(BuildOptions {
+                now: Some(chrono::DateTime::parse_from_rfc3339(t).unwrap()),
+                future,
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let posts: Vec<&str> = r
+            .plan
+            .files
+            .keys()
+            .filter(|p| p.starts_with("posts/") && p.ends_with("/index.html"))
+            .map(String::as_str)
+            .collect();
+        format!("{t} future={future}: {}", posts.join(" "))
+    };
+    let lines = [
+        at("2024-05-01T00:00:00Z", false),
+        at("2024-05-01T00:00:00Z", true),
+        at("2024-07-01T00:00:00Z", false),
+    ];
+    insta::assert_snapshot!(lines.join("\n"));
+}
