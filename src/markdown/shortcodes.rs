@@ -96,126 +96,155 @@ fn expand_into(
     ex: &mut Expanded,
     errors: &mut Vec<Diagnostic>,
 ) {
-    let nested = depth > 0;
-    let code = code_ranges(body);
-    let in_code = |p: usize| code.iter().any(|r| r.contains(&p));
-    // Zola's rule: calls and escapes in code are processed too, their text put in as it is.
-    let zola_code = input.env.config.shortcode_rules == crate::config::ShortcodeRules::Zola;
-    let at = |p: usize| line_col(input.text, input.body_offset + base + p);
-    let mut md = String::with_capacity(body.len());
-    let mut copied = 0;
-    let mut p = 0;
+    let mut scan = Scan {
+        input,
+        body,
+        base,
+        depth,
+        code: code_ranges(body),
+        // Zola's rule: calls and escapes in code are processed too, their text put in as it is.
+        zola_code: input.env.config.shortcode_rules == crate::config::ShortcodeRules::Zola,
+        md: String::with_capacity(body.len()),
+        copied: 0,
+        ex,
+        errors,
+    };
     let bytes = body.as_bytes();
+    let mut p = 0;
     while p + 1 < bytes.len() {
-        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || (in_code(p) && !zola_code) {
+        if bytes[p] != b'{' || !(bytes[p + 1] == b'{' || bytes[p + 1] == b'%') || (scan.in_code(p) && !scan.zola_code) {
             p += 1;
             continue;
         }
-        let raw = zola_code && in_code(p);
-        let block = bytes[p + 1] == b'%';
-        let (open, close) = if block { ("{%", "%}") } else { ("{{", "}}") };
-        // Escaped: {{/* name() */}} → {{ name() }}, kept verbatim (no smart punctuation).
-        if body[p + 2..].starts_with("/*") {
-            let found = body[p + 4..].find(&format!("*/{close}")).filter(|&e| {
-                // Zola's escape holds a well-formed call; anything else is text.
-                let inner = &body[p + 4..p + 4 + e];
-                !zola_code || well_formed_call(inner, close)
-            });
-            if let Some(e) = found {
-                let end = p + 4 + e + 4;
-                // In a body, the escape stays for the template's `markdown` filter to undo.
-                if nested {
-                    p = end;
-                    continue;
-                }
-                md.push_str(&body[copied..p]);
-                ex.map.push((md.len(), p));
-                let text = format!("{open}{}{close}", &body[p + 4..p + 4 + e]);
-                if raw {
-                    md.push_str(&text);
-                } else {
-                    md.push_str(&placeholder(ex.outputs.len()));
-                    ex.outputs.push(super::escape_html(&text));
-                }
-                ex.map.push((md.len(), end));
-                p = end;
-                copied = p;
-                continue;
-            }
+        p = match scan.escape(p) {
+            Some(next) => next,
+            None => scan.call(p),
+        };
+    }
+    scan.md.push_str(&body[scan.copied..]);
+    scan.ex.markdown = std::mem::take(&mut scan.md);
+}
+
+/// One text being expanded: what has been written so far (`md`, up to `copied` of `body`).
+struct Scan<'i, 'b, 'e> {
+    input: &'i Input<'i>,
+    body: &'b str,
+    base: usize,
+    depth: usize,
+    code: Vec<Range<usize>>,
+    zola_code: bool,
+    md: String,
+    copied: usize,
+    ex: &'e mut Expanded,
+    errors: &'e mut Vec<Diagnostic>,
+}
+
+impl Scan<'_, '_, '_> {
+    fn in_code(&self, p: usize) -> bool {
+        self.code.iter().any(|r| r.contains(&p))
+    }
+
+    fn error(&mut self, p: usize, msg: String) {
+        let (l, c) = line_col(self.input.text, self.input.body_offset + self.base + p);
+        self.errors.push(Diagnostic::at(self.input.origin, l, c, msg));
+    }
+
+    /// Replaces `p..end` of the body by `text`: in place (in code under Zola's rules, or in a
+    /// body), else as a placeholder for the output `html`.
+    fn put(&mut self, p: usize, end: usize, in_place: bool, html: String) {
+        self.md.push_str(&self.body[self.copied..p]);
+        self.ex.map.push((self.md.len(), p));
+        if in_place {
+            self.md.push_str(&html);
+        } else {
+            self.md.push_str(&placeholder(self.ex.outputs.len()));
+            self.ex.outputs.push(html);
         }
+        self.ex.map.push((self.md.len(), end));
+        self.copied = end;
+    }
+
+    /// Drops `p..end` of the body (a call that failed).
+    fn drop_range(&mut self, p: usize, end: usize) {
+        self.md.push_str(&self.body[self.copied..p]);
+        self.ex.map.push((self.md.len(), end));
+        self.copied = end;
+    }
+
+    /// An escaped call at `p` (`{{/* name() */}}` → `{{ name() }}`, kept verbatim, no smart
+    /// punctuation): where to go on, or `None` when there is none.
+    fn escape(&mut self, p: usize) -> Option<usize> {
+        let body = self.body;
+        let close = if body.as_bytes()[p + 1] == b'%' { "%}" } else { "}}" };
+        let open = if close == "%}" { "{%" } else { "{{" };
+        if !body[p + 2..].starts_with("/*") {
+            return None;
+        }
+        let zola = self.zola_code;
+        let e = body[p + 4..].find(&format!("*/{close}")).filter(|&e| {
+            // Zola's escape holds a well-formed call; anything else is text.
+            !zola || well_formed_call(&body[p + 4..p + 4 + e], close)
+        })?;
+        let end = p + 4 + e + 4;
+        // In a body, the escape stays for the template's `markdown` filter to undo.
+        if self.depth > 0 {
+            return Some(end);
+        }
+        let text = format!("{open}{}{close}", &body[p + 4..p + 4 + e]);
+        if zola && self.in_code(p) {
+            self.put(p, end, true, text);
+        } else {
+            self.put(p, end, false, super::escape_html(&text));
+        }
+        Some(end)
+    }
+
+    /// A call at `p`, rendered (its body's own calls first); where to go on.
+    fn call(&mut self, p: usize) -> usize {
+        let body = self.body;
+        let raw = self.zola_code && self.in_code(p);
+        let block = body.as_bytes()[p + 1] == b'%';
+        let close = if block { "%}" } else { "}}" };
         let call = match parse_call(body, p + 2, close) {
             Ok(Some(c)) => c,
-            Ok(None) => {
-                p += 2;
-                continue;
-            }
+            Ok(None) => return p + 2,
             // In code, what does not parse as a call, or names no shortcode, is code text.
-            Err(_) if raw => {
-                p += 2;
-                continue;
-            }
+            Err(_) if raw => return p + 2,
             Err(msg) => {
-                let (l, c) = at(p);
-                errors.push(Diagnostic::at(input.origin, l, c, msg));
-                p += 2;
-                continue;
+                self.error(p, msg);
+                return p + 2;
             }
         };
-        if block && call.name == "end" {
-            p += 2;
-            continue;
+        let exists = self.input.env.shortcodes.exists(&call.name);
+        if (block && call.name == "end") || (raw && !exists) {
+            return p + 2;
         }
-        if raw && !input.env.shortcodes.exists(&call.name) {
-            p += 2;
-            continue;
-        }
-        if !input.env.shortcodes.exists(&call.name) {
-            let (l, c) = at(p);
-            errors.push(Diagnostic::at(
-                input.origin,
-                l,
-                c,
-                input.env.shortcodes.missing(&call.name),
-            ));
-            p = call.end;
-            continue;
+        if !exists {
+            let msg = self.input.env.shortcodes.missing(&call.name);
+            self.error(p, msg);
+            return call.end;
         }
         let (body_range, end) = if block {
-            let skip_code = |q: usize| in_code(q) && !zola_code;
+            let skip_code = |q: usize| self.in_code(q) && !self.zola_code;
             match find_block_end(body, call.end, &skip_code) {
                 Some((inner_end, after)) => (Some(trim_body(body, call.end..inner_end)), after),
                 None => {
-                    let (l, c) = at(p);
-                    errors.push(Diagnostic::at(
-                        input.origin,
-                        l,
-                        c,
-                        format!("shortcode `{}` has no closing `{{% end %}}`", call.name),
-                    ));
-                    p = call.end;
-                    continue;
+                    self.error(p, format!("shortcode `{}` has no closing `{{% end %}}`", call.name));
+                    return call.end;
                 }
             }
         } else {
             (None, call.end)
         };
-        if depth >= MAX_NESTING {
-            let (l, c) = at(p);
-            errors.push(Diagnostic::at(
-                input.origin,
-                l,
-                c,
-                format!(
-                    "shortcode `{}` is nested {} deep in other shortcodes' bodies; the limit is {MAX_NESTING}",
-                    call.name,
-                    depth + 1
-                ),
-            ));
-            md.push_str(&body[copied..p]);
-            ex.map.push((md.len(), end));
-            p = end;
-            copied = end;
-            continue;
+        if self.depth >= MAX_NESTING {
+            let msg = format!(
+                "shortcode `{}` is nested {} deep in other shortcodes' bodies; the limit is {MAX_NESTING}",
+                call.name,
+                self.depth + 1
+            );
+            self.error(p, msg);
+            self.drop_range(p, end);
+            return end;
         }
         // The body with its own calls expanded first.
         let body_text = body_range.map(|r| {
@@ -228,42 +257,30 @@ fn expand_into(
                 outputs: Vec::new(),
                 map: Vec::new(),
             };
-            expand_into(input, text, base + r.start, depth + 1, &mut inner, errors);
+            expand_into(
+                self.input,
+                text,
+                self.base + r.start,
+                self.depth + 1,
+                &mut inner,
+                self.errors,
+            );
             inner.markdown
         });
+        let input = self.input;
         match input
             .env
             .shortcodes
             .render(&call.name, &call.args, body_text.as_deref(), input.page_dir, input.key)
         {
-            Ok(html) => {
-                md.push_str(&body[copied..p]);
-                ex.map.push((md.len(), p));
-                if raw || nested {
-                    md.push_str(&html);
-                } else {
-                    md.push_str(&placeholder(ex.outputs.len()));
-                    ex.outputs.push(html);
-                }
-                ex.map.push((md.len(), end));
-            }
+            Ok(html) => self.put(p, end, raw || self.depth > 0, html),
             Err(e) => {
-                let (l, c) = at(p);
-                errors.push(Diagnostic::at(
-                    input.origin,
-                    l,
-                    c,
-                    format!("shortcode `{}` failed: {e}", call.name),
-                ));
-                md.push_str(&body[copied..p]);
-                ex.map.push((md.len(), end));
+                self.error(p, format!("shortcode `{}` failed: {e}", call.name));
+                self.drop_range(p, end);
             }
         }
-        p = end;
-        copied = end;
+        end
     }
-    md.push_str(&body[copied..]);
-    ex.markdown = md;
 }
 
 /// A body's range without the line break after its opening tag and the one before its
