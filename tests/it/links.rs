@@ -1,5 +1,11 @@
 //! Links: relative URLs of the output resolved against their page and checked (reported at
-//! their Markdown line), and links between Markdown files resolved like `@/` links.
+//! their Markdown line), links between Markdown files resolved like `@/` links, and
+//! `sitegen check --external` against a local HTTP server.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::harness::TestSite;
 
@@ -125,4 +131,148 @@ fn markdown_file_links_in_the_pages_language() {
     let html = s.output("ja/about/index.html");
     let p = html.split("<p>").nth(1).and_then(|t| t.split("</p>").next()).unwrap();
     insta::assert_snapshot!(p, @r#"<a href="https://example.com/ja/blog/first/">一</a> <a href="https://example.com/blog/third/">三</a> <a href="https://example.com/ja/blog/second/">二</a>"#);
+}
+
+/// A local HTTP server for the external check: 200, 404, redirect chains, a loop, a HEAD
+/// it refuses, an answer that never comes, a reset. Counts the requests per path.
+struct Server {
+    port: u16,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let h = h.clone();
+                std::thread::spawn(move || answer(stream, &h));
+            }
+        });
+        Server { port, hits }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self) -> Vec<String> {
+        let mut v = self.hits.lock().unwrap().clone();
+        v.sort();
+        v
+    }
+}
+
+fn answer(mut stream: TcpStream, hits: &Mutex<Vec<String>>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let mut parts = head.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    hits.lock().unwrap().push(format!("{method} {path}"));
+    let reply = |status: &str, extra: &str| {
+        format!("HTTP/1.1 {status}\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n")
+    };
+    let response = match path.as_str() {
+        "/ok" => reply("200 OK", ""),
+        "/gone" => reply("404 Not Found", ""),
+        "/no-head" if method == "HEAD" => reply("405 Method Not Allowed", ""),
+        "/no-head" => reply("200 OK", ""),
+        "/loop" => reply("301 Moved Permanently", "location: /loop\r\n"),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(3));
+            reply("200 OK", "")
+        }
+        "/reset" => {
+            // Linger 0: closing sends a reset instead of a FIN.
+            let _ = socket_reset(&stream);
+            return;
+        }
+        p if p.starts_with("/moved/") => {
+            let n: u32 = p["/moved/".len()..].parse().unwrap_or(0);
+            if n == 0 {
+                reply("200 OK", "")
+            } else {
+                reply("301 Moved Permanently", &format!("location: /moved/{}\r\n", n - 1))
+            }
+        }
+        _ => reply("500 Internal Server Error", ""),
+    };
+    let _ = stream.write_all(response.as_bytes());
+}
+
+fn socket_reset(stream: &TcpStream) -> std::io::Result<()> {
+    let s = socket2::SockRef::from(stream);
+    s.set_linger(Some(Duration::ZERO))
+}
+
+#[test]
+fn check_external_reports_dead_links_where_they_are() {
+    let server = Server::start();
+    let s = TestSite::fixture("markdown");
+    let u = |p: &str| server.url(p);
+    s.write(
+        "site/content/external.md",
+        &format!(
+            "+++\ntitle = \"External\"\n+++\n[ok]({}) [gone]({})\n[no head]({}) [three redirects]({})\n\
+             [loop]({}) [slow]({})\n[reset]({}) [skipped]({}) [ok again]({}#anchor)\n",
+            u("/ok"),
+            u("/gone"),
+            u("/no-head"),
+            u("/moved/3"),
+            u("/loop"),
+            u("/slow"),
+            u("/reset"),
+            u("/skipped/x"),
+            u("/ok"),
+        ),
+    );
+    // The fixture's own external links (`https://`) are skipped: nothing reaches the internet.
+    let config = s.read("config.toml");
+    s.write(
+        "config.toml",
+        format!(
+            "{config}\n[link_checker]\nskip = [\"http://127.0.0.1:*/skipped/*\", \"https://*\"]\ntimeout = \"1s\"\nmax_redirects = 5\n"
+        ),
+    );
+    let run = || {
+        let out = s.cmd(&["check", "--external"]).assert().failure().get_output().clone();
+        let text = format!(
+            "{}{}",
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap()
+        );
+        text.replace(&server.port.to_string(), "PORT")
+    };
+    let first = run();
+    insta::assert_snapshot!(first);
+    let hits = server.hits();
+    assert_eq!(hits.iter().filter(|h| *h == "HEAD /ok").count(), 1, "{hits:?}");
+    assert!(!hits.iter().any(|h| h.contains("skipped")), "{hits:?}");
+    assert!(hits.contains(&"GET /no-head".to_string()), "{hits:?}");
+    assert_eq!(
+        hits.iter().filter(|h| h.starts_with("HEAD /moved/")).count(),
+        4,
+        "{hits:?}"
+    );
+    // The second check takes the alive ones from `.sitegen/links.json`.
+    server.hits.lock().unwrap().clear();
+    let second = run();
+    assert!(second.contains("from the cache"), "{second}");
+    let hits = server.hits();
+    assert!(
+        !hits.iter().any(|h| h.ends_with(" /ok") || h.contains("/moved/")),
+        "{hits:?}"
+    );
+    assert!(hits.contains(&"HEAD /gone".to_string()), "{hits:?}");
 }
