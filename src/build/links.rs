@@ -53,6 +53,10 @@ struct Site<'a> {
     markdown: &'a HashMap<&'a str, &'a [LinkRef]>,
 }
 
+/// What the check finds on one page: its broken links, and its external URLs with where
+/// each appears.
+type PageLinks = (Vec<Diagnostic>, Vec<(String, LinkSite)>);
+
 /// What a URL of a page means.
 #[derive(Debug, PartialEq)]
 enum Target {
@@ -91,7 +95,7 @@ pub fn check_links(
         output_dir,
         markdown,
     };
-    let pages: Vec<(Vec<Diagnostic>, Vec<(String, LinkSite)>)> = plan
+    let pages: Vec<PageLinks> = plan
         .files
         .par_iter()
         .filter(|(p, _)| p.ends_with(".html"))
@@ -115,7 +119,7 @@ pub fn check_links(
 
 impl Site<'_> {
     /// The broken links and the external URLs of one HTML output (`path`, made from `source`).
-    fn page(&self, path: &str, text: &str, source: &str) -> (Vec<Diagnostic>, Vec<(String, LinkSite)>) {
+    fn page(&self, path: &str, text: &str, source: &str) -> PageLinks {
         let attrs = crate::html::attributes(text);
         let page_url = crate::paths::url_path(path);
         let mut dir = parent_url(&page_url).to_string();

@@ -223,7 +223,7 @@ fn check_external_reports_dead_links_where_they_are() {
     let u = |p: &str| server.url(p);
     s.write(
         "site/content/external.md",
-        &format!(
+        format!(
             "+++\ntitle = \"External\"\n+++\n[ok]({}) [gone]({})\n[no head]({}) [three redirects]({})\n\
              [loop]({}) [slow]({})\n[reset]({}) [skipped]({}) [ok again]({}#anchor)\n",
             u("/ok"),
