@@ -160,7 +160,8 @@ impl Site<'_> {
                                 format!("broken internal link `{url}`: nothing is built at `{target}`")
                             } else {
                                 format!(
-                                    "broken relative link `{url}` (on `{page_url}`): nothing is built at `{target}`"
+                                    "broken relative link `{url}` (on `{page_url}`): nothing is built at `{target}`{}",
+                                    sites.hint(&url)
                                 )
                             };
                             broken.extend(sites.of(&url).into_iter().map(|s| s.diagnostic(message.clone())));
@@ -249,8 +250,8 @@ impl Site<'_> {
 struct Sites<'a> {
     origin: &'a str,
     markdown: &'a [LinkRef],
-    /// The Markdown's positions by percent-decoded URL, made when first needed.
-    by_url: std::cell::OnceCell<HashMap<String, Vec<(usize, usize)>>>,
+    /// The Markdown's links by percent-decoded URL, made when first needed.
+    by_url: std::cell::OnceCell<HashMap<String, Vec<&'a LinkRef>>>,
     output: String,
 }
 
@@ -259,27 +260,44 @@ impl Sites<'_> {
     /// comes from a template). URLs compare percent-decoded: the HTML writer encodes what
     /// the Markdown may have written as it is.
     fn of(&self, url: &str) -> Vec<LinkSite> {
+        self.refs(url)
+            .map(|refs| {
+                refs.iter()
+                    .map(|l| LinkSite {
+                        file: self.origin.to_string(),
+                        position: Some((l.line, l.column)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| {
+                vec![LinkSite {
+                    file: self.output.clone(),
+                    position: None,
+                }]
+            })
+    }
+
+    /// The Markdown links that have `url`, if any.
+    fn refs(&self, url: &str) -> Option<&Vec<&LinkRef>> {
         let by_url = self.by_url.get_or_init(|| {
-            let mut m: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+            let mut m: HashMap<String, Vec<&LinkRef>> = HashMap::new();
             for l in self.markdown {
-                m.entry(crate::paths::percent_decode(&l.url))
-                    .or_default()
-                    .push((l.line, l.column));
+                m.entry(crate::paths::percent_decode(&l.url)).or_default().push(l);
             }
             m
         });
-        match by_url.get(&crate::paths::percent_decode(url)) {
-            Some(positions) => positions
-                .iter()
-                .map(|&p| LinkSite {
-                    file: self.origin.to_string(),
-                    position: Some(p),
-                })
-                .collect(),
-            None => vec![LinkSite {
-                file: self.output.clone(),
-                position: None,
-            }],
+        by_url.get(&crate::paths::percent_decode(url))
+    }
+
+    /// `: link to the page as `name.md#x``, when `url` is an mdBook-style `name.html` link
+    /// from Markdown beside a page `name.md`.
+    fn hint(&self, url: &str) -> String {
+        match self
+            .refs(url)
+            .and_then(|r| r.iter().find_map(|l| l.markdown_file.as_deref()))
+        {
+            Some(md) => format!("; `{md}` would link to the page"),
+            None => String::new(),
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct LinkRef {
     pub url: String,
     pub line: usize,
     pub column: usize,
+    /// For a relative `name.html` link (mdBook's way to link a chapter) beside a page
+    /// `name.md`: the `.md` link that reaches it (`name.md#anchor`), for the message.
+    pub markdown_file: Option<String>,
 }
 
 /// `other.md?q#anchor` → (`other.md`, `?q`, `anchor`) when `dest` is a relative link to a
@@ -116,11 +119,33 @@ impl<'a> Renderer<'a> {
     /// Records where a link or image URL of the output comes from.
     pub(super) fn record_link(&mut self, range: &Range<usize>, url: &str) {
         let (line, column) = self.pos(range);
+        let markdown_file = self.markdown_file_for_html(url);
         self.rendered.links.push(LinkRef {
             url: url.to_string(),
             line,
             column,
+            markdown_file,
         });
+    }
+
+    /// `ch03-02.html#x` → `ch03-02.md#x` when that is a page beside this file (the link a
+    /// book written for mdBook means).
+    fn markdown_file_for_html(&mut self, url: &str) -> Option<String> {
+        let end = url.find(['?', '#']).unwrap_or(url.len());
+        let stem = url[..end].strip_suffix(".html")?;
+        if stem.is_empty() || url.starts_with('/') || has_scheme(url) {
+            return None;
+        }
+        let md = format!("{stem}.md{}", &url[end..]);
+        let joined = crate::paths::normalize(&format!(
+            "{}{}.md",
+            self.input.page_dir,
+            crate::paths::percent_decode(stem)
+        ))?;
+        let file = joined.strip_prefix("content/")?.to_string();
+        // Whether the hint is given depends on the file (`links_key`).
+        self.rendered.links_to.push(file.clone());
+        (self.input.env.resolve)(&file, self.input.lang).map(|_| md)
     }
 }
 
