@@ -387,7 +387,7 @@ fn check_external(
         plan.cached.len(),
         plan.skipped.len()
     ));
-    let fetched = linkcheck::http::check(&plan.request, lc, &|_| {});
+    let fetched = linkcheck::http::check(&plan.request, lc);
     let cache_for = crate::config::parse_duration(&lc.cache_for).unwrap_or(0);
     for (url, outcome) in &fetched {
         cache.record(url, outcome, now);

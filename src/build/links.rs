@@ -122,12 +122,13 @@ impl Site<'_> {
     fn page(&self, path: &str, text: &str, source: &str) -> PageLinks {
         let attrs = crate::html::attributes(text);
         let page_url = crate::paths::url_path(path);
-        let mut dir = parent_url(&page_url).to_string();
-        for a in attrs.iter().filter(|a| a.name == "href" && a.in_tag(text, "base")) {
-            match self.target(&unescape(&text[a.value.clone()]), &dir) {
-                Target::Internal(p) => dir = parent_url(&p).to_string(),
-                // Relative URLs lead elsewhere: nothing of this site to check.
-                Target::External(_) => return (Vec::new(), Vec::new()),
+        // Relative URLs resolve against the first `<base href>`, else the page; `None` when
+        // the base is another site (they are not this site's to check).
+        let mut dir = Some(parent_url(&page_url).to_string());
+        if let Some(a) = attrs.iter().find(|a| a.name == "href" && a.in_tag(text, "base")) {
+            match self.target(&unescape(&text[a.value.clone()]), dir.as_deref()) {
+                Target::Internal(p) => dir = Some(parent_url(&p).to_string()),
+                Target::External(_) => dir = None,
                 Target::Above | Target::Skip => {}
             }
         }
@@ -153,7 +154,7 @@ impl Site<'_> {
                 if !seen.insert(url.clone()) {
                     continue;
                 }
-                match self.target(&url, &dir) {
+                match self.target(&url, dir.as_deref()) {
                     Target::Internal(local) => {
                         if let Some(target) = self.missing(&local) {
                             let message = if url.starts_with('/') || has_scheme(&url) {
@@ -180,8 +181,9 @@ impl Site<'_> {
         (broken, external)
     }
 
-    /// What `url` on a page whose relative URLs resolve against `dir` (`/blog/a/`) means.
-    fn target(&self, url: &str, dir: &str) -> Target {
+    /// What `url` on a page whose relative URLs resolve against `dir` (`/blog/a/`; `None`:
+    /// against another site) means.
+    fn target(&self, url: &str, dir: Option<&str>) -> Target {
         if let Some(rest) = url.strip_prefix("//") {
             return Target::External(without_fragment(&format!("https://{rest}")));
         }
@@ -217,9 +219,9 @@ impl Site<'_> {
         }
         let end = url.find(['?', '#']).unwrap_or(url.len());
         let (path, rest) = url.split_at(end);
-        if path.is_empty() {
+        let Some(dir) = dir.filter(|_| !path.is_empty()) else {
             return Target::Skip;
-        }
+        };
         let Some(joined) = crate::paths::normalize(&format!("{dir}{path}")) else {
             return Target::Above;
         };
@@ -403,7 +405,7 @@ mod tests {
     #[test]
     fn urls_resolve_against_the_page() {
         site_for("https://example.com/book", |s| {
-            let t = |u: &str| s.target(u, "/ch03-01/");
+            let t = |u: &str| s.target(u, Some("/ch03-01/"));
             assert_eq!(
                 t("ch03-02.html#tuple"),
                 Target::Internal("/ch03-01/ch03-02.html#tuple".into())
@@ -412,6 +414,7 @@ mod tests {
             assert_eq!(t(".."), Target::Internal("/".into()));
             assert_eq!(t("./img/a.png?v=1"), Target::Internal("/ch03-01/img/a.png?v=1".into()));
             assert_eq!(t("../../x/"), Target::Above);
+            assert_eq!(s.target("a/", None), Target::Skip);
             assert_eq!(t("#top"), Target::Skip);
             assert_eq!(t("?page=2"), Target::Skip);
             assert_eq!(t("mailto:a@example.com"), Target::Skip);

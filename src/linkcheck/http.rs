@@ -13,12 +13,8 @@ use tokio::sync::Semaphore;
 use super::Outcome;
 use crate::config::LinkCheckerConfig;
 
-/// Checks every URL; returns each one's outcome. `progress` is called after each.
-pub fn check(
-    urls: &[String],
-    config: &LinkCheckerConfig,
-    progress: &(dyn Fn(usize) + Sync),
-) -> BTreeMap<String, Outcome> {
+/// Checks every URL; returns each one's outcome.
+pub fn check(urls: &[String], config: &LinkCheckerConfig) -> BTreeMap<String, Outcome> {
     if urls.is_empty() {
         return BTreeMap::new();
     }
@@ -56,7 +52,6 @@ pub fn check(
     let total = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
     let per_host = config.per_host.max(1);
-    let done = std::sync::atomic::AtomicUsize::new(0);
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for url in urls {
@@ -86,7 +81,6 @@ pub fn check(
         while let Some(r) = tasks.join_next().await {
             if let Ok((url, outcome)) = r {
                 out.insert(url, outcome);
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
             }
         }
         out
