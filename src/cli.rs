@@ -44,8 +44,9 @@ pub struct Cli {
 pub enum Command {
     /// Render the site into the output folder (`public/`), replacing it only on success.
     Build(BuildArgs),
-    /// Build without writing anything; report every error and broken internal link.
-    Check(SiteArgs),
+    /// Build without writing anything; report every error and broken internal link (and,
+    /// with `--external`, every dead external link).
+    Check(CheckArgs),
     /// Build into memory, serve on 127.0.0.1, rebuild what changes and reload the browser.
     Serve(ServeArgs),
     /// Upload the output folder to a deploy target (S3) in safe order and invalidate what
@@ -137,6 +138,16 @@ pub struct BuildArgs {
     /// changed files (each replaced atomically).
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Also request every external URL of the output once (HEAD, then GET where HEAD is not
+    /// allowed), as `[link_checker]` says; alive results are kept in `.sitegen/links.json`.
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]
@@ -401,20 +412,86 @@ fn cmd_new(cli: &Cli, path: &str, p: &Printer) -> Result<(), Errors> {
     Ok(())
 }
 
-fn cmd_check(cli: &Cli, args: &SiteArgs, p: &Printer) -> Result<(), Errors> {
+fn cmd_check(cli: &Cli, args: &CheckArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
-    let (_, result) = build_site(cli, args, false, false)?;
-    if !result.warnings.is_empty() {
-        return Err(Errors::sorted(result.warnings));
+    let (config, result) = build_site(cli, &args.site, false, false)?;
+    let mut errors = result.warnings;
+    let external = if args.external {
+        let (dead, summary) = check_external(cli, &config, &result.external_links, p);
+        errors.extend(dead);
+        format!("; {summary}")
+    } else {
+        String::new()
+    };
+    if !errors.is_empty() {
+        if let Some(summary) = external.strip_prefix("; ") {
+            p.info(format!("Checked {summary}"));
+        }
+        return Err(Errors::sorted(errors));
     }
     p.info(format!(
-        "Checked {} pages, {} sections, {} output files: no errors, no broken internal links ({} ms)",
+        "Checked {} pages, {} sections, {} output files: no errors, no broken internal links{external} ({} ms)",
         result.stats.pages,
         result.stats.sections,
         result.stats.outputs,
         start.elapsed().as_millis()
     ));
     Ok(())
+}
+
+/// `check --external`: plans from the cache, requests the rest, keeps the alive results;
+/// returns the dead links (errors) and a summary line. URLs that would not say are warnings.
+fn check_external(
+    cli: &Cli,
+    config: &Config,
+    urls: &std::collections::BTreeMap<String, Vec<build::LinkSite>>,
+    p: &Printer,
+) -> (Vec<Diagnostic>, String) {
+    use crate::linkcheck::{self, cache::LinkCache};
+    let cache_path = cli.root.join(".sitegen/links.json");
+    let mut cache = LinkCache::read(&cache_path);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let lc = &config.link_checker;
+    let plan = linkcheck::plan(urls, lc, &cache, now);
+    p.detail(format!(
+        "external links: {} to request, {} from the cache, {} skipped",
+        plan.request.len(),
+        plan.cached.len(),
+        plan.skipped.len()
+    ));
+    let fetched = linkcheck::http::check(&plan.request, lc);
+    let cache_for = crate::config::parse_duration(&lc.cache_for).unwrap_or(0);
+    for (url, outcome) in &fetched {
+        cache.record(url, outcome, now);
+    }
+    cache.expire(now, cache_for);
+    if cache_for > 0 {
+        if let Err(e) = cache.write(&cache_path) {
+            p.warnings(&[Diagnostic::new(
+                cache_path.display().to_string(),
+                format!("cannot write the link cache: {e}"),
+            )]);
+        }
+    }
+    let mut results = plan.cached.clone();
+    results.extend(fetched);
+    let (dead, unknown) = linkcheck::report(urls, &results);
+    p.warnings(&Errors::sorted(unknown).0);
+    let summary = format!(
+        "{} external URLs: {} requested, {} from the cache, {} skipped, {} dead",
+        urls.len(),
+        plan.request.len(),
+        plan.cached.len(),
+        plan.skipped.len(),
+        results
+            .values()
+            .filter(|o| matches!(o, linkcheck::Outcome::Dead(_)))
+            .count()
+    );
+    (dead, summary)
 }
 
 fn cmd_import(

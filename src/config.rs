@@ -75,6 +75,9 @@ pub struct Config {
     /// The image pipeline (`[images]`): quality per format, Markdown images, cache, limits.
     #[serde(default)]
     pub images: ImagesConfig,
+    /// `sitegen check --external` (`[link_checker]`): what to skip, how long results are kept.
+    #[serde(default)]
+    pub link_checker: LinkCheckerConfig,
     /// Where processed images are cached, resolved against the site root by the CLI from
     /// `images.cache_dir`; `None` keeps the cache in memory only (tests, `check`).
     #[serde(skip)]
@@ -420,6 +423,38 @@ impl Default for MarkdownConfig {
     }
 }
 
+/// `[link_checker]`: how `sitegen check --external` checks the external URLs of the output.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkCheckerConfig {
+    /// Globs of URLs never requested (`https://example.com/*`, `*://localhost*`).
+    pub skip: Vec<String>,
+    /// How long a result is kept in `.sitegen/links.json` (`1d`, `12h`; `0` checks every URL
+    /// every time).
+    pub cache_for: String,
+    /// How long one request may take (`10s`).
+    pub timeout: String,
+    /// Requests at once, in total.
+    pub concurrency: usize,
+    /// Requests at once to one host.
+    pub per_host: usize,
+    /// Redirects followed before a URL counts as dead.
+    pub max_redirects: usize,
+}
+
+impl Default for LinkCheckerConfig {
+    fn default() -> Self {
+        LinkCheckerConfig {
+            skip: Vec::new(),
+            cache_for: "1d".into(),
+            timeout: "10s".into(),
+            concurrency: 16,
+            per_host: 2,
+            max_redirects: 10,
+        }
+    }
+}
+
 /// The image pipeline's settings (`[images]`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -636,6 +671,7 @@ impl Config {
         }
         errs.extend(validate_taxonomies(&keys, &[], &cfg.taxonomies));
         errs.extend(validate_languages(&keys, &cfg));
+        errs.extend(validate_link_checker(&keys, &cfg.link_checker));
         if crate::highlight::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
             errs.push(keys.at(
                 &["markdown", "highlight_theme"],
@@ -886,6 +922,35 @@ fn validate_languages(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
         }
         if let Some(t) = &l.taxonomies {
             errs.extend(validate_taxonomies(keys, &["languages", code], t));
+        }
+    }
+    errs
+}
+
+fn validate_link_checker(keys: &Keys<'_>, c: &LinkCheckerConfig) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    for (key, d) in [("cache_for", &c.cache_for), ("timeout", &c.timeout)] {
+        if parse_duration(d).is_none() {
+            errs.push(keys.at(
+                &["link_checker", key],
+                format!("`link_checker.{key}` `{d}` is not a duration such as `1d`, `12h`, `10s` or `0`"),
+            ));
+        }
+    }
+    for (key, n) in [("concurrency", c.concurrency), ("per_host", c.per_host)] {
+        if n == 0 {
+            errs.push(keys.at(
+                &["link_checker", key],
+                format!("`link_checker.{key}` must be at least 1"),
+            ));
+        }
+    }
+    for g in &c.skip {
+        if let Err(e) = globset::Glob::new(g) {
+            errs.push(keys.at(
+                &["link_checker", "skip"],
+                format!("`link_checker.skip` `{g}` is not a valid glob: {}", e.kind()),
+            ));
         }
     }
     errs

@@ -3,11 +3,20 @@
 
 use std::ops::Range;
 
-/// One attribute of a tag: its lower-case name and the byte range of its value.
+/// One attribute of a tag: its lower-case name, the byte range of its value and the byte
+/// range of its tag's name (the same range for every attribute of one tag).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
     pub name: String,
     pub value: Range<usize>,
+    pub tag: Range<usize>,
+}
+
+impl Attr {
+    /// Whether the attribute belongs to a tag named `name` (lower case).
+    pub fn in_tag(&self, html: &str, name: &str) -> bool {
+        html[self.tag.clone()].eq_ignore_ascii_case(name)
+    }
 }
 
 /// Every attribute with a value in `html`, in document order. The contents of `<script>` and
@@ -31,7 +40,8 @@ pub fn attributes(html: &str) -> Vec<Attr> {
         while p < b.len() && !b[p].is_ascii_whitespace() && b[p] != b'>' && b[p] != b'/' {
             p += 1;
         }
-        let tag = html[lt + 1..p].to_ascii_lowercase();
+        let tag_range = lt + 1..p;
+        let tag = html[tag_range.clone()].to_ascii_lowercase();
         // Attributes until `>`.
         loop {
             while p < b.len() && (b[p].is_ascii_whitespace() || b[p] == b'/') {
@@ -57,14 +67,22 @@ pub fn attributes(html: &str) -> Vec<Attr> {
                     let q = b[p];
                     let vs = p + 1;
                     let ve = memchr(q, &b[vs..]).map(|e| vs + e).unwrap_or(b.len());
-                    out.push(Attr { name, value: vs..ve });
+                    out.push(Attr {
+                        name,
+                        value: vs..ve,
+                        tag: tag_range.clone(),
+                    });
                     p = (ve + 1).min(b.len());
                 } else {
                     let vs = p;
                     while p < b.len() && !b[p].is_ascii_whitespace() && b[p] != b'>' {
                         p += 1;
                     }
-                    out.push(Attr { name, value: vs..p });
+                    out.push(Attr {
+                        name,
+                        value: vs..p,
+                        tag: tag_range.clone(),
+                    });
                 }
             } else if ns == p {
                 p += 1;

@@ -49,11 +49,13 @@ pub mod templates;
 
 pub mod build;
 
-// Edges: output writing, site loading, the dev server, publishing, the CLI.
+// Edges: output writing, site loading, the external link check, the dev server, publishing,
+// the CLI.
 pub mod output;
 
 pub mod site;
 
+pub mod linkcheck;
 pub mod publish;
 pub mod serve;
 

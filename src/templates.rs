@@ -1045,11 +1045,13 @@ fn register_filters(tera: &mut Tera, site: &Arc<SiteData>) {
             let lang = s.lang_of(&kw, state)?;
             let resolve = |p: &str, lang: &str| s.url_in(p, lang).map(|(f, u)| (f.into_owned(), u.clone()));
             let resolve_asset = |u: &str| s.assets.fingerprinted_url(u, &s.config);
+            let source_exists = |p: &str| s.tree.get(p).is_some();
             let env = crate::markdown::Env {
                 config: &s.config.markdown,
                 base_url: &s.config.base_url,
                 highlighter: &s.highlighter,
                 resolve: &resolve,
+                source_exists: &source_exists,
                 resolve_asset: &resolve_asset,
                 shortcodes: &crate::markdown::NoShortcodes,
                 images: None,

@@ -73,8 +73,8 @@ impl Renders {
                         a.line,
                         a.column,
                         format!(
-                            "link to `@/{}#{}`, but that page has no heading with id `{}`",
-                            a.target, a.anchor, a.anchor
+                            "link to `{}`, but `content/{}` has no heading with id `{}`",
+                            a.link, a.target, a.anchor
                         ),
                     ));
                 }
@@ -97,6 +97,15 @@ impl Renders {
             .collect()
     }
 
+    /// The links (and images) of each render's Markdown, by content file.
+    pub fn links(&self) -> HashMap<&str, &[markdown::LinkRef]> {
+        self.origins
+            .iter()
+            .zip(self.all())
+            .map(|(o, c)| (o.as_str(), c.result.0.links.as_slice()))
+            .collect()
+    }
+
     /// The renders by content file, for the next build.
     pub fn cache(&self) -> HashMap<String, CachedMarkdown> {
         self.origins.iter().cloned().zip(self.all().cloned()).collect()
@@ -116,11 +125,13 @@ pub(super) fn with_env<R>(
     let shortcodes = TemplateShortcodes { templates, contexts };
     let resolve = |p: &str, lang: &str| site.url_in(p, lang).map(|(f, u)| (f.into_owned(), u.clone()));
     let resolve_asset = |u: &str| site.assets.fingerprinted_url(u, config);
+    let source_exists = |p: &str| site.tree.get(p).is_some();
     let env = markdown::Env {
         config: &config.markdown,
         base_url: &config.base_url,
         highlighter: &site.highlighter,
         resolve: &resolve,
+        source_exists: &source_exists,
         resolve_asset: &resolve_asset,
         shortcodes: &shortcodes,
         images: Some(&*site.images),
@@ -129,9 +140,18 @@ pub(super) fn with_env<R>(
     f(&env)
 }
 
-/// A key of the URLs a render links to with `@/`: a render is reused only while they stay.
+/// A key of what a render's `@/` and `.md` links lead to (the URL, or whether the file is
+/// there when it has none): a render is reused only while they stay.
 pub(super) fn links_key(r: &Rendered, site: &SiteData, lang: &str) -> u64 {
-    hash_of(r.links_to.iter().map(|l| site.url_in(l, lang)).collect::<Vec<_>>())
+    hash_of(
+        r.links_to
+            .iter()
+            .map(|l| match site.url_in(l, lang) {
+                Some(found) => (Some(found), false),
+                None => (None, site.tree.get(&format!("content/{l}")).is_some()),
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 impl Builder {

@@ -35,7 +35,7 @@ use crate::markdown::Rendered;
 use crate::source::SourceTree;
 use crate::templates::{SiteData, Templates};
 use jobs::{render_jobs, render_output};
-pub use links::check_links;
+pub use links::{check_links, LinkReport, LinkSite};
 use markdown::Renders;
 use values::build_values;
 
@@ -147,6 +147,9 @@ pub struct BuildResult {
     /// The processed images the plan names, still to be made: [`Builder::build`] makes them
     /// ([`Builder::make_images`]); [`Builder::plan`] (`sitegen check`) leaves them listed.
     pub images: Vec<crate::images::Job>,
+    /// Every external URL of the output with where it appears (when links were checked),
+    /// for `sitegen check --external`.
+    pub external_links: std::collections::BTreeMap<String, Vec<LinkSite>>,
 }
 
 /// Why a build produced no plan.
@@ -426,10 +429,10 @@ impl Builder {
         run.check()?;
         run.phase("assemble the plan")?;
         let planned: HashSet<&str> = assembled.images.iter().map(|j| j.output.as_str()).collect();
-        let warnings = if opts.check_links {
-            check_links(&assembled.plan, &planned, &config, &config.output_dir)
+        let links = if opts.check_links {
+            check_links(&assembled.plan, &planned, &config, &config.output_dir, &renders.links())
         } else {
-            Vec::new()
+            LinkReport::default()
         };
         run.phase("check links")?;
         let stats = BuildStats {
@@ -448,10 +451,11 @@ impl Builder {
         });
         Ok(BuildResult {
             plan: assembled.plan,
-            warnings,
+            warnings: links.broken,
             stats,
             rendered: assembled.rendered,
             images: assembled.images,
+            external_links: links.external,
         })
     }
 
@@ -705,6 +709,7 @@ fn assets_only(assets: &AssetSet) -> BuildResult {
         stats,
         rendered: vec![],
         images: vec![],
+        external_links: Default::default(),
     }
 }
 

@@ -29,7 +29,7 @@ const UNSUPPORTED_TOP: &[(&str, &str)] = &[
     ("search", "no search index is built yet (sitegen's search is planned)"),
     (
         "link_checker",
-        "sitegen checks internal links itself (`sitegen check`); external links are not checked",
+        "sitegen checks internal links itself (`sitegen check`) and external ones with `sitegen check --external`; Zola's keys are not carried over (`[link_checker] skip` takes URL globs)",
     ),
     (
         "hard_link_static",

@@ -6,9 +6,11 @@
 
 mod emoji;
 mod hooks;
+mod links;
 mod math;
 mod shortcodes;
 
+pub use links::{has_scheme, LinkRef};
 pub use shortcodes::{call_ranges, code_ranges, MAX_NESTING};
 
 use std::fmt::Write as _;
@@ -135,6 +137,9 @@ pub struct Env<'a> {
     /// (`blog/post.md`, language) → the file it means in that language (its translation when
     /// there is one) and that file's permalink; `None` when there is no such page or section.
     pub resolve: &'a Resolve<'a>,
+    /// Whether the site has a source file (`content/blog/a.md`): a `.md` link to a file that
+    /// is there but not built (a draft) is left as written, one to no file is an error.
+    pub source_exists: &'a (dyn Fn(&str) -> bool + Sync),
     /// `/img/a.png` → its fingerprinted URL, when it names a fingerprinted asset.
     pub resolve_asset: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub shortcodes: &'a dyn Shortcodes,
@@ -175,11 +180,13 @@ pub struct Heading {
     pub children: Vec<Heading>,
 }
 
-/// A `@/page.md#anchor` link, checked once every page is rendered.
+/// A `@/page.md#anchor` or `page.md#anchor` link, checked once every page is rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnchorRef {
     pub target: String,
     pub anchor: String,
+    /// The link as written (`@/blog/a.md#x`, `../a.md#x`), for the message.
+    pub link: String,
     pub line: usize,
     pub column: usize,
 }
@@ -193,8 +200,11 @@ pub struct Rendered {
     pub heading_ids: Vec<String>,
     pub word_count: usize,
     pub anchor_refs: Vec<AnchorRef>,
-    /// Pages and sections this one links to with `@/` (for incremental rebuilds).
+    /// Pages and sections this one links to with `@/` or a `.md` link (for incremental
+    /// rebuilds).
     pub links_to: Vec<String>,
+    /// Every link's and image's URL with its position, for the link check's messages.
+    pub links: Vec<LinkRef>,
     /// The local images read, with their sha256 (for incremental rebuilds).
     pub image_sources: Vec<(String, [u8; 32])>,
 }
@@ -459,8 +469,9 @@ impl<'a> Renderer<'a> {
         end + 1
     }
 
-    /// The start of a link: `@/` links resolved to permalinks, asset URLs fingerprinted,
-    /// external links given `target`/`rel` as configured (then opened as raw HTML).
+    /// The start of a link: `@/` and `.md` links resolved to permalinks, asset URLs
+    /// fingerprinted, external links given `target`/`rel` as configured (then opened as raw
+    /// HTML).
     fn link_start(
         &mut self,
         range: &Range<usize>,
@@ -474,10 +485,13 @@ impl<'a> Renderer<'a> {
             if let Some(url) = self.internal_link(target, range) {
                 dest = url;
             }
+        } else if let Some(url) = self.markdown_file_link(dest_url, range) {
+            dest = url;
         }
         if let Some(u) = (self.input.env.resolve_asset)(&dest) {
             dest = u;
         }
+        self.record_link(range, &dest);
         let env = self.input.env;
         let external = (dest.starts_with("http://") || dest.starts_with("https://"))
             && !(env.base_url.starts_with("http") && dest.starts_with(env.base_url));
@@ -494,36 +508,6 @@ impl<'a> Renderer<'a> {
             }));
         }
         self.link_stack.push(custom);
-    }
-
-    /// `@/file#anchor` (given as `file#anchor`) → the file's permalink with the anchor, the
-    /// anchor recorded to be checked; `None` (and an error) when there is no such file.
-    fn internal_link(&mut self, target: &str, range: &Range<usize>) -> Option<String> {
-        let (file, anchor) = match target.split_once('#') {
-            Some((f, a)) => (f.to_string(), Some(a.to_string())),
-            None => (target.to_string(), None),
-        };
-        let Some((found, url)) = (self.input.env.resolve)(&file, self.input.lang) else {
-            self.error(
-                range,
-                format!("link to `@/{file}`, but there is no page or section `content/{file}`"),
-            );
-            return None;
-        };
-        let (line, column) = self.pos(range);
-        let dest = if let Some(a) = &anchor {
-            self.rendered.anchor_refs.push(AnchorRef {
-                target: found,
-                anchor: a.clone(),
-                line,
-                column,
-            });
-            format!("{url}#{a}")
-        } else {
-            url
-        };
-        self.rendered.links_to.push(file);
-        Some(dest)
     }
 
     /// The end of a link, closed the way it was opened.
@@ -550,6 +534,7 @@ impl<'a> Renderer<'a> {
         let dest = (input.env.resolve_asset)(dest_url)
             .map(CowStr::from)
             .unwrap_or_else(|| dest_url.clone());
+        self.record_link(range, &dest);
         if let Some(found) = input
             .env
             .images

@@ -245,6 +245,6 @@ fn check_sees_links_in_minified_html_and_assets_on_their_own_base() {
     let out = site.cmd(&["check"]).assert().failure().get_output().stderr.clone();
     assert_eq!(
         String::from_utf8(out).unwrap().trim(),
-        "error: public/broken/index.html: broken internal link `/nowhere/`: nothing is built at `nowhere/index.html`"
+        "error: site/content/broken.md:4:1: broken internal link `/nowhere/`: nothing is built at `nowhere/index.html`"
     );
 }

@@ -48,13 +48,13 @@ fn check_reports_broken_links_and_writes_nothing() {
         .get_output()
         .stderr
         .clone();
-    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: public/blog/links/index.html: broken internal link `/blog/gone/`: nothing is built at `blog/gone/index.html`");
+    insta::assert_snapshot!(String::from_utf8(out).unwrap(), @"error: site/content/blog/links.md:4:1: broken internal link `/blog/gone/`: nothing is built at `blog/gone/index.html`");
     assert!(!site.path("public").exists());
     // `build` still builds, with a warning.
     let out = site.cmd(&["build"]).assert().success().get_output().stderr.clone();
     assert!(String::from_utf8(out)
         .unwrap()
-        .starts_with("warning: public/blog/links/index.html: broken internal link `/blog/gone/`"));
+        .starts_with("warning: site/content/blog/links.md:4:1: broken internal link `/blog/gone/`"));
 }
 
 #[test]

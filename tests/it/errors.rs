@@ -145,6 +145,16 @@ fn unknown_config_key() {
 }
 
 #[test]
+fn link_checker_settings_are_checked_at_their_key() {
+    let s = site();
+    s.write(
+        "config.toml",
+        "base_url = \"https://example.com\"\n\n[link_checker]\nskip = [\"https://a.example/[\"]\ncache_for = \"soon\"\nper_host = 0\n",
+    );
+    insta::assert_snapshot!(s.errors());
+}
+
+#[test]
 fn all_errors_of_a_build_are_reported_together() {
     let s = site();
     s.write("site/content/blog/a.md", "+++\ntitel = \"A\"\n+++\n");

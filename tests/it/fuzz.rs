@@ -122,6 +122,7 @@ fn markdown_rendering_never_panics() {
     };
     let resolve = |p: &str, _: &str| Some((p.to_string(), format!("https://e.com/{p}")));
     let resolve_asset = |_: &str| None;
+    let source_exists = |p: &str| p.ends_with("a.md");
     for rules in [
         sitegen::config::ShortcodeRules::Sitegen,
         sitegen::config::ShortcodeRules::Zola,
@@ -133,6 +134,7 @@ fn markdown_rendering_never_panics() {
             highlighter: &highlighter,
             resolve: &resolve,
             resolve_asset: &resolve_asset,
+            source_exists: &source_exists,
             shortcodes: &sitegen::markdown::NoShortcodes,
             images: None,
             anchors: sitegen::paths::Slugify::On,

@@ -431,3 +431,46 @@ fn a_rebuild_at_a_later_time_shows_scheduled_pages_as_a_fresh_build_does() {
     }
     assert_eq!(outputs, [(false, true), (true, false), (false, true)]);
 }
+
+#[test]
+fn a_markdown_file_link_renders_again_when_its_target_moves_or_becomes_a_draft() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/content/posts/linker.md",
+        "+++\ntitle = \"Linker\"\n+++\nRead [later](later.md#end).\n",
+    )
+    .write("site/content/posts/later.md", "+++\ntitle = \"Later\"\n+++\n## End\n");
+    let mut b = Builder::default();
+    let href = |r: &BuildResult| {
+        let html = String::from_utf8(r.plan.files["posts/linker/index.html"].bytes.to_vec()).unwrap();
+        html.split("Read <a href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        href(&rebuild(&site, &mut b)),
+        "https://example.com/sub/posts/later/#end"
+    );
+    site.edit(
+        "site/content/posts/later.md",
+        "title = \"Later\"",
+        "title = \"Later\"\nslug = \"moved\"",
+    );
+    assert_eq!(
+        href(&rebuild(&site, &mut b)),
+        "https://example.com/sub/posts/moved/#end"
+    );
+    site.edit("site/content/posts/later.md", "slug = \"moved\"", "draft = true");
+    let r = rebuild(&site, &mut b);
+    assert_eq!(href(&r), "later.md#end");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    site.edit("site/content/posts/later.md", "draft = true", "");
+    assert_eq!(
+        href(&rebuild(&site, &mut b)),
+        "https://example.com/sub/posts/later/#end"
+    );
+}

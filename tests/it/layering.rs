@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["build"],
     &["output"],
     &["site"],
-    &["publish", "serve"],
+    &["linkcheck", "publish", "serve"],
     &["archetypes", "import", "init"],
     &["cli"],
 ];

@@ -13,6 +13,7 @@ mod import;
 mod import_hugo;
 mod incremental;
 mod layering;
+mod links;
 mod markdown;
 mod multilingual;
 mod output;
