@@ -388,9 +388,12 @@ fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
     let server = Server::start(&site);
     let mut b = Browser::open(&format!("{}/s3/p7773/", server.url));
     page_loaded(&mut b, "/s3/p7773/");
-    // A page's unique word: that page only.
+    // A page's unique word, typed in full: that page only. While it is being typed it is
+    // also a prefix of page 9142's (`word` spells 9142 as 4242's letters and one more pair).
     let uniq = format!("uniq{}", crate::search::word(4242));
     type_query(&mut b, &uniq);
+    wait_results(&mut b, "r.length === 2 && r.includes('/s2/p4242/') && r.includes('/s2/p9142/')", "the two pages with the prefix");
+    type_query(&mut b, &format!("{uniq} "));
     wait_results(&mut b, "r.length === 1 && r[0] === '/s2/p4242/'", "the one page with the word");
     // A common word: ten results, each a page that has it.
     let common = crate::search::word(40);
