@@ -247,6 +247,8 @@ pub struct Builder {
     sitemap: Option<(u64, Value)>,
     /// The last build, when it succeeded: what [`Builder::preview`] renders with.
     last: Option<LastBuild>,
+    /// The search index's tokenized pages, by content.
+    search: crate::search::SearchCache,
 }
 
 /// What the last successful build used, kept for [`Builder::preview`].
@@ -406,7 +408,7 @@ impl Builder {
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
         let rendered = self.render(jobs, &templates, &config, &keys, opts)?;
         run.phase("render templates")?;
-        let search = search_index(&model, &renders, &config);
+        let search = search_index(&model, &renders, &config, &mut self.search);
         run.phase("search index")?;
         let assembled = assemble(rendered, &renders, &assets, &model, &tree, search, &config, &mut run.errors);
         // Keep what this build made for the next one, even when it failed: the caches hold
@@ -720,7 +722,12 @@ struct Assembled {
 }
 
 /// The search index's files (none when `[search]` is off), from the pages' Markdown renders.
-fn search_index(model: &SiteModel, renders: &Renders, config: &Config) -> Vec<crate::search::SearchFile> {
+fn search_index(
+    model: &SiteModel,
+    renders: &Renders,
+    config: &Config,
+    cache: &mut crate::search::SearchCache,
+) -> Vec<crate::search::SearchFile> {
     if !config.search.enabled {
         return Vec::new();
     }
@@ -736,7 +743,7 @@ fn search_index(model: &SiteModel, renders: &Renders, config: &Config) -> Vec<cr
             (r.html.as_str(), r.toc.as_slice())
         },
     );
-    crate::search::index(&docs, config)
+    crate::search::index_cached(&docs, config, cache)
 }
 
 /// The plan: rendered outputs, assets, the search index and the files of content bundles;

@@ -137,7 +137,7 @@ pub fn documents<'a>(
 }
 
 /// One document, tokenized: what it gives the index.
-struct Indexed {
+pub struct Indexed {
     path: String,
     title: String,
     /// Text for excerpts (the first words of the description and body).
@@ -151,29 +151,54 @@ struct Indexed {
     filters: Vec<String>,
 }
 
-fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config) -> Indexed {
+/// Stems already computed by one worker: word form → term.
+type StemMemo = std::collections::HashMap<String, String>;
+
+fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &mut StemMemo) -> Indexed {
     let weights = &config.search.fields;
     let body = text::visible_text(doc.html);
     let mut headings = Vec::new();
     collect_headings(doc.toc, &mut headings);
     let headings = text::visible_text(&headings.join(" "));
-    let mut counts: BTreeMap<String, [u32; 4]> = BTreeMap::new();
-    let mut forms = BTreeMap::new();
     let fields = [
         (doc.title, weights.title),
         (doc.description, weights.description),
         (headings.as_str(), weights.headings),
         (body.as_str(), weights.body),
     ];
+    // Counts by word form first, so each distinct form is stemmed once.
+    let mut by_form: std::collections::HashMap<String, ([u32; 4], bool)> = std::collections::HashMap::new();
     for (f, (text, weight)) in fields.iter().enumerate() {
         if *weight == 0 {
             continue;
         }
-        for t in tok.tokens(text) {
-            counts.entry(t.term.clone()).or_default()[f] += 1;
-            if t.form != t.term {
-                forms.insert(t.form, t.term);
+        tokenize::for_each_word(text, |form, cjk| match by_form.get_mut(form) {
+            Some(e) => e.0[f] += 1,
+            None => {
+                let mut c = [0; 4];
+                c[f] = 1;
+                by_form.insert(form.to_string(), (c, cjk));
             }
+        });
+    }
+    let mut counts: BTreeMap<String, [u32; 4]> = BTreeMap::new();
+    let mut forms = BTreeMap::new();
+    for (form, (c, cjk)) in by_form {
+        let term = if cjk {
+            form.clone()
+        } else if let Some(t) = memo.get(&form) {
+            t.clone()
+        } else {
+            let t = tok.stem(&form);
+            memo.insert(form.clone(), t.clone());
+            t
+        };
+        let e = counts.entry(term.clone()).or_default();
+        for (x, y) in e.iter_mut().zip(c) {
+            *x += y;
+        }
+        if form != term {
+            forms.insert(form, term);
         }
     }
     let scores = counts
@@ -216,9 +241,29 @@ fn collect_headings(toc: &[Heading], out: &mut Vec<String>) {
     }
 }
 
+/// What one build tokenized, by page, for the next build: a page whose text, title,
+/// description, headings, section, terms and URL are the same is not tokenized again.
+#[derive(Default)]
+pub struct SearchCache {
+    docs: std::collections::HashMap<(String, String), (u64, std::sync::Arc<Indexed>)>,
+}
+
+/// What decides a document's [`Indexed`] (with the config, which a builder is reset by).
+fn doc_key(d: &Document<'_>) -> u64 {
+    let mut headings = Vec::new();
+    collect_headings(d.toc, &mut headings);
+    crate::keys::hash_of((d.path, d.title, d.description, d.html, headings, d.section, &d.terms))
+}
+
 /// The index files of `docs`, one set per language with search on (sorted by path).
 pub fn index(docs: &[Document<'_>], config: &Config) -> Vec<SearchFile> {
+    index_cached(docs, config, &mut SearchCache::default())
+}
+
+/// [`index`], taking unchanged pages from `cache` and leaving this build's in it.
+pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCache) -> Vec<SearchFile> {
     let mut files = Vec::new();
+    let mut next = std::collections::HashMap::new();
     for lang in config.site_languages() {
         if !config.search_enabled(&lang.code) {
             continue;
@@ -227,9 +272,23 @@ pub fn index(docs: &[Document<'_>], config: &Config) -> Vec<SearchFile> {
         mine.sort_by(|a, b| a.path.cmp(b.path));
         mine.dedup_by(|a, b| a.path == b.path);
         let tok = Tokenizer::new(&lang.code);
-        let indexed: Vec<Indexed> = mine.par_iter().map(|d| index_document(d, &tok, config)).collect();
+        let indexed: Vec<(u64, std::sync::Arc<Indexed>)> = mine
+            .par_iter()
+            .map_init(StemMemo::new, |memo, d| {
+                let key = doc_key(d);
+                match cache.docs.get(&(lang.code.clone(), d.path.to_string())) {
+                    Some((k, i)) if *k == key => (key, i.clone()),
+                    _ => (key, std::sync::Arc::new(index_document(d, &tok, config, memo))),
+                }
+            })
+            .collect();
+        for (d, (key, i)) in mine.iter().zip(&indexed) {
+            next.insert((lang.code.clone(), d.path.to_string()), (*key, i.clone()));
+        }
+        let indexed: Vec<&Indexed> = indexed.iter().map(|(_, i)| &**i).collect();
         files.extend(language_files(&lang.code, &indexed, config));
     }
+    cache.docs = next;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
@@ -242,7 +301,7 @@ struct Key {
     stem: Option<String>,
 }
 
-fn language_files(lang: &str, docs: &[Indexed], config: &Config) -> Vec<SearchFile> {
+fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchFile> {
     let mut keys: BTreeMap<&str, Key> = BTreeMap::new();
     for (id, d) in docs.iter().enumerate() {
         for (term, score) in &d.scores {

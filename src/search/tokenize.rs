@@ -43,29 +43,23 @@ impl Tokenizer {
     /// Every word of `text`, in order.
     pub fn tokens(&self, text: &str) -> Vec<Token> {
         let mut out = Vec::new();
-        for word in words(text) {
-            match word {
-                Word::Plain(w) => {
-                    let term = match &self.stemmer {
-                        Some(s) => s.stem(&w).into_owned(),
-                        None => w.clone(),
-                    };
-                    out.push(Token { form: w, term });
-                }
-                Word::Cjk(w) => out.push(Token {
-                    form: w.clone(),
-                    term: w,
-                }),
-            }
-        }
+        for_each_word(text, |form, cjk| {
+            let term = if cjk { form.to_string() } else { self.stem(form) };
+            out.push(Token {
+                form: form.to_string(),
+                term,
+            });
+        });
         out
     }
-}
 
-/// A run of letters and digits (lowercased), or a CJK bigram (or a lone CJK character).
-enum Word {
-    Plain(String),
-    Cjk(String),
+    /// The term a (lowercased, non-CJK) word is indexed under: its stem, or itself.
+    pub fn stem(&self, form: &str) -> String {
+        match &self.stemmer {
+            Some(s) => s.stem(form).into_owned(),
+            None => form.to_string(),
+        }
+    }
 }
 
 /// Whether `c` is written without spaces between words: Han, Hiragana, Katakana, Hangul.
@@ -83,43 +77,51 @@ pub fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FFFF) // CJK extensions B–F
 }
 
-fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
+/// Calls `f` with each word of `text` (lowercased) and whether it is CJK: runs of letters
+/// and digits, and for CJK runs each bigram (or the lone character of a one-character run).
+pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
     let mut plain = String::new();
     let mut cjk: Vec<char> = Vec::new();
-    let flush_cjk = |cjk: &mut Vec<char>, out: &mut Vec<Word>| {
-        match cjk.len() {
-            0 => {}
-            1 => out.push(Word::Cjk(cjk[0].to_string())),
-            _ => {
-                for w in cjk.windows(2) {
-                    out.push(Word::Cjk(w.iter().collect()));
-                }
-            }
+    let mut pair = String::new();
+    let mut flush_cjk = |cjk: &mut Vec<char>, f: &mut dyn FnMut(&str, bool)| {
+        if cjk.len() == 1 {
+            pair.clear();
+            pair.push(cjk[0]);
+            f(&pair, true);
+        }
+        for w in cjk.windows(2) {
+            pair.clear();
+            pair.extend(w);
+            f(&pair, true);
         }
         cjk.clear();
     };
     for c in text.chars() {
         if is_cjk(c) {
             if !plain.is_empty() {
-                out.push(Word::Plain(std::mem::take(&mut plain)));
+                f(&plain, false);
+                plain.clear();
             }
             cjk.push(c);
         } else if c.is_alphanumeric() {
-            flush_cjk(&mut cjk, &mut out);
-            plain.extend(c.to_lowercase());
+            flush_cjk(&mut cjk, &mut f);
+            if c.is_ascii() {
+                plain.push(c.to_ascii_lowercase());
+            } else {
+                plain.extend(c.to_lowercase());
+            }
         } else {
-            flush_cjk(&mut cjk, &mut out);
+            flush_cjk(&mut cjk, &mut f);
             if !plain.is_empty() {
-                out.push(Word::Plain(std::mem::take(&mut plain)));
+                f(&plain, false);
+                plain.clear();
             }
         }
     }
-    flush_cjk(&mut cjk, &mut out);
+    flush_cjk(&mut cjk, &mut f);
     if !plain.is_empty() {
-        out.push(Word::Plain(plain));
+        f(&plain, false);
     }
-    out
 }
 
 fn primary(code: &str) -> String {
