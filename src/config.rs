@@ -109,7 +109,8 @@ pub struct SearchConfig {
     /// Words of page text kept for each result's excerpt.
     #[serde(default = "default_excerpt_length")]
     pub excerpt_length: usize,
-    /// Extra index formats for themes written for Zola: `elasticlunr_json`.
+    /// Extra index formats for themes written for Zola: `elasticlunr_json`,
+    /// `elasticlunr_javascript`.
     #[serde(default)]
     pub zola_compat: Vec<String>,
 }
@@ -148,7 +149,7 @@ impl Default for SearchFields {
 }
 
 /// The formats `[search] zola_compat` may name.
-pub const ZOLA_SEARCH_FORMATS: &[&str] = &["elasticlunr_json"];
+pub const ZOLA_SEARCH_FORMATS: &[&str] = &["elasticlunr_json", "elasticlunr_javascript"];
 
 fn default_excerpt_length() -> usize {
     30

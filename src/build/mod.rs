@@ -556,6 +556,20 @@ impl Builder {
         }
         static_paths.insert("sitemap.xml".into());
         static_paths.insert("robots.txt".into());
+        // The search index's plain files, for `get_url` (Zola themes link `elasticlunr.min.js`
+        // and `search_index.LANG.js`).
+        if config.search.enabled {
+            if !config.search.zola_compat.is_empty() {
+                static_paths.insert("elasticlunr.min.js".into());
+            }
+            for l in model.languages.iter().filter(|l| config.search_enabled(&l.code)) {
+                static_paths.insert(format!("search/{}.json", l.code));
+                for f in &config.search.zola_compat {
+                    let ext = if f == "elasticlunr_javascript" { "js" } else { "json" };
+                    static_paths.insert(format!("search_index.{}.{ext}", l.code));
+                }
+            }
+        }
         // Its grammars load once per builder (on first use), not once per rebuild.
         let highlighter = self
             .highlighter
@@ -743,7 +757,9 @@ fn search_index(
             (r.html.as_str(), r.toc.as_slice())
         },
     );
-    crate::search::index_cached(&docs, config, cache)
+    let mut files = crate::search::index_cached(&docs, config, cache);
+    files.extend(crate::search::zola::files(&docs, config));
+    files
 }
 
 /// The plan: rendered outputs, assets, the search index and the files of content bundles;

@@ -22,6 +22,7 @@
 
 pub mod text;
 pub mod tokenize;
+pub mod zola;
 
 use std::collections::BTreeMap;
 

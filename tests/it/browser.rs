@@ -415,3 +415,27 @@ fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
         "results of section 5 tagged alpha",
     );
 }
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn zolas_elasticlunr_index_loads_in_elasticlunr_and_finds_pages() {
+    let site = TestSite::fixture("blog");
+    let config = site.read("config.toml");
+    site.write(
+        "config.toml",
+        format!("{config}\n[search]\nenabled = true\nzola_compat = [\"elasticlunr_json\", \"elasticlunr_javascript\"]\n"),
+    );
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/", server.url));
+    page_loaded(&mut b, "/");
+    // What a Zola theme does: load elasticlunr.min.js and the index, search with `expand`.
+    let found = b.eval(
+        "new Promise(ok => { const s = document.createElement('script'); s.src = '/elasticlunr.min.js'; s.onload = ok; document.head.append(s); })
+           .then(() => fetch('/search_index.en.json')).then(r => r.json())
+           .then(j => elasticlunr.Index.load(j).search('bodies', {expand: true, fields: {title: {boost: 2}, body: {boost: 1}}})
+           .map(r => new URL(r.ref).pathname).sort().join(' '))",
+    );
+    assert_eq!(found, "/posts/post-1/ /posts/post-2/ /posts/post-3/");
+    let js = b.eval("fetch('/search_index.en.js').then(r => r.text()).then(t => t.startsWith('window.searchIndex = {'))");
+    assert_eq!(js, true);
+}

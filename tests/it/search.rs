@@ -281,7 +281,7 @@ fn search_config_errors_are_at_the_key() {
     let expected = [
         format!("error: config.toml:{}:1: `search.excerpt_length` must be between 1 and 200 words, got 0", n + 3),
         format!("error: config.toml:{}:1: `search.sections`: `../x` is not a folder under `content/` such as `docs` or `blog/2024`", n + 4),
-        format!("error: config.toml:{}:1: `search.zola_compat` may hold `elasticlunr_json`, got `fuse`", n + 5),
+        format!("error: config.toml:{}:1: `search.zola_compat` may hold `elasticlunr_json`, `elasticlunr_javascript`, got `fuse`", n + 5),
         format!("error: config.toml:{}:1: `search.fields.title` must be a weight from 0 to 100, got 1000", n + 8),
     ];
     assert_eq!(errors.lines().collect::<Vec<_>>(), expected, "{errors}");
