@@ -967,11 +967,19 @@ fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
     if !(1..=200).contains(&s.excerpt_length) {
         errs.push(keys.at(
             &["search", "excerpt_length"],
-            format!("`search.excerpt_length` must be between 1 and 200 words, got {}", s.excerpt_length),
+            format!(
+                "`search.excerpt_length` must be between 1 and 200 words, got {}",
+                s.excerpt_length
+            ),
         ));
     }
     let f = &s.fields;
-    for (name, w) in [("title", f.title), ("description", f.description), ("headings", f.headings), ("body", f.body)] {
+    for (name, w) in [
+        ("title", f.title),
+        ("description", f.description),
+        ("headings", f.headings),
+        ("body", f.body),
+    ] {
         if w > 100 {
             errs.push(keys.at(
                 &["search", "fields", name],
@@ -980,14 +988,26 @@ fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
         }
     }
     if f.title + f.description + f.headings + f.body == 0 {
-        errs.push(keys.at(&["search", "fields"], "`search.fields`: every weight is 0, so nothing would be indexed"));
+        errs.push(keys.at(
+            &["search", "fields"],
+            "`search.fields`: every weight is 0, so nothing would be indexed",
+        ));
     }
     for (i, fmt) in s.zola_compat.iter().enumerate() {
         if !ZOLA_SEARCH_FORMATS.contains(&fmt.as_str()) {
-            errs.push(keys.at(
-                &["search", "zola_compat", &i.to_string()],
-                format!("`search.zola_compat` may hold {}, got `{fmt}`", ZOLA_SEARCH_FORMATS.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
-            ));
+            errs.push(
+                keys.at(
+                    &["search", "zola_compat", &i.to_string()],
+                    format!(
+                        "`search.zola_compat` may hold {}, got `{fmt}`",
+                        ZOLA_SEARCH_FORMATS
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            );
         }
     }
     for (code, l) in &cfg.languages {

@@ -776,13 +776,16 @@ fn register_language_functions(tera: &mut Tera, site: &Arc<SiteData>) {
 /// (or `lang`), or `""` when `[search]` is off for it: what a theme's search box reads.
 fn register_search_functions(tera: &mut Tera, site: &Arc<SiteData>) {
     let s = site.clone();
-    tera.register_function("search_index", move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
-        let lang = s.lang_of(&kw, state)?;
-        if !s.config.search_enabled(&lang) {
-            return Ok(Value::from(""));
-        }
-        Ok(Value::from(s.config.permalink(&format!("/search/{lang}.json"))))
-    });
+    tera.register_function(
+        "search_index",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let lang = s.lang_of(&kw, state)?;
+            if !s.config.search_enabled(&lang) {
+                return Ok(Value::from(""));
+            }
+            Ok(Value::from(s.config.permalink(&format!("/search/{lang}.json"))))
+        },
+    );
 }
 
 /// Asset functions: `asset` (the fingerprinted URL), `asset_integrity` (the SRI hash) and

@@ -410,7 +410,16 @@ impl Builder {
         run.phase("render templates")?;
         let search = search_index(&model, &renders, &config, &mut self.search);
         run.phase("search index")?;
-        let assembled = assemble(rendered, &renders, &assets, &model, &tree, search, &config, &mut run.errors);
+        let assembled = assemble(
+            rendered,
+            &renders,
+            &assets,
+            &model,
+            &tree,
+            search,
+            &config,
+            &mut run.errors,
+        );
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
         self.markdown = renders.cache();
@@ -812,7 +821,11 @@ fn assemble(
             let entry = assets::ManifestEntry {
                 url: config.permalink(&format!("/{}", f.path)),
                 path: f.path.clone(),
-                integrity: if config.serve_mode { String::new() } else { assets::sri(&file.bytes) },
+                integrity: if config.serve_mode {
+                    String::new()
+                } else {
+                    assets::sri(&file.bytes)
+                },
                 size: file.bytes.len(),
                 content_type: "application/json".into(),
                 width: None,

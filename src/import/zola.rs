@@ -176,7 +176,11 @@ fn search(file: &str, text: &str, zola: &Table, out: &mut DocumentMut, notes: &m
     }
     out["search"]["enabled"] = value(true);
     out["search"]["zola_compat"] = value(Array::from_iter([format.as_str()]));
-    let default = zola.get("default_language").and_then(Item::as_str).unwrap_or("en").to_string();
+    let default = zola
+        .get("default_language")
+        .and_then(Item::as_str)
+        .unwrap_or("en")
+        .to_string();
     let mut off: Vec<String> = langs.iter().filter(|(_, o)| !*o).map(|(c, _)| c.clone()).collect();
     if !site_on {
         off.push(default);
@@ -574,9 +578,10 @@ mod tests {
         );
         assert!(c.search.enabled);
         assert_eq!(c.search.zola_compat, ["elasticlunr_json"]);
-        assert!(notes
-            .iter()
-            .any(|n| n.change && n.line == Some(4) && n.message.starts_with("`build_search_index` → `[search] enabled = true`")));
+        assert!(notes.iter().any(|n| n.change
+            && n.line == Some(4)
+            && n.message
+                .starts_with("`build_search_index` → `[search] enabled = true`")));
     }
 
     #[test]

@@ -98,12 +98,11 @@ pub fn documents<'a>(
             continue;
         }
         let (html, toc) = page_render(i);
-        let terms = p
-            .fm
-            .taxonomies
-            .iter()
-            .flat_map(|(t, names)| names.iter().map(move |n| (t.as_str(), n.as_str())))
-            .collect();
+        let terms =
+            p.fm.taxonomies
+                .iter()
+                .flat_map(|(t, names)| names.iter().map(move |n| (t.as_str(), n.as_str())))
+                .collect();
         docs.push(Document {
             path: &p.path,
             lang: &p.lang,
@@ -333,7 +332,11 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
     let mut cur_f = serde_json::Map::new();
     let mut cur_first = String::new();
     let mut cur_bytes = 0;
-    let close = |first: &str, t: &mut serde_json::Map<String, Value>, f: &mut serde_json::Map<String, Value>, files: &mut Vec<SearchFile>, chunks: &mut Vec<Value>| {
+    let close = |first: &str,
+                 t: &mut serde_json::Map<String, Value>,
+                 f: &mut serde_json::Map<String, Value>,
+                 files: &mut Vec<SearchFile>,
+                 chunks: &mut Vec<Value>| {
         if t.is_empty() && f.is_empty() {
             return;
         }
@@ -391,7 +394,10 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
             *terms.entry(f).or_default() += 1;
         }
     }
-    let sections: Vec<Value> = sections.iter().map(|(dir, (title, n))| json!([dir, title, n])).collect();
+    let sections: Vec<Value> = sections
+        .iter()
+        .map(|(dir, (title, n))| json!([dir, title, n]))
+        .collect();
     let terms: Vec<Value> = terms.iter().map(|(k, n)| json!([&k[2..], n])).collect();
     let entry = json!({
         "version": FORMAT_VERSION,

@@ -34,9 +34,32 @@ pub fn visible_text(html: &str) -> String {
         }
         if !matches!(
             name.as_str(),
-            "a" | "abbr" | "b" | "bdi" | "bdo" | "cite" | "code" | "data" | "del" | "dfn" | "em" | "i"
-                | "ins" | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub"
-                | "sup" | "time" | "u" | "var" | "wbr"
+            "a" | "abbr"
+                | "b"
+                | "bdi"
+                | "bdo"
+                | "cite"
+                | "code"
+                | "data"
+                | "del"
+                | "dfn"
+                | "em"
+                | "i"
+                | "ins"
+                | "kbd"
+                | "mark"
+                | "q"
+                | "s"
+                | "samp"
+                | "small"
+                | "span"
+                | "strong"
+                | "sub"
+                | "sup"
+                | "time"
+                | "u"
+                | "var"
+                | "wbr"
         ) {
             out.push(' ');
         }
@@ -50,7 +73,11 @@ fn push_text(out: &mut String, text: &str) {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let ent = &rest[amp..];
-        match ent.find(';').filter(|&e| e <= 10).and_then(|e| decode(&ent[1..e]).map(|c| (c, e))) {
+        match ent
+            .find(';')
+            .filter(|&e| e <= 10)
+            .and_then(|e| decode(&ent[1..e]).map(|c| (c, e)))
+        {
             Some((c, e)) => {
                 out.push(c);
                 rest = &ent[e + 1..];

@@ -178,7 +178,10 @@ mod tests {
 
     #[test]
     fn cjk_runs_become_bigrams_and_mixed_text_splits() {
-        assert_eq!(terms("ja", "日本語のテスト"), ["日本", "本語", "語の", "のテ", "テス", "スト"]);
+        assert_eq!(
+            terms("ja", "日本語のテスト"),
+            ["日本", "本語", "語の", "のテ", "テス", "スト"]
+        );
         assert_eq!(terms("zh", "用Rust写"), ["用", "rust", "写"]);
         assert_eq!(terms("ko", "검색 기능"), ["검색", "기능"]);
     }

@@ -81,7 +81,11 @@ struct Node {
 impl Node {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        let docs: Map<String, Value> = self.docs.iter().map(|(r, tf)| (r.clone(), json!({ "tf": tf }))).collect();
+        let docs: Map<String, Value> = self
+            .docs
+            .iter()
+            .map(|(r, tf)| (r.clone(), json!({ "tf": tf })))
+            .collect();
         m.insert("docs".into(), Value::Object(docs));
         m.insert("df".into(), Value::from(self.docs.len()));
         for (c, n) in &self.children {
@@ -144,7 +148,10 @@ mod tests {
     #[test]
     fn tokens_follow_elasticlunrs_pipeline() {
         let en = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-        assert_eq!(tokens("Static-site (generators), \"fast\"!", Some(&en)), ["static", "site", "generat", "fast"]);
+        assert_eq!(
+            tokens("Static-site (generators), \"fast\"!", Some(&en)),
+            ["static", "site", "generat", "fast"]
+        );
         assert_eq!(tokens("Les sites", None), ["les", "sites"]);
     }
 }

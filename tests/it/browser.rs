@@ -297,7 +297,8 @@ fn type_query(b: &mut Browser, q: &str) {
 }
 
 /// The result links shown, as URL paths.
-const RESULTS: &str = "Array.from(document.querySelectorAll('.search-results li[role=option] a')).map(a => new URL(a.href).pathname)";
+const RESULTS: &str =
+    "Array.from(document.querySelectorAll('.search-results li[role=option] a')).map(a => new URL(a.href).pathname)";
 
 fn results(b: &mut Browser) -> Vec<String> {
     serde_json::from_value(b.eval(RESULTS)).unwrap()
@@ -328,14 +329,22 @@ fn the_docs_search_box_finds_pages_as_you_type_and_the_keyboard_opens_them() {
     let mut b = Browser::open(&format!("{}/docs/cli/", server.url));
     page_loaded(&mut b, "/docs/cli/");
     type_query(&mut b, "amplif");
-    wait_results(&mut b, "r[0] === '/docs/amplify/'", "the Amplify page first, from a prefix");
+    wait_results(
+        &mut b,
+        "r[0] === '/docs/amplify/'",
+        "the Amplify page first, from a prefix",
+    );
     // The match is highlighted in the title.
     assert_eq!(
         b.eval("document.querySelector('.search-results li mark').textContent.toLowerCase()"),
         "amplify"
     );
     type_query(&mut b, "multilingual sites");
-    wait_results(&mut b, "r[0] === '/docs/multilingual/'", "the multilingual page for two words");
+    wait_results(
+        &mut b,
+        "r[0] === '/docs/multilingual/'",
+        "the multilingual page for two words",
+    );
     // Down, down, up selects the first result; Enter opens it; Escape closes the list.
     let key = |b: &mut Browser, k: &str| {
         b.eval(&format!(
@@ -370,7 +379,11 @@ fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
     wait_results(&mut b, "r.includes('/ja/blog/first/')", "the Japanese page");
     // In `serve`, an edit reaches the index like any other output.
     b.eval("fetch('/search/ja.json').then(r => r.text()).then(t => { window.__old = t; return true; })");
-    site.edit("site/content/blog/first.ja.md", "夜明けに出発しました。", "夜明けに出発しました。新幹線で。");
+    site.edit(
+        "site/content/blog/first.ja.md",
+        "夜明けに出発しました。",
+        "夜明けに出発しました。新幹線で。",
+    );
     b.wait_for(
         "fetch('/search/ja.json', {cache: 'no-store'}).then(r => r.text()).then(t => t !== window.__old)",
         "a new index",
@@ -378,7 +391,11 @@ fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
     b.eval("location.reload()");
     page_loaded(&mut b, "/ja/");
     type_query(&mut b, "新幹線");
-    wait_results(&mut b, "r.length === 1 && r[0] === '/ja/blog/first/'", "the edited page by its new word");
+    wait_results(
+        &mut b,
+        "r.length === 1 && r[0] === '/ja/blog/first/'",
+        "the edited page by its new word",
+    );
 }
 
 #[test]
@@ -392,9 +409,17 @@ fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
     // also a prefix of page 9142's (`word` spells 9142 as 4242's letters and one more pair).
     let uniq = format!("uniq{}", crate::search::word(4242));
     type_query(&mut b, &uniq);
-    wait_results(&mut b, "r.length === 2 && r.includes('/s2/p4242/') && r.includes('/s2/p9142/')", "the two pages with the prefix");
+    wait_results(
+        &mut b,
+        "r.length === 2 && r.includes('/s2/p4242/') && r.includes('/s2/p9142/')",
+        "the two pages with the prefix",
+    );
     type_query(&mut b, &format!("{uniq} "));
-    wait_results(&mut b, "r.length === 1 && r[0] === '/s2/p4242/'", "the one page with the word");
+    wait_results(
+        &mut b,
+        "r.length === 1 && r[0] === '/s2/p4242/'",
+        "the one page with the word",
+    );
     // A common word: ten results, each a page that has it.
     let common = crate::search::word(40);
     type_query(&mut b, &format!("{common} "));
@@ -404,9 +429,16 @@ fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
         assert!(words[key].contains(&common), "{u} has no `{common}`");
     }
     // The section filter: every result in section 5.
-    b.wait_for("document.querySelector('select.search-section').options.length === 11", "the sections");
+    b.wait_for(
+        "document.querySelector('select.search-section').options.length === 11",
+        "the sections",
+    );
     b.eval("(() => { const s = document.querySelector('select.search-section'); s.value = 's:s5'; s.dispatchEvent(new Event('change')); })()");
-    wait_results(&mut b, "r.length === 10 && r.every(u => u.startsWith('/s5/'))", "results of section 5 only");
+    wait_results(
+        &mut b,
+        "r.length === 10 && r.every(u => u.startsWith('/s5/'))",
+        "results of section 5 only",
+    );
     // And the tag filter with it: pages whose number is a multiple of 3 (tag `alpha`).
     b.eval("(() => { const s = document.querySelector('select.search-term'); s.value = 't:tags:alpha'; s.dispatchEvent(new Event('change')); })()");
     wait_results(
@@ -423,7 +455,9 @@ fn zolas_elasticlunr_index_loads_in_elasticlunr_and_finds_pages() {
     let config = site.read("config.toml");
     site.write(
         "config.toml",
-        format!("{config}\n[search]\nenabled = true\nzola_compat = [\"elasticlunr_json\", \"elasticlunr_javascript\"]\n"),
+        format!(
+            "{config}\n[search]\nenabled = true\nzola_compat = [\"elasticlunr_json\", \"elasticlunr_javascript\"]\n"
+        ),
     );
     let server = Server::start(&site);
     let mut b = Browser::open(&format!("{}/", server.url));
@@ -436,6 +470,7 @@ fn zolas_elasticlunr_index_loads_in_elasticlunr_and_finds_pages() {
            .map(r => new URL(r.ref).pathname).sort().join(' '))",
     );
     assert_eq!(found, "/posts/post-1/ /posts/post-2/ /posts/post-3/");
-    let js = b.eval("fetch('/search_index.en.js').then(r => r.text()).then(t => t.startsWith('window.searchIndex = {'))");
+    let js =
+        b.eval("fetch('/search_index.en.js').then(r => r.text()).then(t => t.startsWith('window.searchIndex = {'))");
     assert_eq!(js, true);
 }

@@ -177,7 +177,9 @@ fn a_multilingual_zola_site_keeps_every_languages_urls() {
     let report = s.read("i18n/IMPORT.md");
     assert!(report.contains("`[languages.fr]`"), "{report}");
     assert!(
-        report.contains("`build_search_index` → `[search] enabled = true` with `zola_compat = [\"elasticlunr_javascript\"]`"),
+        report.contains(
+            "`build_search_index` → `[search] enabled = true` with `zola_compat = [\"elasticlunr_javascript\"]`"
+        ),
         "{report}"
     );
     s.cmd(&["--root", "i18n", "build", "-q"]).assert().success();

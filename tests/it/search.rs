@@ -82,10 +82,7 @@ pub fn generated_site(pages: usize, sections: usize) -> (TestSite, BTreeMap<Stri
 }
 
 fn json(plan: &BuildPlan, path: &str) -> Value {
-    let f = plan
-        .files
-        .get(path)
-        .unwrap_or_else(|| panic!("no `{path}`"));
+    let f = plan.files.get(path).unwrap_or_else(|| panic!("no `{path}`"));
     serde_json::from_slice(&f.bytes).unwrap()
 }
 
@@ -96,10 +93,7 @@ fn find(plan: &BuildPlan, lang: &str, word: &str, filter: Option<&str>) -> Vec<S
     assert_eq!(entry["version"], 1);
     let chunk_of = |key: &str| {
         let chunks = entry["chunks"].as_array().unwrap();
-        let i = chunks
-            .iter()
-            .rposition(|c| c[0].as_str().unwrap() <= key)
-            .unwrap();
+        let i = chunks.iter().rposition(|c| c[0].as_str().unwrap() <= key).unwrap();
         json(plan, &format!("search/{lang}/{}.json", chunks[i][1].as_str().unwrap()))
     };
     let postings = |key: &str| -> Vec<(usize, u64)> {
@@ -188,11 +182,18 @@ fn every_page_of_a_word_is_found_and_fragments_are_fingerprinted() {
             .map(|(u, _)| u.as_str())
             .collect();
         let found = find(plan, "en", &w, None);
-        assert_eq!(found.iter().map(String::as_str).collect::<BTreeSet<_>>(), expected, "{w}");
+        assert_eq!(
+            found.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+            expected,
+            "{w}"
+        );
     }
     // Filters: a section's pages, a tag's pages.
     let in_s1 = find(plan, "en", &word(0), Some("s:s1"));
-    assert!(!in_s1.is_empty() && in_s1.iter().all(|u| u.starts_with("s1/")), "{in_s1:?}");
+    assert!(
+        !in_s1.is_empty() && in_s1.iter().all(|u| u.starts_with("s1/")),
+        "{in_s1:?}"
+    );
     let alpha = find(plan, "en", &word(0), Some("t:tags:alpha"));
     assert!(!alpha.is_empty());
     for u in alpha {
@@ -226,22 +227,25 @@ fn stemmed_forms_find_each_other_and_the_page_shows_a_search_box() {
         assert!(found.contains(&"posts/running/".to_string()), "{q}: {found:?}");
     }
     let home = String::from_utf8_lossy(&r.plan.files["index.html"].bytes).into_owned();
-    assert!(home.contains("data-index=\"https://example.com/sub/search/en.json\""), "{home}");
+    assert!(
+        home.contains("data-index=\"https://example.com/sub/search/en.json\""),
+        "{home}"
+    );
     let script = r
         .plan
         .files
         .keys()
         .find(|k| k.starts_with("js/search.") && k.ends_with(".js"))
         .expect("the client is an asset");
-    assert!(home.contains(&format!("src=\"https://example.com/sub/{script}\"")), "{home}");
+    assert!(
+        home.contains(&format!("src=\"https://example.com/sub/{script}\"")),
+        "{home}"
+    );
 }
 
 /// What the English stemmer makes of `w` (the client finds it as the longest indexed prefix).
 fn rust_stem(w: &str) -> String {
-    sitegen::search::tokenize::Tokenizer::new("en")
-        .tokens(w)
-        .remove(0)
-        .term
+    sitegen::search::tokenize::Tokenizer::new("en").tokens(w).remove(0).term
 }
 
 #[test]
@@ -257,9 +261,16 @@ fn a_japanese_query_finds_the_japanese_page_and_languages_can_opt_out() {
     let ja = site.read("site/content/blog/first.ja.md");
     // A bigram of the Japanese page's body finds it, in the Japanese index only.
     let body = ja.rsplit("+++").next().unwrap().trim();
-    let run: String = body.chars().filter(|c| sitegen::search::tokenize::is_cjk(*c)).take(2).collect();
+    let run: String = body
+        .chars()
+        .filter(|c| sitegen::search::tokenize::is_cjk(*c))
+        .take(2)
+        .collect();
     assert_eq!(run.chars().count(), 2, "{body}");
-    assert!(find(&r.plan, "ja", &run, None).contains(&"ja/blog/first/".to_string()), "{run}");
+    assert!(
+        find(&r.plan, "ja", &run, None).contains(&"ja/blog/first/".to_string()),
+        "{run}"
+    );
     assert!(r.plan.files.contains_key("search/en.json"));
     assert!(!r.plan.files.contains_key("search/ar.json"));
     let ar_page = String::from_utf8_lossy(&r.plan.files["ar/blog/first/index.html"].bytes).into_owned();
@@ -317,7 +328,11 @@ fn one_page_edit_rewrites_a_handful_of_index_files() {
     // The entry file, the page's metadata fragment (its excerpt text) and the term fragment
     // of the new word (two, when it starts one).
     assert!(changed.contains(&"search/en.json"));
-    assert!(changed.len() <= 4, "{} of {total} index files changed: {changed:?}", changed.len());
+    assert!(
+        changed.len() <= 4,
+        "{} of {total} index files changed: {changed:?}",
+        changed.len()
+    );
     assert!(total > 50, "{total}");
     assert!(find(&after.plan, "en", "editedword", None) == ["s1/p205/"]);
 }
