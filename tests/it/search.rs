@@ -163,6 +163,20 @@ fn every_page_of_a_word_is_found_and_fragments_are_fingerprinted() {
         }
     }
     assert!(!plan.files["search/en.json"].immutable);
+    // So `publish` caches exactly the fragments forever (and invalidates the entry file).
+    let cached = sitegen::publish::local::fingerprinted(&plan.files["manifest.json"].bytes).unwrap();
+    let fragments_listed: BTreeSet<&str> = plan
+        .files
+        .keys()
+        .filter(|k| k.starts_with("search/en/"))
+        .map(String::as_str)
+        .collect();
+    let cached_search: BTreeSet<&str> = cached
+        .iter()
+        .filter(|k| k.starts_with("search"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(cached_search, fragments_listed);
     assert!(manifest["assets"].get("search/en.json").is_none());
     // Each fragment is small and there are many: one query reads a few of them.
     let fragments: Vec<usize> = plan
