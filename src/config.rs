@@ -995,10 +995,9 @@ fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
     }
     for (i, fmt) in s.zola_compat.iter().enumerate() {
         if !ZOLA_SEARCH_FORMATS.contains(&fmt.as_str()) {
-            errs.push(
-                keys.at(
-                    &["search", "zola_compat", &i.to_string()],
-                    format!(
+            errs.push(keys.at(
+                &["search", "zola_compat", &i.to_string()],
+                format!(
                         "`search.zola_compat` may hold {}, got `{fmt}`",
                         ZOLA_SEARCH_FORMATS
                             .iter()
@@ -1006,8 +1005,7 @@ fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                ),
-            );
+            ));
         }
     }
     for (code, l) in &cfg.languages {

@@ -16,6 +16,9 @@
 //! - **page fragments**: the title, URL and excerpt text of [`META_SIZE`] pages each, in
 //!   URL order, fetched only for the results shown.
 //!
+//! Postings are packed into strings: per page, the gap from the previous page number and
+//! the score, each in [`push_number`]'s base-32 digits.
+//!
 //! A posting's score depends only on its own page's counts (weighted by field), never on
 //! the page's length or on other pages, so one edit touches only the postings of the words
 //! whose counts it changed. The client weights terms by their document frequency.
@@ -210,7 +213,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
                 .filter(|(n, _)| **n > 0)
                 .map(|(n, (_, w))| f64::from(*w) * (1.0 + f64::from(*n).ln()))
                 .sum();
-            (term, (s * 10.0).round().clamp(1.0, 65535.0) as u32)
+            (term, (s * 4.0).round().clamp(1.0, 65535.0) as u32)
         })
         .collect();
     let mut filters = vec![format!("s:{}", doc.section.0)];
@@ -345,7 +348,7 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
         chunks.push(json!([first, hash]));
     };
     for (k, entry) in &keys {
-        let entry_bytes = k.len() * 2 + entry.postings.len() * 8 + entry.stem.as_ref().map_or(0, |s| s.len() + k.len());
+        let entry_bytes = k.len() * 2 + entry.postings.len() * 3 + entry.stem.as_ref().map_or(0, |s| s.len() + k.len());
         let boundary = fnv1a(k.as_bytes()) % CHUNK_EVERY == 0 || cur_bytes + entry_bytes > CHUNK_MAX_BYTES;
         if boundary && cur_bytes > 0 {
             close(&cur_first, &mut cur_t, &mut cur_f, &mut files, &mut chunks);
@@ -356,14 +359,14 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
         }
         cur_bytes += entry_bytes;
         if !entry.postings.is_empty() {
-            let mut flat = Vec::with_capacity(entry.postings.len() * 2);
+            let mut packed = String::with_capacity(entry.postings.len() * 2);
             let mut last = 0;
             for (id, score) in &entry.postings {
-                flat.push(id - last);
-                flat.push(*score as usize);
+                push_number(&mut packed, id - last);
+                push_number(&mut packed, *score as usize);
                 last = *id;
             }
-            cur_t.insert(k.to_string(), Value::from(flat));
+            cur_t.insert(k.to_string(), Value::from(packed));
         }
         if let Some(s) = &entry.stem {
             cur_f.insert(k.to_string(), Value::from(s.as_str()));
@@ -422,6 +425,44 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
     files
 }
 
+/// The digits of packed postings: 64 characters that JSON strings need no escape for.
+const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// Appends `n` in base 32, most significant digit first, every digit but the last marked
+/// by +32: numbers below 32 (most gaps between page numbers, most scores) take one character.
+pub fn push_number(out: &mut String, n: usize) {
+    let mut digits = [0u8; 16];
+    let mut len = 0;
+    let mut n = n;
+    loop {
+        digits[len] = (n % 32) as u8;
+        len += 1;
+        n /= 32;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        let d = digits[i] + if i > 0 { 32 } else { 0 };
+        out.push(DIGITS[d as usize] as char);
+    }
+}
+
+/// The numbers [`push_number`] wrote into `packed`.
+pub fn read_numbers(packed: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut acc = 0;
+    for c in packed.bytes() {
+        let d = DIGITS.iter().position(|&x| x == c).unwrap_or(0);
+        acc = acc * 32 + (d & 31);
+        if d < 32 {
+            out.push(acc);
+            acc = 0;
+        }
+    }
+    out
+}
+
 /// FNV-1a, 64 bits: the content-defined boundaries of term fragments (stable across
 /// builds, platforms and Rust versions, unlike `DefaultHasher`).
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -431,4 +472,20 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_numbers_read_back() {
+        let ns = [0, 1, 31, 32, 33, 1023, 1024, 65535, 1 << 40];
+        let mut s = String::new();
+        for n in ns {
+            push_number(&mut s, n);
+        }
+        assert_eq!(&s[..3], "01V");
+        assert_eq!(read_numbers(&s), ns);
+    }
 }

@@ -75,10 +75,22 @@
     return this.fragment(e.chunks[locate(e.chunks, key)][1]);
   };
 
-  // Postings of `key` → Map(doc id → score).
-  function postings(flat) {
-    var m = new Map(), id = 0;
-    for (var k = 0; k < flat.length; k += 2) { id += flat[k]; m.set(id, flat[k + 1]); }
+  // Packed postings (src/search/mod.rs, `push_number`) → Map(doc id → score).
+  var DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+  var VALUE = new Int8Array(128).fill(0);
+  for (var d = 0; d < 64; d++) VALUE[DIGITS.charCodeAt(d)] = d;
+  function numbers(packed) {
+    var out = [], acc = 0;
+    for (var k = 0; k < packed.length; k++) {
+      var v = VALUE[packed.charCodeAt(k)];
+      acc = acc * 32 + (v & 31);
+      if (v < 32) { out.push(acc); acc = 0; }
+    }
+    return out;
+  }
+  function postings(packed) {
+    var m = new Map(), id = 0, n = numbers(packed);
+    for (var k = 0; k < n.length; k += 2) { id += n[k]; m.set(id, n[k + 1]); }
     return m;
   }
 
@@ -114,8 +126,9 @@
     }
     var docs = new Map();
     keys.forEach(function (v) {
-      var idf = Math.log(1 + e.docs / (v.flat.length / 2));
-      postings(v.flat).forEach(function (score, id) {
+      var p = postings(v.flat);
+      var idf = Math.log(1 + e.docs / p.size);
+      p.forEach(function (score, id) {
         var x = score * idf * v.weight;
         if (!(docs.get(id) >= x)) docs.set(id, x);
       });
@@ -125,7 +138,7 @@
 
   Index.prototype.filter = async function (e, key) {
     var t = (await this.chunkOf(e, key)).t;
-    return new Set(postings(t[key] || []).keys());
+    return new Set(postings(t[key] || "").keys());
   };
 
   // The top `limit` results of `query` with `filters` (keys such as `s:docs`).

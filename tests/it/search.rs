@@ -98,12 +98,13 @@ fn find(plan: &BuildPlan, lang: &str, word: &str, filter: Option<&str>) -> Vec<S
     };
     let postings = |key: &str| -> Vec<(usize, u64)> {
         let c = chunk_of(key);
-        let flat = c["t"][key].as_array().cloned().unwrap_or_default();
+        let packed = c["t"][key].as_str().unwrap_or("");
         let mut id = 0;
-        flat.chunks(2)
+        sitegen::search::read_numbers(packed)
+            .chunks(2)
             .map(|p| {
-                id += p[0].as_u64().unwrap() as usize;
-                (id, p[1].as_u64().unwrap())
+                id += p[0];
+                (id, p[1] as u64)
             })
             .collect()
     };
