@@ -220,7 +220,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
     filters.extend(doc.terms.iter().map(|(t, n)| format!("t:{t}:{}", n.to_lowercase())));
     filters.sort();
     filters.dedup();
-    let excerpt_words = config.search.excerpt_length * 6;
+    let excerpt_words = config.search.excerpt_length * 4;
     let lead = if doc.description.is_empty() {
         body
     } else {
