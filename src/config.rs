@@ -96,6 +96,71 @@ pub struct Config {
     /// Where `sitegen publish` ships the output (`[[deploy.targets]]`).
     #[serde(default, skip_serializing_if = "DeployConfig::is_empty")]
     pub deploy: DeployConfig,
+    /// The built-in search index (`[search]`), off by default.
+    #[serde(default)]
+    pub search: SearchConfig,
+}
+
+/// `[search]`: whether the build writes a search index, of what, and how it ranks.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Write `search/LANG.json` and its fragments, and show the theme's search box.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Content folders whose pages are indexed (`["docs", "blog"]`); empty means all.
+    #[serde(default)]
+    pub sections: Vec<String>,
+    /// How much a match in each field counts; 0 leaves the field out of the index.
+    #[serde(default)]
+    pub fields: SearchFields,
+    /// Words of page text kept for each result's excerpt.
+    #[serde(default = "default_excerpt_length")]
+    pub excerpt_length: usize,
+    /// Extra index formats for themes written for Zola: `elasticlunr_json`,
+    /// `elasticlunr_javascript`.
+    #[serde(default)]
+    pub zola_compat: Vec<String>,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            enabled: false,
+            sections: Vec::new(),
+            fields: SearchFields::default(),
+            excerpt_length: default_excerpt_length(),
+            zola_compat: Vec::new(),
+        }
+    }
+}
+
+/// `[search.fields]`: the weight of a match in each field of a page.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchFields {
+    pub title: u32,
+    pub description: u32,
+    pub headings: u32,
+    pub body: u32,
+}
+
+impl Default for SearchFields {
+    fn default() -> Self {
+        SearchFields {
+            title: 10,
+            description: 4,
+            headings: 3,
+            body: 1,
+        }
+    }
+}
+
+/// The formats `[search] zola_compat` may name.
+pub const ZOLA_SEARCH_FORMATS: &[&str] = &["elasticlunr_json", "elasticlunr_javascript"];
+
+fn default_excerpt_length() -> usize {
+    30
 }
 
 /// `[deploy]`: the publish targets of the site.
@@ -236,6 +301,10 @@ pub struct LanguageConfig {
     /// UI strings for `trans()` (`[languages.fr.translations]`); they win over `i18n/fr.toml`.
     #[serde(default)]
     pub translations: BTreeMap<String, String>,
+    /// `false` leaves this language's pages out of the search index (and its pages without
+    /// a search box); the site's `[search] enabled` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<bool>,
 }
 
 /// The writing direction of a language.
@@ -700,6 +769,7 @@ impl Config {
             }
         }
         errs.extend(validate_targets(&keys, &cfg.deploy.targets));
+        errs.extend(validate_search(&keys, &cfg));
         if errs.is_empty() {
             Ok(cfg)
         } else {
@@ -810,6 +880,11 @@ impl Config {
             Some(d) => d == TextDir::Rtl,
             None => is_rtl(code),
         }
+    }
+
+    /// Whether the build writes a search index of language `code`'s pages.
+    pub fn search_enabled(&self, code: &str) -> bool {
+        self.search.enabled && self.languages.get(code).and_then(|l| l.search) != Some(false)
     }
 
     /// The language `code` of the site, if it has it.
@@ -950,6 +1025,73 @@ fn validate_link_checker(keys: &Keys<'_>, c: &LinkCheckerConfig) -> Vec<Diagnost
             errs.push(keys.at(
                 &["link_checker", "skip"],
                 format!("`link_checker.skip` `{g}` is not a valid glob: {}", e.kind()),
+            ));
+        }
+    }
+    errs
+}
+
+fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    let s = &cfg.search;
+    for (i, dir) in s.sections.iter().enumerate() {
+        let d = dir.trim_matches('/');
+        if d.is_empty() || d.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+            errs.push(keys.at(
+                &["search", "sections", &i.to_string()],
+                format!("`search.sections`: `{dir}` is not a folder under `content/` such as `docs` or `blog/2024`"),
+            ));
+        }
+    }
+    if !(1..=200).contains(&s.excerpt_length) {
+        errs.push(keys.at(
+            &["search", "excerpt_length"],
+            format!(
+                "`search.excerpt_length` must be between 1 and 200 words, got {}",
+                s.excerpt_length
+            ),
+        ));
+    }
+    let f = &s.fields;
+    for (name, w) in [
+        ("title", f.title),
+        ("description", f.description),
+        ("headings", f.headings),
+        ("body", f.body),
+    ] {
+        if w > 100 {
+            errs.push(keys.at(
+                &["search", "fields", name],
+                format!("`search.fields.{name}` must be a weight from 0 to 100, got {w}"),
+            ));
+        }
+    }
+    if f.title + f.description + f.headings + f.body == 0 {
+        errs.push(keys.at(
+            &["search", "fields"],
+            "`search.fields`: every weight is 0, so nothing would be indexed",
+        ));
+    }
+    for (i, fmt) in s.zola_compat.iter().enumerate() {
+        if !ZOLA_SEARCH_FORMATS.contains(&fmt.as_str()) {
+            errs.push(keys.at(
+                &["search", "zola_compat", &i.to_string()],
+                format!(
+                        "`search.zola_compat` may hold {}, got `{fmt}`",
+                        ZOLA_SEARCH_FORMATS
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+            ));
+        }
+    }
+    for (code, l) in &cfg.languages {
+        if l.search == Some(true) && !s.enabled {
+            errs.push(keys.at(
+                &["languages", code, "search"],
+                format!("`languages.{code}.search = true` needs `[search] enabled = true`"),
             ));
         }
     }

@@ -47,6 +47,8 @@ pub mod images;
 
 pub mod templates;
 
+pub mod search;
+
 pub mod build;
 
 // Edges: output writing, site loading, the external link check, the dev server, publishing,

@@ -572,6 +572,7 @@ fn err(msg: impl ToString) -> tera::Error {
 fn register(tera: &mut Tera, site: &Arc<SiteData>) {
     register_url_functions(tera, site);
     register_language_functions(tera, site);
+    register_search_functions(tera, site);
     register_asset_functions(tera, site);
     register_image_functions(tera, site);
     register_content_functions(tera, site);
@@ -769,6 +770,22 @@ fn register_language_functions(tera: &mut Tera, site: &Arc<SiteData>) {
             ))),
         }
     });
+}
+
+/// `search_index(lang)`: the URL of the search index's entry file of the output's language
+/// (or `lang`), or `""` when `[search]` is off for it: what a theme's search box reads.
+fn register_search_functions(tera: &mut Tera, site: &Arc<SiteData>) {
+    let s = site.clone();
+    tera.register_function(
+        "search_index",
+        move |kw: Kwargs, state: &State| -> tera::TeraResult<Value> {
+            let lang = s.lang_of(&kw, state)?;
+            if !s.config.search_enabled(&lang) {
+                return Ok(Value::from(""));
+            }
+            Ok(Value::from(s.config.permalink(&format!("/search/{lang}.json"))))
+        },
+    );
 }
 
 /// Asset functions: `asset` (the fingerprinted URL), `asset_integrity` (the SRI hash) and

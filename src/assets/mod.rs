@@ -76,6 +76,12 @@ impl AssetSet {
     /// `manifest.json`: logical path → URL, output path, integrity, size, content type, for
     /// every fingerprinted asset.
     pub fn manifest(&self) -> String {
+        self.manifest_with(Vec::new())
+    }
+
+    /// `manifest.json` with `more` fingerprinted files of other stages (the search index's
+    /// fragments), by logical path.
+    pub fn manifest_with(&self, more: Vec<(String, ManifestEntry)>) -> String {
         let assets = self.assets.values().filter(|a| a.fingerprinted).map(|a| {
             let entry = ManifestEntry {
                 url: self.url(a),
@@ -90,7 +96,7 @@ impl AssetSet {
         });
         Manifest {
             version: Manifest::VERSION,
-            assets: assets.collect(),
+            assets: assets.chain(more).collect(),
         }
         .to_json()
     }

@@ -254,6 +254,8 @@ pub struct Builder {
     sitemap: Option<(u64, Value)>,
     /// The last build, when it succeeded: what [`Builder::preview`] renders with.
     last: Option<LastBuild>,
+    /// The search index's tokenized pages, by content.
+    search: crate::search::SearchCache,
 }
 
 /// What the last successful build used, kept for [`Builder::preview`].
@@ -418,7 +420,18 @@ impl Builder {
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
         let rendered = self.render(jobs, &templates, &config, &keys, opts)?;
         run.phase("render templates")?;
-        let assembled = assemble(rendered, &renders, &assets, &model, &tree, &mut run.errors);
+        let search = search_index(&model, &renders, &config, &mut self.search);
+        run.phase("search index")?;
+        let assembled = assemble(
+            rendered,
+            &renders,
+            &assets,
+            &model,
+            &tree,
+            search,
+            &config,
+            &mut run.errors,
+        );
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
         self.markdown = renders.cache();
@@ -494,6 +507,13 @@ impl Builder {
                 )
             })
             .into_iter()
+            .chain(config.search.enabled.then(|| {
+                (
+                    crate::search::CLIENT_PATH.to_string(),
+                    crate::search::CLIENT_JS.as_bytes().to_vec(),
+                    format!("[search] in {}", config.file),
+                )
+            }))
             .collect();
         let (assets, errs) = assets::process(tree, generated, config);
         let assets = Arc::new(assets);
@@ -558,6 +578,20 @@ impl Builder {
         }
         static_paths.insert("sitemap.xml".into());
         static_paths.insert("robots.txt".into());
+        // The search index's plain files, for `get_url` (Zola themes link `elasticlunr.min.js`
+        // and `search_index.LANG.js`).
+        if config.search.enabled {
+            if !config.search.zola_compat.is_empty() {
+                static_paths.insert("elasticlunr.min.js".into());
+            }
+            for l in model.languages.iter().filter(|l| config.search_enabled(&l.code)) {
+                static_paths.insert(format!("search/{}.json", l.code));
+                for f in &config.search.zola_compat {
+                    let ext = if f == "elasticlunr_javascript" { "js" } else { "json" };
+                    static_paths.insert(format!("search_index.{}.{ext}", l.code));
+                }
+            }
+        }
         // Its grammars load once per builder (on first use), not once per rebuild.
         let highlighter = self
             .highlighter
@@ -697,7 +731,7 @@ fn assets_key(assets: &AssetSet, config: &Config) -> u64 {
 /// The result of `build --assets-only`: the assets and `manifest.json`.
 fn assets_only(assets: &AssetSet) -> BuildResult {
     let mut plan = BuildPlan::default();
-    add_assets(&mut plan, assets);
+    add_assets(&mut plan, assets, Vec::new());
     let stats = BuildStats {
         static_files: assets.assets.len(),
         outputs: plan.files.len(),
@@ -724,14 +758,44 @@ struct Assembled {
     images: Vec<Job>,
 }
 
-/// The plan: rendered outputs, assets, and the files of content bundles; two sources of one
-/// output path are an error.
+/// The search index's files (none when `[search]` is off), from the pages' Markdown renders.
+fn search_index(
+    model: &SiteModel,
+    renders: &Renders,
+    config: &Config,
+    cache: &mut crate::search::SearchCache,
+) -> Vec<crate::search::SearchFile> {
+    if !config.search.enabled {
+        return Vec::new();
+    }
+    let docs = crate::search::documents(
+        model,
+        config,
+        |i| {
+            let r = renders.page(i);
+            (r.html.as_str(), r.toc.as_slice())
+        },
+        |i| {
+            let r = renders.section(i);
+            (r.html.as_str(), r.toc.as_slice())
+        },
+    );
+    let mut files = crate::search::index_cached(&docs, config, cache);
+    files.extend(crate::search::zola::files(&docs, config));
+    files
+}
+
+/// The plan: rendered outputs, assets, the search index and the files of content bundles;
+/// two sources of one output path are an error.
+#[allow(clippy::too_many_arguments)] // each is one input of the plan, named at the call
 fn assemble(
     rendered: Vec<Result<Rendering, Diagnostic>>,
     renders: &Renders,
     assets: &AssetSet,
     model: &SiteModel,
     tree: &SourceTree,
+    search: Vec<crate::search::SearchFile>,
+    config: &Config,
     errors: &mut Vec<Diagnostic>,
 ) -> Assembled {
     let mut plan = BuildPlan::default();
@@ -763,7 +827,29 @@ fn assemble(
     }
     // Assets: the site's over the theme's was already decided by the snapshot layers.
     let mut asset_plan = BuildPlan::default();
-    add_assets(&mut asset_plan, assets);
+    let mut listed = Vec::new();
+    for f in search {
+        let mut file = OutputFile::new(f.bytes, format!("the search index ([search] in {})", config.file));
+        file.immutable = f.fingerprinted;
+        if f.fingerprinted {
+            let entry = assets::ManifestEntry {
+                url: config.permalink(&format!("/{}", f.path)),
+                path: f.path.clone(),
+                integrity: if config.serve_mode {
+                    String::new()
+                } else {
+                    assets::sri(&file.bytes)
+                },
+                size: file.bytes.len(),
+                content_type: "application/json".into(),
+                width: None,
+                height: None,
+            };
+            listed.push((f.path.clone(), entry));
+        }
+        asset_plan.files.insert(f.path, file);
+    }
+    add_assets(&mut asset_plan, assets, listed);
     for (path, f) in asset_plan.files {
         add(path, f, errors);
     }
@@ -801,8 +887,9 @@ fn assemble(
     }
 }
 
-/// Every asset, plus `manifest.json`.
-fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
+/// Every asset, plus `manifest.json` (which also lists `more`: other stages' fingerprinted
+/// files).
+fn add_assets(plan: &mut BuildPlan, assets: &AssetSet, more: Vec<(String, assets::ManifestEntry)>) {
     for a in assets.assets.values() {
         plan.files.insert(
             a.path.clone(),
@@ -816,6 +903,6 @@ fn add_assets(plan: &mut BuildPlan, assets: &AssetSet) {
     }
     plan.files.insert(
         assets::MANIFEST.to_string(),
-        OutputFile::new(assets.manifest().into_bytes(), "the asset pipeline"),
+        OutputFile::new(assets.manifest_with(more).into_bytes(), "the asset pipeline"),
     );
 }

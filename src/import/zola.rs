@@ -23,11 +23,6 @@ const SAME_TOP: &[&str] = &[
 /// Zola keys sitegen has no equivalent for yet, with what it means for the imported site.
 const UNSUPPORTED_TOP: &[(&str, &str)] = &[
     (
-        "build_search_index",
-        "no search index is built yet (sitegen's search is planned)",
-    ),
-    ("search", "no search index is built yet (sitegen's search is planned)"),
-    (
         "link_checker",
         "sitegen checks internal links itself (`sitegen check`) and external ones with `sitegen check --external`; Zola's keys are not carried over (`[link_checker] skip` takes URL globs)",
     ),
@@ -126,6 +121,8 @@ pub fn convert_config(file: &str, text: &str, sitegen_themes: &[String]) -> Resu
                 }
             }
             "extra" => out["extra"] = item.clone(),
+            // Mapped once every key is read (see `search`).
+            "build_search_index" | "search" => {}
             other => notes.push(Note::unsupported(
                 file,
                 at,
@@ -133,8 +130,73 @@ pub fn convert_config(file: &str, text: &str, sitegen_themes: &[String]) -> Resu
             )),
         }
     }
+    search(file, text, zola, &mut out, &mut notes);
     zola_defaults(file, zola, &mut out, &mut notes);
     Ok((out.to_string(), notes))
+}
+
+/// Zola's `build_search_index` (site-wide and per language) and `[search]`: sitegen's own
+/// index and search box, plus Zola's index format (`zola_compat`) for the theme's script.
+fn search(file: &str, text: &str, zola: &Table, out: &mut DocumentMut, notes: &mut Vec<Note>) {
+    let line = |t: &dyn toml_edit::TableLike, k: &str| line_of(text, t.key(k).and_then(|k| k.span()));
+    let on = |t: &dyn toml_edit::TableLike| t.get("build_search_index").and_then(Item::as_bool).unwrap_or(false);
+    let langs: Vec<(String, bool)> = zola
+        .get("languages")
+        .and_then(Item::as_table_like)
+        .map(|l| {
+            l.iter()
+                .filter_map(|(code, t)| t.as_table_like().map(|t| (code.to_string(), on(t))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let site_on = on(zola);
+    if !site_on && !langs.iter().any(|(_, o)| *o) {
+        return;
+    }
+    let mut format = "elasticlunr_javascript".to_string();
+    if let Some(s) = zola.get("search").and_then(Item::as_table_like) {
+        for (k, v) in s.iter() {
+            let at = line(s, k);
+            match (k, v.as_str(), v.as_bool()) {
+                ("index_format", Some(f), _) if f.starts_with("elasticlunr_") => format = f.to_string(),
+                ("index_format", Some(f), _) => notes.push(Note::unsupported(
+                    file,
+                    at,
+                    format!("`search.index_format = \"{f}\"`: sitegen writes Zola's `elasticlunr_javascript` and `elasticlunr_json`; the theme's search script needs changing to read `elasticlunr_javascript` or sitegen's own index"),
+                )),
+                ("include_title" | "include_content", _, Some(true)) => {}
+                ("include_description" | "include_path" | "include_date", _, Some(false)) => {}
+                _ => notes.push(Note::unsupported(
+                    file,
+                    at,
+                    format!("`search.{k}`: sitegen's Zola-format index holds each page's title and whole text"),
+                )),
+            }
+        }
+    }
+    out["search"]["enabled"] = value(true);
+    out["search"]["zola_compat"] = value(Array::from_iter([format.as_str()]));
+    let default = zola
+        .get("default_language")
+        .and_then(Item::as_str)
+        .unwrap_or("en")
+        .to_string();
+    let mut off: Vec<String> = langs.iter().filter(|(_, o)| !*o).map(|(c, _)| c.clone()).collect();
+    if !site_on {
+        off.push(default);
+    }
+    for code in &off {
+        out["languages"][code.as_str()]["search"] = value(false);
+    }
+    let at = line_of(text, zola.key("build_search_index").and_then(|k| k.span()));
+    notes.push(Note::change(
+        file,
+        at,
+        format!(
+            "`build_search_index` → `[search] enabled = true` with `zola_compat = [\"{format}\"]`: sitegen writes Zola's `search_index.LANG` files and `elasticlunr.min.js` for the theme's search script, and its own sharded index (`search/LANG.json`){}",
+            if off.is_empty() { String::new() } else { format!("; off for {}", off.join(", ")) }
+        ),
+    ));
 }
 
 /// What Zola does when a key is absent, written out where sitegen's default differs.
@@ -218,10 +280,12 @@ fn languages(file: &str, text: &str, item: &Item, out: &mut DocumentMut, notes: 
                     at,
                     format!("`languages.{code}.{k}`: every language's feeds use the site's `feed_filenames`"),
                 )),
-                "build_search_index" | "search" => notes.push(Note::unsupported(
+                // Mapped with the site's (see `search`).
+                "build_search_index" => {}
+                "search" => notes.push(Note::unsupported(
                     file,
                     at,
-                    format!("`languages.{code}.{k}`: no search index is built yet (sitegen's search is planned)"),
+                    format!("`languages.{code}.search`: every language's Zola-format index uses the site's `[search]`"),
                 )),
                 other => notes.push(Note::unsupported(
                     file,
@@ -506,18 +570,18 @@ mod tests {
             .filter(|n| !n.change)
             .map(|n| format!("{}:{}", n.line.unwrap_or(0), n.message))
             .collect();
-        assert_eq!(unsupported.len(), 3, "{unsupported:#?}");
+        assert_eq!(unsupported.len(), 1, "{unsupported:#?}");
         assert!(
-            unsupported[0].starts_with("4:`build_search_index`"),
+            unsupported[0].starts_with("14:`markdown.external_links_class`"),
             "{}",
             unsupported[0]
         );
-        assert!(unsupported[1].starts_with("10:`search`"), "{}", unsupported[1]);
-        assert!(
-            unsupported[2].starts_with("14:`markdown.external_links_class`"),
-            "{}",
-            unsupported[2]
-        );
+        assert!(c.search.enabled);
+        assert_eq!(c.search.zola_compat, ["elasticlunr_json"]);
+        assert!(notes.iter().any(|n| n.change
+            && n.line == Some(4)
+            && n.message
+                .starts_with("`build_search_index` → `[search] enabled = true`")));
     }
 
     #[test]

@@ -287,3 +287,190 @@ fn the_language_switcher_leads_to_each_translation_and_edits_show_there() {
     page_loaded(&mut b, "/blog/first/");
     assert_eq!(b.eval("document.documentElement.lang"), "en");
 }
+
+/// Types `q` into the page's search box, as a user would (one `input` event).
+fn type_query(b: &mut Browser, q: &str) {
+    b.eval(&format!(
+        "(() => {{ const i = document.querySelector('.search input'); i.focus(); i.value = {}; i.dispatchEvent(new Event('input')); }})()",
+        serde_json::to_string(q).unwrap()
+    ));
+}
+
+/// The result links shown, as URL paths.
+const RESULTS: &str =
+    "Array.from(document.querySelectorAll('.search-results li[role=option] a')).map(a => new URL(a.href).pathname)";
+
+fn results(b: &mut Browser) -> Vec<String> {
+    serde_json::from_value(b.eval(RESULTS)).unwrap()
+}
+
+/// Waits until the shown results satisfy `cond` (a JavaScript expression over `r`, the
+/// list of URL paths).
+fn wait_results(b: &mut Browser, cond: &str, what: &str) {
+    b.wait_for(&format!("(r => {cond})({RESULTS})"), what);
+}
+
+/// A copy of the repository's own docs site (config.toml, site/, themes/).
+fn docs_site() -> TestSite {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("config.toml"), dir.path().join("config.toml")).unwrap();
+    for d in ["site", "themes"] {
+        crate::harness::copy_dir(&root.join(d), &dir.path().join(d));
+    }
+    TestSite { dir }
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn the_docs_search_box_finds_pages_as_you_type_and_the_keyboard_opens_them() {
+    let site = docs_site();
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/docs/cli/", server.url));
+    page_loaded(&mut b, "/docs/cli/");
+    type_query(&mut b, "amplif");
+    wait_results(
+        &mut b,
+        "r[0] === '/docs/amplify/'",
+        "the Amplify page first, from a prefix",
+    );
+    // The match is highlighted in the title.
+    assert_eq!(
+        b.eval("document.querySelector('.search-results li mark').textContent.toLowerCase()"),
+        "amplify"
+    );
+    type_query(&mut b, "multilingual sites");
+    wait_results(
+        &mut b,
+        "r[0] === '/docs/multilingual/'",
+        "the multilingual page for two words",
+    );
+    // Down, down, up selects the first result; Enter opens it; Escape closes the list.
+    let key = |b: &mut Browser, k: &str| {
+        b.eval(&format!(
+            "document.querySelector('.search input').dispatchEvent(new KeyboardEvent('keydown', {{key: '{k}', bubbles: true}}))"
+        ));
+    };
+    key(&mut b, "ArrowDown");
+    key(&mut b, "ArrowDown");
+    key(&mut b, "ArrowUp");
+    assert_eq!(
+        b.eval("document.querySelector('.search-results li[aria-selected=true] a').pathname"),
+        "/docs/multilingual/"
+    );
+    key(&mut b, "Escape");
+    assert_eq!(b.eval("document.querySelector('.search-results').hidden"), true);
+    type_query(&mut b, "multilingual");
+    wait_results(&mut b, "r[0] === '/docs/multilingual/'", "the results again");
+    key(&mut b, "Enter");
+    page_loaded(&mut b, "/docs/multilingual/");
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
+    let site = TestSite::fixture("multilingual");
+    let config = site.read("config.toml");
+    site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/ja/", server.url));
+    page_loaded(&mut b, "/ja/");
+    type_query(&mut b, "夜明け");
+    wait_results(&mut b, "r.includes('/ja/blog/first/')", "the Japanese page");
+    // In `serve`, an edit reaches the index like any other output.
+    b.eval("fetch('/search/ja.json').then(r => r.text()).then(t => { window.__old = t; return true; })");
+    site.edit(
+        "site/content/blog/first.ja.md",
+        "夜明けに出発しました。",
+        "夜明けに出発しました。新幹線で。",
+    );
+    b.wait_for(
+        "fetch('/search/ja.json', {cache: 'no-store'}).then(r => r.text()).then(t => t !== window.__old)",
+        "a new index",
+    );
+    b.eval("location.reload()");
+    page_loaded(&mut b, "/ja/");
+    type_query(&mut b, "新幹線");
+    wait_results(
+        &mut b,
+        "r.length === 1 && r[0] === '/ja/blog/first/'",
+        "the edited page by its new word",
+    );
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
+    let (site, words) = crate::search::generated_site(10_000, 10);
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/s3/p7773/", server.url));
+    page_loaded(&mut b, "/s3/p7773/");
+    // A page's unique word, typed in full: that page only. While it is being typed it is
+    // also a prefix of page 9142's (`word` spells 9142 as 4242's letters and one more pair).
+    let uniq = format!("uniq{}", crate::search::word(4242));
+    type_query(&mut b, &uniq);
+    wait_results(
+        &mut b,
+        "r.length === 2 && r.includes('/s2/p4242/') && r.includes('/s2/p9142/')",
+        "the two pages with the prefix",
+    );
+    type_query(&mut b, &format!("{uniq} "));
+    wait_results(
+        &mut b,
+        "r.length === 1 && r[0] === '/s2/p4242/'",
+        "the one page with the word",
+    );
+    // A common word: ten results, each a page that has it.
+    let common = crate::search::word(40);
+    type_query(&mut b, &format!("{common} "));
+    wait_results(&mut b, "r.length === 10", "ten results");
+    for u in results(&mut b) {
+        let key = u.trim_start_matches('/');
+        assert!(words[key].contains(&common), "{u} has no `{common}`");
+    }
+    // The section filter: every result in section 5.
+    b.wait_for(
+        "document.querySelector('select.search-section').options.length === 11",
+        "the sections",
+    );
+    b.eval("(() => { const s = document.querySelector('select.search-section'); s.value = 's:s5'; s.dispatchEvent(new Event('change')); })()");
+    wait_results(
+        &mut b,
+        "r.length === 10 && r.every(u => u.startsWith('/s5/'))",
+        "results of section 5 only",
+    );
+    // And the tag filter with it: pages whose number is a multiple of 3 (tag `alpha`).
+    b.eval("(() => { const s = document.querySelector('select.search-term'); s.value = 't:tags:alpha'; s.dispatchEvent(new Event('change')); })()");
+    wait_results(
+        &mut b,
+        "r.length === 10 && r.every(u => u.startsWith('/s5/') && Number(u.split('/p')[1].replace('/', '')) % 3 === 0)",
+        "results of section 5 tagged alpha",
+    );
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn zolas_elasticlunr_index_loads_in_elasticlunr_and_finds_pages() {
+    let site = TestSite::fixture("blog");
+    let config = site.read("config.toml");
+    site.write(
+        "config.toml",
+        format!(
+            "{config}\n[search]\nenabled = true\nzola_compat = [\"elasticlunr_json\", \"elasticlunr_javascript\"]\n"
+        ),
+    );
+    let server = Server::start(&site);
+    let mut b = Browser::open(&format!("{}/", server.url));
+    page_loaded(&mut b, "/");
+    // What a Zola theme does: load elasticlunr.min.js and the index, search with `expand`.
+    let found = b.eval(
+        "new Promise(ok => { const s = document.createElement('script'); s.src = '/elasticlunr.min.js'; s.onload = ok; document.head.append(s); })
+           .then(() => fetch('/search_index.en.json')).then(r => r.json())
+           .then(j => elasticlunr.Index.load(j).search('bodies', {expand: true, fields: {title: {boost: 2}, body: {boost: 1}}})
+           .map(r => new URL(r.ref).pathname).sort().join(' '))",
+    );
+    assert_eq!(found, "/posts/post-1/ /posts/post-2/ /posts/post-3/");
+    let js =
+        b.eval("fetch('/search_index.en.js').then(r => r.text()).then(t => t.startsWith('window.searchIndex = {'))");
+    assert_eq!(js, true);
+}

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["markdown"],
     &["images"],
     &["templates"],
+    &["search"],
     &["build"],
     &["output"],
     &["site"],

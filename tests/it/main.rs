@@ -21,4 +21,5 @@ mod publish;
 mod publish_cloudfront;
 mod publish_plan;
 mod s3server;
+mod search;
 mod site;

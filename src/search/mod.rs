@@ -1,0 +1,491 @@
+//! The built-in search index (`[search]`): pure, from each page's rendered Markdown to the
+//! files the JavaScript client (`search.js` here, served as `js/search.js`) reads.
+//!
+//! The index is sharded so that a query downloads a bounded number of small files whatever
+//! the site's size. Per language there is one small entry file, `search/LANG.json` (not
+//! fingerprinted: it names the others), and fingerprinted fragments `search/LANG/HASH.json`
+//! whose name is the hash of their bytes, so `publish` caches them forever:
+//!
+//! - **term fragments**: the sorted keys of the index (stems, the word forms that stem to
+//!   something else, and filter keys such as `s:docs` or `t:tags:rust`) cut into runs.
+//!   A run ends where a key's hash says so (content-defined boundaries, 1 key in
+//!   [`CHUNK_EVERY`] on average) or at [`CHUNK_MAX_BYTES`], so an edit that adds or drops a
+//!   word changes the run holding it and no other: the other fragments keep their bytes and
+//!   names. The entry file lists each fragment's first key; the client fetches the one whose
+//!   range holds a query word (and, for the word being typed, the runs its prefix spans).
+//! - **page fragments**: the title, URL and excerpt text of [`META_SIZE`] pages each, in
+//!   URL order, fetched only for the results shown.
+//!
+//! Postings are packed into strings: per page, the gap from the previous page number and
+//! the score, each in [`push_number`]'s base-32 digits.
+//!
+//! A posting's score depends only on its own page's counts (weighted by field), never on
+//! the page's length or on other pages, so one edit touches only the postings of the words
+//! whose counts it changed. The client weights terms by their document frequency.
+
+pub mod text;
+pub mod tokenize;
+pub mod zola;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::content::SiteModel;
+use crate::markdown::Heading;
+use tokenize::Tokenizer;
+
+/// The JavaScript client, added to the assets as [`CLIENT_PATH`] when `[search]` is on
+/// (a theme links it with `asset(path="js/search.js")`; a site's own file of that name wins).
+pub const CLIENT_JS: &str = include_str!("search.js");
+pub const CLIENT_PATH: &str = "js/search.js";
+
+/// On average one key in this many starts a new term fragment.
+pub const CHUNK_EVERY: u64 = 64;
+/// A term fragment ends before it grows past this many bytes of JSON.
+pub const CHUNK_MAX_BYTES: usize = 48 * 1024;
+/// Pages per page fragment.
+pub const META_SIZE: usize = 8;
+/// The entry file's format version (the client refuses others).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One file of the index: its output path, its bytes, and whether its name is its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub fingerprinted: bool,
+}
+
+/// What the index takes from one page or section.
+pub struct Document<'a> {
+    /// Its URL path below the base URL (`/docs/search/`).
+    pub path: &'a str,
+    pub lang: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    /// The rendered Markdown.
+    pub html: &'a str,
+    pub toc: &'a [Heading],
+    /// Its section, for the section filter: the folder under `content/` (`docs`) and title.
+    pub section: (&'a str, &'a str),
+    /// Its taxonomy terms: (taxonomy, term).
+    pub terms: Vec<(&'a str, &'a str)>,
+}
+
+/// The documents of `model` that the index holds: the pages (and sections with text) of the
+/// languages with search on, under `[search] sections` when given.
+pub fn documents<'a>(
+    model: &'a SiteModel,
+    config: &Config,
+    page_render: impl Fn(usize) -> (&'a str, &'a [Heading]),
+    section_render: impl Fn(usize) -> (&'a str, &'a [Heading]),
+) -> Vec<Document<'a>> {
+    let wanted = |rel: &str| {
+        config.search.sections.is_empty()
+            || config.search.sections.iter().any(|d| {
+                let d = d.trim_matches('/');
+                rel.strip_prefix(d).is_some_and(|r| r.starts_with('/'))
+            })
+    };
+    let section_of = |i: usize| {
+        let s = &model.sections[i];
+        (s.dir.as_str(), s.fm.title.as_deref().unwrap_or(""))
+    };
+    let mut docs = Vec::new();
+    for (i, p) in model.pages.iter().enumerate() {
+        if !config.search_enabled(&p.lang) || !wanted(&p.relative_path) {
+            continue;
+        }
+        let (html, toc) = page_render(i);
+        let terms =
+            p.fm.taxonomies
+                .iter()
+                .flat_map(|(t, names)| names.iter().map(move |n| (t.as_str(), n.as_str())))
+                .collect();
+        docs.push(Document {
+            path: &p.path,
+            lang: &p.lang,
+            title: p.title(),
+            description: p.fm.description.as_deref().unwrap_or(""),
+            html,
+            toc,
+            section: section_of(p.section),
+            terms,
+        });
+    }
+    for (i, s) in model.sections.iter().enumerate() {
+        if !s.fm.render || s.fm.redirect_to.is_some() || !config.search_enabled(&s.lang) {
+            continue;
+        }
+        if !wanted(&s.relative_path) || s.body().trim().is_empty() {
+            continue;
+        }
+        let (html, toc) = section_render(i);
+        docs.push(Document {
+            path: &s.path,
+            lang: &s.lang,
+            title: s.fm.title.as_deref().unwrap_or(""),
+            description: s.fm.description.as_deref().unwrap_or(""),
+            html,
+            toc,
+            section: section_of(i),
+            terms: Vec::new(),
+        });
+    }
+    docs
+}
+
+/// One document, tokenized: what it gives the index.
+pub struct Indexed {
+    path: String,
+    title: String,
+    /// Text for excerpts (the first words of the description and body).
+    text: String,
+    /// Term → score.
+    scores: BTreeMap<String, u32>,
+    /// Word form → term, where they differ.
+    forms: BTreeMap<String, String>,
+    section: (String, String),
+    /// Filter keys (`s:docs`, `t:tags:rust`).
+    filters: Vec<String>,
+}
+
+/// Stems already computed by one worker: word form → term.
+type StemMemo = std::collections::HashMap<String, String>;
+
+fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &mut StemMemo) -> Indexed {
+    let weights = &config.search.fields;
+    let body = text::visible_text(doc.html);
+    let mut headings = Vec::new();
+    collect_headings(doc.toc, &mut headings);
+    let headings = text::visible_text(&headings.join(" "));
+    let fields = [
+        (doc.title, weights.title),
+        (doc.description, weights.description),
+        (headings.as_str(), weights.headings),
+        (body.as_str(), weights.body),
+    ];
+    // Counts by word form first, so each distinct form is stemmed once.
+    let mut by_form: std::collections::HashMap<String, ([u32; 4], bool)> = std::collections::HashMap::new();
+    for (f, (text, weight)) in fields.iter().enumerate() {
+        if *weight == 0 {
+            continue;
+        }
+        tokenize::for_each_word(text, |form, cjk| match by_form.get_mut(form) {
+            Some(e) => e.0[f] += 1,
+            None => {
+                let mut c = [0; 4];
+                c[f] = 1;
+                by_form.insert(form.to_string(), (c, cjk));
+            }
+        });
+    }
+    let mut counts: BTreeMap<String, [u32; 4]> = BTreeMap::new();
+    let mut forms = BTreeMap::new();
+    for (form, (c, cjk)) in by_form {
+        let term = if cjk {
+            form.clone()
+        } else if let Some(t) = memo.get(&form) {
+            t.clone()
+        } else {
+            let t = tok.stem(&form);
+            memo.insert(form.clone(), t.clone());
+            t
+        };
+        let e = counts.entry(term.clone()).or_default();
+        for (x, y) in e.iter_mut().zip(c) {
+            *x += y;
+        }
+        if form != term {
+            forms.insert(form, term);
+        }
+    }
+    let scores = counts
+        .into_iter()
+        .map(|(term, c)| {
+            let s: f64 = c
+                .iter()
+                .zip(fields.iter())
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, (_, w))| f64::from(*w) * (1.0 + f64::from(*n).ln()))
+                .sum();
+            (term, (s * 4.0).round().clamp(1.0, 65535.0) as u32)
+        })
+        .collect();
+    let mut filters = vec![format!("s:{}", doc.section.0)];
+    filters.extend(doc.terms.iter().map(|(t, n)| format!("t:{t}:{}", n.to_lowercase())));
+    filters.sort();
+    filters.dedup();
+    let excerpt_words = config.search.excerpt_length * 4;
+    let lead = if doc.description.is_empty() {
+        body
+    } else {
+        format!("{} {body}", doc.description)
+    };
+    Indexed {
+        path: doc.path.trim_start_matches('/').to_string(),
+        title: doc.title.to_string(),
+        text: text::first_words(&lead, excerpt_words),
+        scores,
+        forms,
+        section: (doc.section.0.to_string(), doc.section.1.to_string()),
+        filters,
+    }
+}
+
+fn collect_headings(toc: &[Heading], out: &mut Vec<String>) {
+    for h in toc {
+        out.push(h.title.clone());
+        collect_headings(&h.children, out);
+    }
+}
+
+/// What one build tokenized, by page, for the next build: a page whose text, title,
+/// description, headings, section, terms and URL are the same is not tokenized again.
+#[derive(Default)]
+pub struct SearchCache {
+    docs: std::collections::HashMap<(String, String), (u64, std::sync::Arc<Indexed>)>,
+}
+
+/// What decides a document's [`Indexed`] (with the config, which a builder is reset by).
+fn doc_key(d: &Document<'_>) -> u64 {
+    let mut headings = Vec::new();
+    collect_headings(d.toc, &mut headings);
+    crate::keys::hash_of((d.path, d.title, d.description, d.html, headings, d.section, &d.terms))
+}
+
+/// The index files of `docs`, one set per language with search on (sorted by path).
+pub fn index(docs: &[Document<'_>], config: &Config) -> Vec<SearchFile> {
+    index_cached(docs, config, &mut SearchCache::default())
+}
+
+/// [`index`], taking unchanged pages from `cache` and leaving this build's in it.
+pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCache) -> Vec<SearchFile> {
+    let mut files = Vec::new();
+    let mut next = std::collections::HashMap::new();
+    for lang in config.site_languages() {
+        if !config.search_enabled(&lang.code) {
+            continue;
+        }
+        let mut mine: Vec<&Document<'_>> = docs.iter().filter(|d| d.lang == lang.code).collect();
+        mine.sort_by(|a, b| a.path.cmp(b.path));
+        mine.dedup_by(|a, b| a.path == b.path);
+        let tok = Tokenizer::new(&lang.code);
+        let indexed: Vec<(u64, std::sync::Arc<Indexed>)> = mine
+            .par_iter()
+            .map_init(StemMemo::new, |memo, d| {
+                let key = doc_key(d);
+                match cache.docs.get(&(lang.code.clone(), d.path.to_string())) {
+                    Some((k, i)) if *k == key => (key, i.clone()),
+                    _ => (key, std::sync::Arc::new(index_document(d, &tok, config, memo))),
+                }
+            })
+            .collect();
+        for (d, (key, i)) in mine.iter().zip(&indexed) {
+            next.insert((lang.code.clone(), d.path.to_string()), (*key, i.clone()));
+        }
+        let indexed: Vec<&Indexed> = indexed.iter().map(|(_, i)| &**i).collect();
+        files.extend(language_files(&lang.code, &indexed, config));
+    }
+    cache.docs = next;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// A key of the index: the postings of a term (doc id, score), the term a word form
+/// stems to, or both.
+#[derive(Default)]
+struct Key {
+    postings: Vec<(usize, u32)>,
+    stem: Option<String>,
+}
+
+fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchFile> {
+    let mut keys: BTreeMap<&str, Key> = BTreeMap::new();
+    for (id, d) in docs.iter().enumerate() {
+        for (term, score) in &d.scores {
+            keys.entry(term).or_default().postings.push((id, *score));
+        }
+        for f in &d.filters {
+            keys.entry(f).or_default().postings.push((id, 0));
+        }
+        for (form, term) in &d.forms {
+            keys.entry(form).or_default().stem = Some(term.clone());
+        }
+    }
+    let hash_len = config.assets.hash_length;
+    let mut files = Vec::new();
+    let fragment = |value: &Value, files: &mut Vec<SearchFile>| -> String {
+        let bytes = serde_json::to_vec(value).expect("JSON of strings and numbers");
+        let hash = crate::paths::hex(&Sha256::digest(&bytes))[..hash_len].to_string();
+        files.push(SearchFile {
+            path: format!("search/{lang}/{hash}.json"),
+            bytes,
+            fingerprinted: true,
+        });
+        hash
+    };
+    // Term fragments.
+    let mut chunks: Vec<Value> = Vec::new();
+    let mut cur_t = serde_json::Map::new();
+    let mut cur_f = serde_json::Map::new();
+    let mut cur_first = String::new();
+    let mut cur_bytes = 0;
+    let close = |first: &str,
+                 t: &mut serde_json::Map<String, Value>,
+                 f: &mut serde_json::Map<String, Value>,
+                 files: &mut Vec<SearchFile>,
+                 chunks: &mut Vec<Value>| {
+        if t.is_empty() && f.is_empty() {
+            return;
+        }
+        let v = json!({"t": std::mem::take(t), "f": std::mem::take(f)});
+        let hash = fragment(&v, files);
+        chunks.push(json!([first, hash]));
+    };
+    for (k, entry) in &keys {
+        let entry_bytes = k.len() * 2 + entry.postings.len() * 3 + entry.stem.as_ref().map_or(0, |s| s.len() + k.len());
+        let boundary = fnv1a(k.as_bytes()).is_multiple_of(CHUNK_EVERY) || cur_bytes + entry_bytes > CHUNK_MAX_BYTES;
+        if boundary && cur_bytes > 0 {
+            close(&cur_first, &mut cur_t, &mut cur_f, &mut files, &mut chunks);
+            cur_bytes = 0;
+        }
+        if cur_bytes == 0 {
+            cur_first = k.to_string();
+        }
+        cur_bytes += entry_bytes;
+        if !entry.postings.is_empty() {
+            let mut packed = String::with_capacity(entry.postings.len() * 2);
+            let mut last = 0;
+            for (id, score) in &entry.postings {
+                push_number(&mut packed, id - last);
+                push_number(&mut packed, *score as usize);
+                last = *id;
+            }
+            cur_t.insert(k.to_string(), Value::from(packed));
+        }
+        if let Some(s) = &entry.stem {
+            cur_f.insert(k.to_string(), Value::from(s.as_str()));
+        }
+    }
+    close(&cur_first, &mut cur_t, &mut cur_f, &mut files, &mut chunks);
+    // The first fragment starts at the smallest key.
+    if let Some(c) = chunks.first_mut() {
+        c[0] = Value::from("");
+    }
+    // Page fragments.
+    let meta: Vec<Value> = docs
+        .chunks(META_SIZE)
+        .map(|group| {
+            let pages: Vec<Value> = group
+                .iter()
+                .map(|d| json!({"u": d.path, "t": d.title, "x": d.text, "s": d.section.1}))
+                .collect();
+            Value::from(fragment(&Value::from(pages), &mut files))
+        })
+        .collect();
+    // Filters the client can offer: sections and taxonomy terms, with their page counts.
+    let mut sections: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+    let mut terms: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in docs {
+        sections.entry(&d.section.0).or_insert((&d.section.1, 0)).1 += 1;
+        for f in d.filters.iter().filter(|f| f.starts_with("t:")) {
+            *terms.entry(f).or_default() += 1;
+        }
+    }
+    let sections: Vec<Value> = sections
+        .iter()
+        .map(|(dir, (title, n))| json!([dir, title, n]))
+        .collect();
+    let terms: Vec<Value> = terms.iter().map(|(k, n)| json!([&k[2..], n])).collect();
+    let entry = json!({
+        "version": FORMAT_VERSION,
+        "lang": lang,
+        "stemmer": Tokenizer::stemmer_name(lang),
+        "docs": docs.len(),
+        "excerpt_length": config.search.excerpt_length,
+        "dir": format!("{lang}/"),
+        "chunks": chunks,
+        "meta_size": META_SIZE,
+        "meta": meta,
+        "sections": sections,
+        "terms": terms,
+    });
+    let mut bytes = serde_json::to_vec(&entry).expect("JSON of strings and numbers");
+    bytes.push(b'\n');
+    files.push(SearchFile {
+        path: format!("search/{lang}.json"),
+        bytes,
+        fingerprinted: false,
+    });
+    files
+}
+
+/// The digits of packed postings: 64 characters that JSON strings need no escape for.
+const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// Appends `n` in base 32, most significant digit first, every digit but the last marked
+/// by +32: numbers below 32 (most gaps between page numbers, most scores) take one character.
+pub fn push_number(out: &mut String, n: usize) {
+    let mut digits = [0u8; 16];
+    let mut len = 0;
+    let mut n = n;
+    loop {
+        digits[len] = (n % 32) as u8;
+        len += 1;
+        n /= 32;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        let d = digits[i] + if i > 0 { 32 } else { 0 };
+        out.push(DIGITS[d as usize] as char);
+    }
+}
+
+/// The numbers [`push_number`] wrote into `packed`.
+pub fn read_numbers(packed: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut acc = 0;
+    for c in packed.bytes() {
+        let d = DIGITS.iter().position(|&x| x == c).unwrap_or(0);
+        acc = acc * 32 + (d & 31);
+        if d < 32 {
+            out.push(acc);
+            acc = 0;
+        }
+    }
+    out
+}
+
+/// FNV-1a, 64 bits: the content-defined boundaries of term fragments (stable across
+/// builds, platforms and Rust versions, unlike `DefaultHasher`).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_numbers_read_back() {
+        let ns = [0, 1, 31, 32, 33, 1023, 1024, 65535, 1 << 40];
+        let mut s = String::new();
+        for n in ns {
+            push_number(&mut s, n);
+        }
+        assert_eq!(&s[..3], "01V");
+        assert_eq!(read_numbers(&s), ns);
+    }
+}

@@ -1,0 +1,173 @@
+//! A page's rendered HTML as the text a reader sees: tags dropped (with the contents of
+//! `<script>`, `<style>` and `<template>`), block ends as spaces, entities decoded.
+
+/// The visible text of an HTML fragment, with runs of whitespace collapsed to one space.
+pub fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        push_text(&mut out, &rest[..lt]);
+        let tag = &rest[lt..];
+        let Some(gt) = tag.find('>') else {
+            rest = "";
+            break;
+        };
+        let name: String = tag[1..gt]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        rest = &tag[gt + 1..];
+        if tag.starts_with("<!--") {
+            rest = tag.find("-->").map(|e| &tag[e + 3..]).unwrap_or("");
+            continue;
+        }
+        if matches!(name.as_str(), "script" | "style" | "template") && !tag.starts_with("</") {
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&close) {
+                Some(i) => rest[i..].find('>').map(|e| &rest[i + e + 1..]).unwrap_or(""),
+                None => "",
+            };
+            continue;
+        }
+        if !matches!(
+            name.as_str(),
+            "a" | "abbr"
+                | "b"
+                | "bdi"
+                | "bdo"
+                | "cite"
+                | "code"
+                | "data"
+                | "del"
+                | "dfn"
+                | "em"
+                | "i"
+                | "ins"
+                | "kbd"
+                | "mark"
+                | "q"
+                | "s"
+                | "samp"
+                | "small"
+                | "span"
+                | "strong"
+                | "sub"
+                | "sup"
+                | "time"
+                | "u"
+                | "var"
+                | "wbr"
+        ) {
+            out.push(' ');
+        }
+    }
+    push_text(&mut out, rest);
+    collapse(&out)
+}
+
+fn push_text(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let ent = &rest[amp..];
+        match ent
+            .find(';')
+            .filter(|&e| e <= 10)
+            .and_then(|e| decode(&ent[1..e]).map(|c| (c, e)))
+        {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &ent[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &ent[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn decode(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(h) => u32::from_str_radix(h, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(n);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "laquo" => '«',
+        "raquo" => '»',
+        "copy" => '©',
+        _ => return None,
+    })
+}
+
+/// `text` with whitespace runs as one space, trimmed.
+pub fn collapse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// The first `words` words of `text` (CJK characters count one each), for excerpts.
+pub fn first_words(text: &str, words: usize) -> String {
+    let mut n = 0;
+    let mut end = text.len();
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        let cjk = super::tokenize::is_cjk(c);
+        if c.is_whitespace() {
+            in_word = false;
+        } else if cjk || !in_word {
+            if n == words {
+                end = i;
+                break;
+            }
+            n += 1;
+            in_word = !cjk;
+        }
+    }
+    text[..end].trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_go_entities_are_decoded_scripts_are_dropped() {
+        let html = "<h2 id=\"a\">Install &amp; run</h2><p>Use <code>sitegen&nbsp;build</code>.</p>\
+                    <script>var x = 1 < 2;</script><!-- note --><ul><li>one</li><li>two&#x21;</li></ul>";
+        assert_eq!(visible_text(html), "Install & run Use sitegen build. one two!");
+    }
+
+    #[test]
+    fn first_words_counts_cjk_characters() {
+        assert_eq!(first_words("one two  three four", 2), "one two");
+        assert_eq!(first_words("日本語のテキスト", 3), "日本語");
+        assert_eq!(first_words("short", 10), "short");
+    }
+}
