@@ -627,7 +627,7 @@ impl InlineSpans {
         }
         let blank = text.chars().all(char::is_whitespace);
         let same = self.open.map(|o| o == style).unwrap_or(style == self.plain);
-        if !same && !(blank && style.background == self.plain.background) {
+        if !(same || blank && style.background == self.plain.background) {
             self.close(html);
             if style != self.plain {
                 html.push_str("<span style=\"");
