@@ -275,39 +275,55 @@ pub fn code_block_html(input: &Input<'_>, info: &CodeInfo, code: &str) -> String
     html
 }
 
-/// The lines of a block with options: hidden ones left out, the others numbered and marked.
+/// The lines of a block with options: hidden ones left out, the others numbered and marked
+/// (outside a table, consecutive marked lines share one `<mark>`, as Zola writes them).
 fn push_lines(html: &mut String, info: &CodeInfo, lines: &[String]) {
     let has = |ranges: &[RangeInclusive<usize>], n: usize| ranges.iter().any(|r| r.contains(&n));
     let table = info.linenos == Some(LineNumbers::Table);
     if table {
         html.push_str("<table><tbody>");
     }
+    let mut in_mark = false;
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if has(&info.hide_lines, n) {
             continue;
+        }
+        let mark = has(&info.hl_lines, n);
+        if in_mark && !mark {
+            html.push_str("</mark>");
+            in_mark = false;
         }
         let number = info.linenostart + i;
         match info.linenos {
             Some(LineNumbers::Table) => {
                 let _ = write!(html, "<tr><td>{number}</td><td>");
             }
-            Some(LineNumbers::Inline) => {
-                let _ = write!(html, "<span class=\"ln\">{number}</span>");
+            Some(LineNumbers::Inline) | None => {
+                if mark && !in_mark {
+                    html.push_str("<mark>");
+                    in_mark = true;
+                }
+                if info.linenos.is_some() {
+                    let _ = write!(html, "<span class=\"ln\">{number}</span>");
+                }
             }
-            None => {}
-        }
-        let mark = has(&info.hl_lines, n);
-        if mark {
-            html.push_str("<mark>");
-        }
-        html.push_str(line);
-        if mark {
-            html.push_str("</mark>");
         }
         if table {
+            if mark {
+                html.push_str("<mark>");
+            }
+            html.push_str(line);
+            if mark {
+                html.push_str("</mark>");
+            }
             html.push_str("</td></tr>");
+        } else {
+            html.push_str(line);
         }
+    }
+    if in_mark {
+        html.push_str("</mark>");
     }
     if table {
         html.push_str("</tbody></table>");
