@@ -128,7 +128,7 @@ struct Look {
     font: u8,
 }
 
-fn look(rules: &[CssRule], spans: &[&[String]]) -> Look {
+fn look(rules: &[&CssRule], spans: &[&[String]]) -> Look {
     let mut look = Look::default();
     for depth in 0..spans.len() {
         let mut fg: Option<((usize, usize), Color)> = None;
@@ -488,9 +488,25 @@ impl ClassTable {
         if let Some(k) = self.kept.get(nesting) {
             return k.clone();
         }
+        // Only rules whose last compound some span of the nesting has can match anything here.
+        let relevant: Vec<Vec<&CssRule>> = rules
+            .iter()
+            .map(|theme| {
+                theme
+                    .iter()
+                    .filter(|r| {
+                        r.chain.last().is_some_and(|last| {
+                            nesting
+                                .iter()
+                                .any(|&i| last.iter().all(|a| self.atoms[i as usize].contains(a)))
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         let looks = |ids: &[u32]| -> Vec<Look> {
             let spans: Vec<&[String]> = ids.iter().map(|&i| self.atoms[i as usize].as_slice()).collect();
-            rules.iter().map(|r| look(r, &spans)).collect()
+            relevant.iter().map(|r| look(r, &spans)).collect()
         };
         let target = looks(nesting);
         let mut kept = nesting.to_vec();
