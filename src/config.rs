@@ -431,9 +431,17 @@ pub struct MarkdownConfig {
     /// Highlight fenced code blocks that name a language.
     #[serde(default = "yes")]
     pub highlight_code: bool,
-    /// A syntect theme name; its CSS is written to `/syntax-theme.css`.
+    /// A theme name (bat's themes); its CSS is written to `/syntax-theme.css`.
     #[serde(default = "default_highlight_theme")]
     pub highlight_theme: String,
+    /// A second theme for readers whose system is in dark mode: `/syntax-theme.css` has it
+    /// under `@media (prefers-color-scheme: dark)`.
+    #[serde(default)]
+    pub highlight_theme_dark: Option<String>,
+    /// `classes` (spans with `hl-*` classes, coloured by `/syntax-theme.css`) or `inline`
+    /// (the light theme's colours in `style` attributes, for feeds and e-mail).
+    #[serde(default)]
+    pub highlight_style: HighlightStyle,
     /// Curly quotes, en/em dashes and ellipses.
     #[serde(default = "yes")]
     pub smart_punctuation: bool,
@@ -465,6 +473,15 @@ pub struct MarkdownConfig {
     pub emoji: bool,
 }
 
+/// See [`MarkdownConfig::highlight_style`].
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HighlightStyle {
+    #[default]
+    Classes,
+    Inline,
+}
+
 /// See [`MarkdownConfig::shortcode_rules`].
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -479,6 +496,8 @@ impl Default for MarkdownConfig {
         MarkdownConfig {
             highlight_code: true,
             highlight_theme: default_highlight_theme(),
+            highlight_theme_dark: None,
+            highlight_style: HighlightStyle::Classes,
             smart_punctuation: true,
             anchor_links: default_anchor_links(),
             external_links_target_blank: false,
@@ -521,6 +540,15 @@ impl Default for LinkCheckerConfig {
             per_host: 2,
             max_redirects: 10,
         }
+    }
+}
+
+impl MarkdownConfig {
+    /// The highlighting themes: light, then dark when there is one.
+    pub fn highlight_themes(&self) -> Vec<&str> {
+        std::iter::once(self.highlight_theme.as_str())
+            .chain(self.highlight_theme_dark.as_deref())
+            .collect()
     }
 }
 
@@ -741,15 +769,21 @@ impl Config {
         errs.extend(validate_taxonomies(&keys, &[], &cfg.taxonomies));
         errs.extend(validate_languages(&keys, &cfg));
         errs.extend(validate_link_checker(&keys, &cfg.link_checker));
-        if crate::highlight::Highlighter::theme_css(&cfg.markdown.highlight_theme).is_none() {
-            errs.push(keys.at(
-                &["markdown", "highlight_theme"],
-                format!(
-                    "unknown `markdown.highlight_theme` `{}`; known themes: {}",
-                    cfg.markdown.highlight_theme,
-                    crate::highlight::Highlighter::theme_names().join(", ")
-                ),
-            ));
+        let themes = [
+            ("highlight_theme", Some(&cfg.markdown.highlight_theme)),
+            ("highlight_theme_dark", cfg.markdown.highlight_theme_dark.as_ref()),
+        ];
+        for (key, name) in themes {
+            let Some(name) = name else { continue };
+            if crate::highlight::Highlighter::theme_css(name).is_none() {
+                errs.push(keys.at(
+                    &["markdown", key],
+                    format!(
+                        "unknown `markdown.{key}` `{name}`; known themes: {}",
+                        crate::highlight::Highlighter::theme_names().join(", ")
+                    ),
+                ));
+            }
         }
         if !(8..=64).contains(&cfg.assets.hash_length) {
             errs.push(keys.at(

@@ -481,7 +481,12 @@ impl Builder {
                 config
                     .markdown
                     .highlight_code
-                    .then(|| Highlighter::theme_css(&config.markdown.highlight_theme))
+                    .then(|| {
+                        Highlighter::stylesheet(
+                            &config.markdown.highlight_theme,
+                            config.markdown.highlight_theme_dark.as_deref(),
+                        )
+                    })
                     .flatten()
             })
             .clone();
@@ -595,7 +600,7 @@ impl Builder {
         // Its grammars load once per builder (on first use), not once per rebuild.
         let highlighter = self
             .highlighter
-            .get_or_insert_with(|| Arc::new(Highlighter::new()))
+            .get_or_insert_with(|| Arc::new(Highlighter::new(&config.markdown.highlight_themes())))
             .clone();
         let store = self
             .images

@@ -4,6 +4,7 @@
 //! (Tera templates called from Markdown). Pure: the caller passes in how to resolve links and
 //! how to render a shortcode; errors carry the Markdown file's line and column.
 
+mod code;
 mod emoji;
 mod hooks;
 mod links;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use crate::config::{AnchorLinks, MarkdownConfig};
 use crate::error::{line_col, Diagnostic};
 use crate::highlight::Highlighter;
+use code::CodeInfo;
 use shortcodes::{expand_shortcodes, Expanded};
 
 /// Renders shortcodes: `{{ name(arg=1) }}` inline, `{% name(arg=1) %}body{% end %}` with a body.
@@ -447,7 +449,8 @@ impl<'a> Renderer<'a> {
         hid
     }
 
-    /// A code block (the events from `i` to its end), highlighted when it names a language.
+    /// A code block (the events from `i` to its end): its info string's options read (a bad
+    /// one is an error at its column), its HTML from [`code::code_block_html`].
     fn code_block(&mut self, i: usize, kind: &CodeBlockKind<'_>) -> usize {
         let end = find_end(self.events, i);
         let mut code = String::new();
@@ -456,17 +459,33 @@ impl<'a> Renderer<'a> {
                 code.push_str(t);
             }
         }
-        let lang = match kind {
-            CodeBlockKind::Fenced(info) => info
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .next()
-                .unwrap_or("")
-                .to_string(),
-            CodeBlockKind::Indented => String::new(),
+        let info = match kind {
+            CodeBlockKind::Fenced(info) => self.code_info(i, info),
+            CodeBlockKind::Indented => CodeInfo::default(),
         };
-        self.out
-            .push(Event::Html(CowStr::from(code_block_html(self.input, &lang, &code))));
+        let html = code::code_block_html(self.input, &info, &code);
+        self.out.push(Event::Html(CowStr::from(html)));
         end + 1
+    }
+
+    /// The options of the fenced block at `i`; a bad one is an error at its place in the
+    /// info string (the language alone is kept).
+    fn code_info(&mut self, i: usize, info: &str) -> CodeInfo {
+        CodeInfo::parse(info).unwrap_or_else(|e| {
+            let range = self.events[i].1.clone();
+            let block = &self.expanded.markdown[range.clone()];
+            let at = block.lines().next().and_then(|l| l.find(info)).unwrap_or(0);
+            let start = range.start + at + e.offset;
+            self.error(&(start..start), e.message);
+            CodeInfo {
+                lang: info
+                    .split(|c: char| c == ',' || c == '{' || c.is_whitespace())
+                    .next()
+                    .unwrap_or("")
+                    .into(),
+                ..CodeInfo::default()
+            }
+        })
     }
 
     /// The start of a link: `@/` and `.md` links resolved to permalinks, asset URLs
@@ -783,22 +802,6 @@ fn find_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
         }
     }
     events.len() - 1
-}
-
-/// A code block's HTML: highlighted (CSS classes) when it names a language and highlighting is on.
-fn code_block_html(input: &Input<'_>, lang: &str, code: &str) -> String {
-    let highlighted = if input.env.config.highlight_code && !lang.is_empty() {
-        input.env.highlighter.highlight(lang, code)
-    } else {
-        None
-    };
-    let body = highlighted.unwrap_or_else(|| escape_html(code));
-    if lang.is_empty() {
-        format!("<pre class=\"code\"><code>{body}</code></pre>\n")
-    } else {
-        let l = escape_attr(lang);
-        format!("<pre class=\"code\" data-lang=\"{l}\"><code class=\"language-{l}\">{body}</code></pre>\n")
-    }
 }
 
 /// Flat headings → a tree: each heading holds the deeper ones that follow it.

@@ -115,7 +115,7 @@ fn config_parsing_never_panics() {
 /// Markdown with every extension and both shortcode rules, through the real renderer.
 #[test]
 fn markdown_rendering_never_panics() {
-    let highlighter = sitegen::highlight::Highlighter::new();
+    let highlighter = sitegen::highlight::Highlighter::new(&["InspiredGitHub"]);
     let mut md = sitegen::config::MarkdownConfig {
         github_alerts: true,
         ..Default::default()

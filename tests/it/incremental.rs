@@ -474,3 +474,26 @@ fn a_markdown_file_link_renders_again_when_its_target_moves_or_becomes_a_draft()
         "https://example.com/sub/posts/later/#end"
     );
 }
+
+/// Code-block options and the highlighting themes: an edit of either gives what a fresh
+/// build gives (a theme change makes new classes, so every highlighted page changes).
+#[test]
+fn code_block_options_and_themes_rebuild_like_a_fresh_build() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/content/blog/code.md",
+        "+++\ntitle = \"code\"\n+++\n```rust,linenos,hl_lines=2\nfn a() {}\nfn b() {}\n```\n",
+    );
+    let mut b = Builder::default();
+    rebuild(&site, &mut b);
+    site.edit("site/content/blog/code.md", "hl_lines=2", "hl_lines=1,hide_lines=2");
+    let r = rebuild(&site, &mut b);
+    // The page, and the section that lists it (with its summary).
+    assert_eq!(html_only(&r.rendered), vec!["blog/code/index.html", "blog/index.html"]);
+    site.edit(
+        "config.toml",
+        "[markdown]\n",
+        "[markdown]\nhighlight_theme_dark = \"Dracula\"\nhighlight_style = \"inline\"\n",
+    );
+    rebuild(&site, &mut b);
+}

@@ -6,6 +6,7 @@ mod harness;
 mod assets;
 mod browser;
 mod cli;
+mod code_blocks;
 mod errors;
 mod fuzz;
 mod images;
