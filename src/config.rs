@@ -459,6 +459,10 @@ pub struct MarkdownConfig {
     /// GitHub's alerts (`> [!NOTE]`) become `<blockquote class="markdown-alert-note">`.
     #[serde(default = "yes")]
     pub github_alerts: bool,
+    /// Relative links to Markdown files (`other.md#x`) go to that page's URL, and a missing
+    /// file is an error. Off, they stay as written (Zola's rule; the Zola import sets it).
+    #[serde(default = "yes")]
+    pub markdown_file_links: bool,
     /// How shortcode calls are found: `sitegen` (not in code; code shows calls as written)
     /// or `zola` (everywhere, code included, and `{{/* … */}}` is an escape only around a
     /// well-formed call), which `sitegen import zola` sets.
@@ -504,6 +508,7 @@ impl Default for MarkdownConfig {
             external_links_no_follow: false,
             words_per_minute: default_wpm(),
             github_alerts: true,
+            markdown_file_links: true,
             shortcode_rules: ShortcodeRules::Sitegen,
             math: false,
             emoji: false,

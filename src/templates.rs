@@ -267,7 +267,8 @@ impl Templates {
     pub fn load(tree: &SourceTree, site: Arc<SiteData>) -> Result<Templates, Vec<Diagnostic>> {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
-        tera.global_context().insert("config", &*site.config);
+        tera.global_context()
+            .insert("config", &config_value(&site.config, &site.config.language));
         register(&mut tera, &site);
 
         let mut origins = HashMap::new();
@@ -380,11 +381,21 @@ impl Templates {
     }
 }
 
+/// The config as templates see it: its keys, plus Zola's `build_search_index` (whether the
+/// language `lang` has a search index), which Zola themes test to show their search box.
+fn config_value(config: &Config, lang: &str) -> serde_json::Value {
+    let mut v = serde_json::to_value(config).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("build_search_index".into(), config.search_enabled(lang).into());
+    }
+    v
+}
+
 /// What `config` is in the templates of a multilingual site's pages in `lang`, as Zola makes
 /// it: the language's `title`, `description` and feeds, `[extra]` with the language's merged
 /// over it, `default_language`, and `languages`: the *other* languages, by code.
 fn language_config(config: &Config, lang: &str) -> Value {
-    let mut v = serde_json::to_value(config).unwrap_or_default();
+    let mut v = config_value(config, lang);
     let languages = config.site_languages();
     if let (Some(m), Some(l)) = (v.as_object_mut(), languages.iter().find(|l| l.code == lang)) {
         m.insert("title".into(), l.title.clone().into());

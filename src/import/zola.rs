@@ -225,6 +225,7 @@ fn zola_defaults(file: &str, zola: &Table, out: &mut DocumentMut, notes: &mut Ve
         out["markdown"]["github_alerts"] = value(false);
     }
     out["markdown"]["shortcode_rules"] = value("zola");
+    out["markdown"]["markdown_file_links"] = value(false);
     // Zola keeps folder names in URLs as they are written.
     if out.get("slugify").and_then(|s| s.get("dirs")).is_none() {
         out["slugify"]["dirs"] = value("off");
@@ -234,7 +235,7 @@ fn zola_defaults(file: &str, zola: &Table, out: &mut DocumentMut, notes: &mut Ve
     notes.push(Note::change(
         file,
         None,
-        "Zola's defaults written out where sitegen's differ: no feeds unless asked, `atom.xml`, no feed limit, no smart punctuation, no heading anchors, no GitHub alerts, shortcodes found as Zola finds them, in code too (`shortcode_rules = \"zola\"`), no highlighting unless configured, folder names kept in URLs (`[slugify] dirs = \"off\"`), static files not fingerprinted (`[assets] fingerprint = false`; turn it on to get cache-forever asset names)",
+        "Zola's defaults written out where sitegen's differ: no feeds unless asked, `atom.xml`, no feed limit, no smart punctuation, no heading anchors, no GitHub alerts, shortcodes found as Zola finds them, in code too (`shortcode_rules = \"zola\"`), relative links to `.md` files left as written (`markdown_file_links = false`), no highlighting unless configured, folder names kept in URLs (`[slugify] dirs = \"off\"`), static files not fingerprinted (`[assets] fingerprint = false`; turn it on to get cache-forever asset names)",
     ));
 }
 

@@ -56,6 +56,10 @@ impl<'a> Renderer<'a> {
     /// outside `content/`, or one that is there but not built (a draft); a file that does not
     /// exist is an error.
     pub(super) fn markdown_file_link(&mut self, dest: &str, range: &Range<usize>) -> Option<String> {
+        // Zola leaves such links as written (`sitegen import zola` turns this off).
+        if !self.input.env.config.markdown_file_links {
+            return None;
+        }
         let (path, query, anchor) = markdown_file(dest)?;
         let joined = crate::paths::normalize(&format!(
             "{}{}",

@@ -233,7 +233,7 @@ fn a_failed_invalidation_skips_the_deletes_and_the_rerun_invalidates_what_is_owe
     let err = d.publish_fails(&[]);
     assert!(
         err.starts_with(
-            "error: CloudFront distribution `ENOSUCHDIST00`: cannot create an invalidation: NoSuchDistribution"
+            "error: CloudFront distribution `ENOSUCHDIST00`: cannot create an invalidation: HTTP 404, NoSuchDistribution"
         ),
         "{err}"
     );
