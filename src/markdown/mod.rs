@@ -322,7 +322,12 @@ impl<'a> Renderer<'a> {
                 dest_url,
                 title,
                 id,
-            }) => self.link_start(range, *link_type, dest_url, title, id),
+            }) => {
+                if let Some(next) = self.link_hook(i, (*link_type, dest_url, title, id)) {
+                    return next;
+                }
+                self.link_start(range, *link_type, dest_url, title, id);
+            }
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
@@ -463,7 +468,14 @@ impl<'a> Renderer<'a> {
             CodeBlockKind::Fenced(info) => self.code_info(i, info),
             CodeBlockKind::Indented => CodeInfo::default(),
         };
-        let html = code::code_block_html(self.input, &info, &code);
+        let mut html = code::code_block_html(self.input, &info, &code);
+        let raw_info = match kind {
+            CodeBlockKind::Fenced(s) => s.as_ref(),
+            CodeBlockKind::Indented => "",
+        };
+        if let Some(h) = self.codeblock_hook(i, &info, raw_info, &code, &html) {
+            html = hooks::ensure_newline(h);
+        }
         self.out.push(Event::Html(CowStr::from(html)));
         end + 1
     }
@@ -498,7 +510,7 @@ impl<'a> Renderer<'a> {
         dest_url: &CowStr<'a>,
         title: &CowStr<'a>,
         id: &CowStr<'a>,
-    ) {
+    ) -> String {
         let mut dest = dest_url.to_string();
         if let Some(target) = dest_url.strip_prefix("@/") {
             if let Some(url) = self.internal_link(target, range) {
@@ -521,12 +533,13 @@ impl<'a> Renderer<'a> {
         } else {
             self.out.push(Event::Start(Tag::Link {
                 link_type,
-                dest_url: CowStr::from(dest),
+                dest_url: CowStr::from(dest.clone()),
                 title: title.clone(),
                 id: id.clone(),
             }));
         }
         self.link_stack.push(custom);
+        dest
     }
 
     /// The end of a link, closed the way it was opened.

@@ -306,3 +306,26 @@ fn nested_shortcode_errors_and_the_depth_limit() {
     site.write("site/content/blog/nested.md", page);
     insta::assert_snapshot!(site.errors());
 }
+
+/// The `link`, `codeblock` and per-language `codeblock-LANG` hooks.
+#[test]
+fn render_hooks_for_links_and_code_blocks() {
+    let site = TestSite::fixture("markdown");
+    site.write(
+        "site/content/blog/hooked2.md",
+        "+++\ntitle = \"h\"\n+++\nSee [the *other* page](@/blog/other.md \"T\") and [out](https://example.org/).\n\n```mermaid\ngraph LR; A-->B\n```\n\n```rust,linenos,title=\"main.rs\"\nfn main() {}\n```\n",
+    );
+    site.write(
+        "site/templates/hooks/link.html",
+        "<a href=\"{{ url }}\" data-was=\"{{ destination }}\" title=\"{{ title }}\">{{ html | safe }}</a>[{{ text }}]",
+    );
+    site.write(
+        "site/templates/hooks/codeblock-mermaid.html",
+        "<pre class=\"mermaid\">{{ code }}</pre>",
+    );
+    site.write(
+        "site/templates/hooks/codeblock.html",
+        "<figure data-lang=\"{{ lang }}\">{% if attrs.title %}<figcaption>{{ attrs.title }}</figcaption>{% endif %}{{ html | safe }}</figure>",
+    );
+    insta::assert_snapshot!(site.output("blog/hooked2/index.html"));
+}
