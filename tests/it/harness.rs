@@ -134,3 +134,23 @@ pub fn snapshot_dir(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// The site's config and snapshot, read as `sitegen build` reads them.
+pub fn load(site: &TestSite) -> (Arc<Config>, Arc<SourceTree>) {
+    let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
+    let config = Arc::new(Config::parse("config.toml", &text).unwrap());
+    let tree = Arc::new(SourceTree::read(site.root(), &config).unwrap());
+    (config, tree)
+}
+
+/// An incremental build with `builder`, checked against a fresh build of the same input:
+/// whatever was reused, the result must be what a fresh build gives.
+pub fn rebuild(site: &TestSite, builder: &mut sitegen::build::Builder) -> BuildResult {
+    let (config, tree) = load(site);
+    let r = builder
+        .build(tree.clone(), config.clone(), &BuildOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fresh = build(tree, config, &BuildOptions::default()).unwrap();
+    assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
+    r
+}

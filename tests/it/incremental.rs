@@ -7,25 +7,7 @@ use sitegen::build::{build, BuildOptions, BuildResult, Builder};
 use sitegen::config::Config;
 use sitegen::source::SourceTree;
 
-use crate::harness::TestSite;
-
-fn load(site: &TestSite) -> (Arc<Config>, Arc<SourceTree>) {
-    let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
-    let config = Arc::new(Config::parse("config.toml", &text).unwrap());
-    let tree = Arc::new(SourceTree::read(site.root(), &config).unwrap());
-    (config, tree)
-}
-
-fn rebuild(site: &TestSite, builder: &mut Builder) -> BuildResult {
-    let (config, tree) = load(site);
-    let r = builder
-        .build(tree.clone(), config.clone(), &BuildOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    // Whatever was reused, the result is what a fresh build gives.
-    let fresh = build(tree, config, &BuildOptions::default()).unwrap();
-    assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
-    r
-}
+use crate::harness::{load, rebuild, TestSite};
 
 fn html_only(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()

@@ -210,22 +210,9 @@ fn config_errors_name_the_key() {
     );
 }
 
-fn load(site: &TestSite) -> (Arc<Config>, Arc<SourceTree>) {
-    let text = std::fs::read_to_string(site.path("config.toml")).unwrap();
-    let config = Arc::new(Config::parse("config.toml", &text).unwrap());
-    let tree = Arc::new(SourceTree::read(site.root(), &config).unwrap());
-    (config, tree)
-}
-
 /// An incremental build after each edit equals a fresh build; returns what it rendered.
 fn rebuild(site: &TestSite, builder: &mut Builder) -> Vec<String> {
-    let (config, tree) = load(site);
-    let r = builder
-        .build(tree.clone(), config.clone(), &BuildOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let fresh = build(tree, config, &BuildOptions::default()).unwrap();
-    assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
-    r.rendered
+    crate::harness::rebuild(site, builder).rendered
 }
 
 #[test]
