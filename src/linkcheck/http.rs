@@ -13,6 +13,14 @@ use tokio::sync::Semaphore;
 use super::Outcome;
 use crate::config::LinkCheckerConfig;
 
+/// Every URL unknown, because the client could not start.
+fn all_unknown(urls: &[String], e: &str) -> BTreeMap<String, Outcome> {
+    let why = format!("cannot start the HTTP client: {e}");
+    urls.iter()
+        .map(|u| (u.clone(), Outcome::Unknown(why.clone())))
+        .collect()
+}
+
 /// Checks every URL; returns each one's outcome.
 pub fn check(urls: &[String], config: &LinkCheckerConfig) -> BTreeMap<String, Outcome> {
     if urls.is_empty() {
@@ -25,13 +33,7 @@ pub fn check(urls: &[String], config: &LinkCheckerConfig) -> BTreeMap<String, Ou
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            let why = format!("cannot start the HTTP client: {e}");
-            return urls
-                .iter()
-                .map(|u| (u.clone(), Outcome::Unknown(why.clone())))
-                .collect();
-        }
+        Err(e) => return all_unknown(urls, &e.to_string()),
     };
     let client = reqwest::Client::builder()
         .user_agent(concat!("sitegen-link-checker/", env!("CARGO_PKG_VERSION")))
@@ -41,13 +43,7 @@ pub fn check(urls: &[String], config: &LinkCheckerConfig) -> BTreeMap<String, Ou
         .build();
     let client = match client {
         Ok(c) => c,
-        Err(e) => {
-            let why = format!("cannot start the HTTP client: {e}");
-            return urls
-                .iter()
-                .map(|u| (u.clone(), Outcome::Unknown(why.clone())))
-                .collect();
-        }
+        Err(e) => return all_unknown(urls, &e.to_string()),
     };
     let total = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>> = Arc::default();
