@@ -27,7 +27,7 @@ pub mod text;
 pub mod tokenize;
 pub mod zola;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -299,14 +299,16 @@ pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCa
 /// A key of the index: the postings of a term (doc id, score), the term a word form
 /// stems to, or both.
 #[derive(Default)]
-struct Key {
+struct Key<'a> {
     postings: Vec<(usize, u32)>,
-    stem: Option<String>,
+    stem: Option<&'a str>,
 }
 
-fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchFile> {
-    let mut keys: BTreeMap<&str, Key> = BTreeMap::new();
+/// The keys of `docs` (whose ids start at `first`), each with its postings in id order.
+fn collect_keys<'a>(docs: &[&'a Indexed], first: usize) -> HashMap<&'a str, Key<'a>> {
+    let mut keys: HashMap<&str, Key> = HashMap::new();
     for (id, d) in docs.iter().enumerate() {
+        let id = first + id;
         for (term, score) in &d.scores {
             keys.entry(term).or_default().postings.push((id, *score));
         }
@@ -314,50 +316,54 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
             keys.entry(f).or_default().postings.push((id, 0));
         }
         for (form, term) in &d.forms {
-            keys.entry(form).or_default().stem = Some(term.clone());
+            keys.entry(form).or_default().stem = Some(term);
         }
     }
-    let hash_len = config.assets.hash_length;
-    let mut files = Vec::new();
-    let fragment = |value: &Value, files: &mut Vec<SearchFile>| -> String {
-        let bytes = serde_json::to_vec(value).expect("JSON of strings and numbers");
-        let hash = crate::paths::hex(&Sha256::digest(&bytes))[..hash_len].to_string();
-        files.push(SearchFile {
-            path: format!("search/{lang}/{hash}.json"),
-            bytes,
-            fingerprinted: true,
-        });
-        hash
+    keys
+}
+
+/// All keys of `docs`, sorted: collected in parallel over runs of pages, merged in page
+/// order (so postings stay sorted by id), then sorted in parallel.
+fn sorted_keys<'a>(docs: &[&'a Indexed]) -> Vec<(&'a str, Key<'a>)> {
+    let per = docs.len().div_ceil(rayon::current_num_threads().max(1) * 4).max(256);
+    let parts: Vec<HashMap<&str, Key>> = docs
+        .par_chunks(per)
+        .enumerate()
+        .map(|(i, chunk)| collect_keys(chunk, i * per))
+        .collect();
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for part in parts {
+        for (k, v) in part {
+            let e = all.entry(k).or_default();
+            e.postings.extend(v.postings);
+            if v.stem.is_some() {
+                e.stem = v.stem;
+            }
+        }
+    }
+    let mut keys: Vec<(&str, Key)> = all.into_iter().collect();
+    keys.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+    keys
+}
+
+/// One fragment file of `lang`'s index: its name is the hash of its bytes.
+fn fragment(lang: &str, value: &Value, hash_len: usize) -> (String, SearchFile) {
+    let bytes = serde_json::to_vec(value).expect("JSON of strings and numbers");
+    let hash = crate::paths::hex(&Sha256::digest(&bytes))[..hash_len].to_string();
+    let file = SearchFile {
+        path: format!("search/{lang}/{hash}.json"),
+        bytes,
+        fingerprinted: true,
     };
-    // Term fragments.
-    let mut chunks: Vec<Value> = Vec::new();
-    let mut cur_t = serde_json::Map::new();
-    let mut cur_f = serde_json::Map::new();
-    let mut cur_first = String::new();
-    let mut cur_bytes = 0;
-    let close = |first: &str,
-                 t: &mut serde_json::Map<String, Value>,
-                 f: &mut serde_json::Map<String, Value>,
-                 files: &mut Vec<SearchFile>,
-                 chunks: &mut Vec<Value>| {
-        if t.is_empty() && f.is_empty() {
-            return;
-        }
-        let v = json!({"t": std::mem::take(t), "f": std::mem::take(f)});
-        let hash = fragment(&v, files);
-        chunks.push(json!([first, hash]));
-    };
-    for (k, entry) in &keys {
-        let entry_bytes = k.len() * 2 + entry.postings.len() * 3 + entry.stem.as_ref().map_or(0, |s| s.len() + k.len());
-        let boundary = fnv1a(k.as_bytes()).is_multiple_of(CHUNK_EVERY) || cur_bytes + entry_bytes > CHUNK_MAX_BYTES;
-        if boundary && cur_bytes > 0 {
-            close(&cur_first, &mut cur_t, &mut cur_f, &mut files, &mut chunks);
-            cur_bytes = 0;
-        }
-        if cur_bytes == 0 {
-            cur_first = k.to_string();
-        }
-        cur_bytes += entry_bytes;
+    (hash, file)
+}
+
+/// The JSON of one term fragment: `t` (packed postings by key) and `f` (word form → stem).
+fn term_fragment(keys: &[(&str, Key<'_>)]) -> Value {
+    let mut t = serde_json::Map::new();
+    let mut f = serde_json::Map::new();
+    for (k, entry) in keys {
         if !entry.postings.is_empty() {
             let mut packed = String::with_capacity(entry.postings.len() * 2);
             let mut last = 0;
@@ -366,28 +372,75 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
                 push_number(&mut packed, *score as usize);
                 last = *id;
             }
-            cur_t.insert(k.to_string(), Value::from(packed));
+            t.insert(k.to_string(), Value::from(packed));
         }
-        if let Some(s) = &entry.stem {
-            cur_f.insert(k.to_string(), Value::from(s.as_str()));
+        if let Some(s) = entry.stem {
+            f.insert(k.to_string(), Value::from(s));
         }
     }
-    close(&cur_first, &mut cur_t, &mut cur_f, &mut files, &mut chunks);
+    json!({"t": t, "f": f})
+}
+
+/// Where term fragments end: after a key whose hash says so, or before the fragment grows
+/// past [`CHUNK_MAX_BYTES`]. Returns the start of each run.
+fn chunk_starts(keys: &[(&str, Key<'_>)]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut cur_bytes = 0;
+    for (i, (k, entry)) in keys.iter().enumerate() {
+        let entry_bytes = k.len() * 2 + entry.postings.len() * 3 + entry.stem.map_or(0, |s| s.len() + k.len());
+        let boundary = fnv1a(k.as_bytes()).is_multiple_of(CHUNK_EVERY) || cur_bytes + entry_bytes > CHUNK_MAX_BYTES;
+        if cur_bytes == 0 || boundary {
+            starts.push(i);
+            cur_bytes = 0;
+        }
+        cur_bytes += entry_bytes;
+    }
+    starts
+}
+
+fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchFile> {
+    let keys = sorted_keys(docs);
+    let hash_len = config.assets.hash_length;
+    // Term fragments, serialised and hashed in parallel.
+    let starts = chunk_starts(&keys);
+    let runs: Vec<(usize, usize)> = starts
+        .iter()
+        .zip(starts.iter().skip(1).chain(std::iter::once(&keys.len())))
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    let terms: Vec<(Value, SearchFile)> = runs
+        .par_iter()
+        .map(|&(a, b)| {
+            let (hash, file) = fragment(lang, &term_fragment(&keys[a..b]), hash_len);
+            (json!([keys[a].0, hash]), file)
+        })
+        .collect();
+    let mut files = Vec::with_capacity(terms.len() + docs.len() / META_SIZE + 2);
+    let mut chunks = Vec::with_capacity(terms.len());
+    for (c, f) in terms {
+        chunks.push(c);
+        files.push(f);
+    }
     // The first fragment starts at the smallest key.
     if let Some(c) = chunks.first_mut() {
         c[0] = Value::from("");
     }
     // Page fragments.
-    let meta: Vec<Value> = docs
-        .chunks(META_SIZE)
+    let pages: Vec<(String, SearchFile)> = docs
+        .par_chunks(META_SIZE)
         .map(|group| {
             let pages: Vec<Value> = group
                 .iter()
                 .map(|d| json!({"u": d.path, "t": d.title, "x": d.text, "s": d.section.1}))
                 .collect();
-            Value::from(fragment(&Value::from(pages), &mut files))
+            fragment(lang, &Value::from(pages), hash_len)
         })
         .collect();
+    let mut meta = Vec::with_capacity(pages.len());
+    for (hash, f) in pages {
+        meta.push(Value::from(hash));
+        files.push(f);
+    }
     // Filters the client can offer: sections and taxonomy terms, with their page counts.
     let mut sections: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
     let mut terms: BTreeMap<&str, usize> = BTreeMap::new();

@@ -23,4 +23,5 @@ mod publish_cloudfront;
 mod publish_plan;
 mod s3server;
 mod search;
+mod serve_storm;
 mod site;
