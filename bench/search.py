@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Search benchmark: sitegen's built-in index beside Pagefind 1.5 on the same built site.
 
-    python3 bench/search.py                  # 10,000 pages, 3 build runs each
+    python3 bench/search.py                  # 10,000 pages, 5 build runs each
     python3 bench/search.py --pages 1000 --runs 1
 
 On one generated site of N pages (bench/serve.py's generator, plus a Japanese sentence on
 every 100th page) it measures:
 
-- build time with `[search] enabled = false` and `true` (median of --runs full builds into
+- build time with `[search] enabled = false` and `true` (median of --runs full builds, off and on interleaved, into
   an empty folder), and Pagefind's indexing time on the search-off output (`npx pagefind`);
 - index bytes on disk (sitegen: `search/`; Pagefind: `pagefind/`), and file counts;
 - per query, in a fresh headless Chromium (cold cache): requests and bytes fetched by the
@@ -61,14 +61,23 @@ def set_search(site, on):
     open(p, "w").write(text)
 
 
-def timed_build(site, out, runs):
-    times = []
+def timed_build(site, out):
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.monotonic()
+    run([BIN, "build", "--output", out], cwd=site, stdout=subprocess.DEVNULL)
+    return time.monotonic() - t
+
+
+def timed_builds(site, off, on, runs):
+    """Median build times with search off and on, the runs interleaved (off, on, off, on...)
+    so that a busy spell of the machine weighs on both alike."""
+    t_off, t_on = [], []
     for _ in range(runs):
-        shutil.rmtree(out, ignore_errors=True)
-        t = time.monotonic()
-        run([BIN, "build", "--output", out], cwd=site, stdout=subprocess.DEVNULL)
-        times.append(time.monotonic() - t)
-    return statistics.median(times)
+        set_search(site, False)
+        t_off.append(timed_build(site, off))
+        set_search(site, True)
+        t_on.append(timed_build(site, on))
+    return statistics.median(t_off), statistics.median(t_on), t_off, t_on
 
 
 def tree(dir):
@@ -185,7 +194,7 @@ def pagefind(site_out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=10000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     if not os.environ.get("SITEGEN") and (not os.path.exists(BIN) or os.environ.get("SITEGEN_REBUILD")):
@@ -201,10 +210,7 @@ def main():
             f.write(f"\n{JAPANESE[(i // 100) % len(JAPANESE)]}\n")
     res = {"pages": a.pages, "runs": a.runs}
     off, on = os.path.join(tmp, "off"), os.path.join(tmp, "on")
-    set_search(site, False)
-    res["build_off_s"] = timed_build(site, off, a.runs)
-    set_search(site, True)
-    res["build_on_s"] = timed_build(site, on, a.runs)
+    res["build_off_s"], res["build_on_s"], res["build_off_all"], res["build_on_all"] = timed_builds(site, off, on, a.runs)
     res["search_overhead"] = res["build_on_s"] / res["build_off_s"] - 1
     print(f"build: search off {res['build_off_s']:.2f} s, on {res['build_on_s']:.2f} s "
           f"({100 * res['search_overhead']:+.1f}%)", flush=True)
