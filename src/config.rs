@@ -32,7 +32,8 @@ pub struct Config {
     /// The theme under `themes/`; `default` is also embedded in the binary.
     #[serde(default = "default_theme")]
     pub theme: String,
-    /// Folder holding `content/`, `static/`, `data/` and `templates/`, relative to the root.
+    /// Folder holding `content/`, `static/`, `data/`, `templates/` and `originals/`, relative
+    /// to the root.
     #[serde(default = "default_source_dir")]
     pub source_dir: String,
     /// Where `sitegen build` writes the site, relative to the root.

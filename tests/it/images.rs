@@ -549,7 +549,7 @@ fn wrong_arguments_are_errors_naming_the_template() {
     }
 }
 
-// Published originals: metadata removed losslessly, `images.strip_metadata`.
+// Published originals: metadata removed losslessly, `images.strip_metadata`, `originals/`.
 
 use img_parts::jpeg::Jpeg;
 use img_parts::png::{Png, PngChunk};
@@ -919,5 +919,63 @@ fn strip_metadata_false_publishes_originals_byte_for_byte() {
     // Resized copies still carry none.
     for (path, f) in r.plan.files.iter().filter(|(p, _)| p.starts_with("processed_images/")) {
         assert_no_metadata(path, &f.bytes);
+    }
+}
+
+#[test]
+fn originals_are_read_by_image_functions_and_markdown_but_never_published() {
+    let t = format!(
+        "{{% set r = resize_image(path='shoot/cam.jpg', width=100) %}}{R}{{% set r = resize_image(path='originals/theme-only.png', width=10) %}}{R}{{% set m = get_image_metadata(path='shoot/cam.jpg') %}}M|{{{{ m.width }}}}x{{{{ m.height }}}}\n{{{{ page.content | safe }}}}"
+    );
+    let s = site(&t, "");
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"G\"\ntemplate = \"gallery.html\"\n+++\n![cam](shoot/cam.jpg)\n",
+    );
+    let cam = camera_jpeg(&quadrants(2000, 1000), 1);
+    let theme_cam = jpeg(&quadrants(200, 100), 1, None);
+    let theme_only = png(&quadrants(40, 40));
+    s.write("site/originals/shoot/cam.jpg", &cam);
+    // The theme's originals/ are below the site's.
+    s.write("themes/default/originals/shoot/cam.jpg", &theme_cam);
+    s.write("themes/default/originals/theme-only.png", &theme_only);
+    let r = ok(&s);
+    let html = page(&r);
+    let got = results(&html);
+    assert_eq!(got[0].1, 100);
+    assert_eq!((got[0].3, got[0].4), (2000, 1000), "the site's file wins");
+    assert_eq!((got[1].1, got[1].3), (10, 40), "the theme's own file is found");
+    assert!(html.contains("M|2000x1000"), "{html}");
+
+    // The Markdown image shows resized copies only; `src` is the largest.
+    let (src, srcset) = img_urls(&html, "cam");
+    assert!(src.starts_with("processed_images/cam."), "{src}");
+    assert_eq!(srcset.len(), 3, "{srcset:?}");
+    assert_eq!(srcset.last(), Some(&src));
+    assert!(srcset.iter().all(|u| u.starts_with("processed_images/")), "{srcset:?}");
+    assert!(html.contains("alt=\"cam\" width=\"1600\" height=\"800\""), "{html}");
+    let largest = image::load_from_memory(file(&r, &src)).unwrap();
+    assert_eq!((largest.width(), largest.height()), (1600, 800));
+
+    // Nothing of originals/ is in the output as it was, under any name.
+    for (path, f) in &r.plan.files {
+        assert!(!path.starts_with("originals"), "{path}");
+        for source in [&cam[..], &theme_cam, &theme_only] {
+            assert_ne!(&f.bytes[..], source, "{path} is an original");
+        }
+        assert_no_metadata(path, &f.bytes);
+    }
+    s.cmd(&["build", "-q"]).assert().success();
+    assert!(!s.path("public/originals").exists());
+    assert!(!s.path("public/shoot").exists());
+
+    // Links out of the site are refused there as everywhere.
+    #[cfg(unix)]
+    {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("x.jpg"), &cam).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.jpg"), s.path("site/originals/x.jpg")).unwrap();
+        let e = s.errors();
+        assert!(e.contains("site/originals/x.jpg: is a symbolic link to `"), "{e}");
     }
 }
