@@ -32,7 +32,8 @@ pub struct Config {
     /// The theme under `themes/`; `default` is also embedded in the binary.
     #[serde(default = "default_theme")]
     pub theme: String,
-    /// Folder holding `content/`, `static/`, `data/` and `templates/`, relative to the root.
+    /// Folder holding `content/`, `static/`, `data/`, `templates/` and `originals/`, relative
+    /// to the root.
     #[serde(default = "default_source_dir")]
     pub source_dir: String,
     /// Where `sitegen build` writes the site, relative to the root.
@@ -596,6 +597,11 @@ pub struct ImagesConfig {
     /// until the cache is at most this many megabytes.
     #[serde(default = "default_cache_max_mb")]
     pub cache_max_mb: u64,
+    /// Publish the JPEG, PNG and WebP files of `static/` and `content/` without their EXIF,
+    /// XMP, IPTC and text chunks (GPS position, camera serial, software), copied losslessly
+    /// with the ICC profile and the orientation kept; `false` publishes them byte for byte.
+    #[serde(default = "yes")]
+    pub strip_metadata: bool,
 }
 
 impl Default for ImagesConfig {
@@ -611,6 +617,7 @@ impl Default for ImagesConfig {
             max_pixels: default_max_pixels(),
             cache_dir: default_image_cache_dir(),
             cache_max_mb: default_cache_max_mb(),
+            strip_metadata: true,
         }
     }
 }
@@ -1422,5 +1429,23 @@ cache_control = "no-store"
         let err = Config::parse("config.toml", "base_url = \"/\"\ntitel = \"x\"\n").unwrap_err();
         assert_eq!(err[0].line, Some(2));
         assert!(err[0].message.contains("unknown field `titel`"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn strip_metadata_is_on_by_default_and_checked_at_its_key() {
+        let on = Config::parse("config.toml", "base_url = \"/\"\n").unwrap();
+        assert!(on.images.strip_metadata);
+        let off = Config::parse("config.toml", "base_url = \"/\"\n[images]\nstrip_metadata = false\n").unwrap();
+        assert!(!off.images.strip_metadata);
+        let wrong = Config::parse("config.toml", "base_url = \"/\"\n[images]\nstrip_metadata = \"no\"\n").unwrap_err();
+        assert_eq!((wrong[0].line, wrong[0].column), (Some(3), Some(18)), "{}", wrong[0]);
+        assert!(wrong[0].message.contains("expected a boolean"), "{}", wrong[0].message);
+        let typo = Config::parse("config.toml", "base_url = \"/\"\n[images]\nstrip_metdata = false\n").unwrap_err();
+        assert_eq!(typo[0].line, Some(3));
+        assert!(
+            typo[0].message.contains("unknown field `strip_metdata`"),
+            "{}",
+            typo[0].message
+        );
     }
 }

@@ -22,9 +22,11 @@
 // the ones below (`tests/it/layering.rs` checks it against `LAYERS` there; ARCHITECTURE.md
 // draws it). Blank lines keep rustfmt from sorting the list.
 
-// Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner.
+// Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner, image
+// metadata stripping.
 pub mod error;
 pub mod html;
+pub mod image_metadata;
 pub mod keys;
 pub mod paths;
 

@@ -4,8 +4,10 @@
 //! works on the snapshot, so a build (and later a rebuild in `serve`) is a pure function of it.
 //!
 //! Layers, lowest first: the theme embedded in the binary (for `default`), the theme on disk
-//! under `themes/NAME/`, then the site's own `templates/`, `static/`, `content/`, `data/`.
-//! A file in a higher layer replaces the file with the same logical path below it.
+//! under `themes/NAME/`, then the site's own `templates/`, `static/`, `content/`, `data/`,
+//! `originals/`. A file in a higher layer replaces the file with the same logical path below
+//! it. `originals/` (the site's over the theme's) holds images that only the image functions
+//! and Markdown images read: nothing publishes them as they are.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,10 @@ pub static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/theme
 
 /// Where a theme's `i18n/` files are in the snapshot (the site's are under `i18n/`).
 pub const THEME_I18N: &str = "theme/i18n/";
+
+/// Images that are read (resized, measured) but never published as they are: the folder at
+/// the site's root and the theme's, both under this logical prefix.
+pub const ORIGINALS: &str = "originals/";
 
 /// One input file, shared: a snapshot refreshed after an edit shares every unchanged file
 /// with the one before (copying a snapshot copies pointers, not names or bytes).
@@ -104,11 +110,13 @@ impl SourceTree {
             (theme_dir.join("static"), "static/"),
             // The theme's translations are merged with the site's key by key, so both stay.
             (theme_dir.join("i18n"), THEME_I18N),
+            (theme_dir.join(ORIGINALS.trim_end_matches('/')), ORIGINALS),
             (src.join("templates"), "templates/"),
             (src.join("static"), "static/"),
             (src.join("i18n"), "i18n/"),
             (src.join("content"), "content/"),
             (src.join("data"), "data/"),
+            (src.join(ORIGINALS.trim_end_matches('/')), ORIGINALS),
         ]
     }
 

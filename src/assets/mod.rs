@@ -1,9 +1,11 @@
 //! The asset pipeline: every file under `static/` (site and theme) becomes an [`Asset`].
 //! SCSS is compiled in-process (grass), CSS references (`url(...)`, `@import`) are resolved
 //! and rewritten to the fingerprinted names of their targets, CSS and (optionally) JS are
-//! minified, and fingerprintable files get `name.<hash>.ext` names where the hash is of the
-//! final bytes. Because an asset's references are rewritten before it is hashed, a changed
-//! font changes the hash of the CSS that uses it, and nothing else.
+//! minified, JPEG, PNG and WebP files lose their EXIF, XMP and IPTC
+//! ([`crate::image_metadata`], unless `images.strip_metadata = false`), and fingerprintable
+//! files get `name.<hash>.ext` names where the hash is of the final bytes. Because an asset's
+//! references are rewritten before it is hashed, a changed font changes the hash of the CSS
+//! that uses it, and nothing else.
 //!
 //! Pure: the input is the source snapshot, the output is an [`AssetSet`] (plus diagnostics).
 //! The set answers the template functions (`asset`, `get_url`), rewrites `src`/`href` in the
@@ -356,8 +358,9 @@ fn empty_set(inputs: &BTreeMap<String, Input>, config: &Config, errors: &mut Vec
     set
 }
 
-/// Leaves first (everything but stylesheets), in parallel: JS minified if configured, the rest
-/// as is.
+/// Leaves first (everything but stylesheets), in parallel: JS minified if configured, JPEG,
+/// PNG and WebP without their metadata (unless `images.strip_metadata = false`), the rest as
+/// is.
 fn process_leaves(inputs: &BTreeMap<String, Input>, set: &mut AssetSet, config: &Config, errors: &mut Vec<Diagnostic>) {
     let leaves: Vec<Result<Asset, Diagnostic>> = inputs
         .values()
@@ -369,6 +372,13 @@ fn process_leaves(inputs: &BTreeMap<String, Input>, set: &mut AssetSet, config: 
                 let text = std::str::from_utf8(&i.file.bytes)
                     .map_err(|_| Diagnostic::new(&i.file.origin, "file is not valid UTF-8"))?;
                 minify_js(text, &i.file.origin)?.into_bytes()
+            } else if config.images.strip_metadata && crate::image_metadata::is_strippable_name(&i.logical) {
+                // Before the fingerprint, which is of the published bytes.
+                match crate::image_metadata::strip(&i.file.bytes) {
+                    Ok(Some(stripped)) => stripped,
+                    Ok(None) => i.file.bytes.to_vec(),
+                    Err(e) => return Err(Diagnostic::new(&i.file.origin, crate::image_metadata::refused(&e))),
+                }
             } else {
                 i.file.bytes.to_vec()
             };

@@ -13,6 +13,7 @@
 mod jobs;
 mod links;
 mod markdown;
+mod originals;
 mod preview;
 mod values;
 
@@ -256,6 +257,8 @@ pub struct Builder {
     last: Option<LastBuild>,
     /// The search index's tokenized pages, by content.
     search: crate::search::SearchCache,
+    /// The published copies of content files, metadata removed, by source.
+    originals: originals::Originals,
 }
 
 /// What the last successful build used, kept for [`Builder::preview`].
@@ -422,16 +425,8 @@ impl Builder {
         run.phase("render templates")?;
         let search = search_index(&model, &renders, &config, &mut self.search);
         run.phase("search index")?;
-        let assembled = assemble(
-            rendered,
-            &renders,
-            &assets,
-            &model,
-            &tree,
-            search,
-            &config,
-            &mut run.errors,
-        );
+        let content = self.originals.files(&model, &tree, &config, &mut run.errors);
+        let assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
         self.markdown = renders.cache();
@@ -790,15 +785,15 @@ fn search_index(
     files
 }
 
-/// The plan: rendered outputs, assets, the search index and the files of content bundles;
-/// two sources of one output path are an error.
+/// The plan: rendered outputs, assets, the search index and the files of `content/`
+/// (bundles' and loose ones, as [`originals::Originals::files`] publishes them); two sources
+/// of one output path are an error.
 #[allow(clippy::too_many_arguments)] // each is one input of the plan, named at the call
 fn assemble(
     rendered: Vec<Result<Rendering, Diagnostic>>,
     renders: &Renders,
     assets: &AssetSet,
-    model: &SiteModel,
-    tree: &SourceTree,
+    content: Vec<(String, OutputFile)>,
     search: Vec<crate::search::SearchFile>,
     config: &Config,
     errors: &mut Vec<Diagnostic>,
@@ -858,28 +853,8 @@ fn assemble(
     for (path, f) in asset_plan.files {
         add(path, f, errors);
     }
-    let bundles = model.pages.iter().map(|p| (&p.path, &p.assets));
-    let bundle_files = bundles
-        .chain(model.sections.iter().map(|s| (&s.path, &s.assets)))
-        .flat_map(|(path, files)| {
-            files
-                .iter()
-                .map(move |a| (a.as_str(), crate::paths::bundle_asset_output(path, a)))
-        });
-    let loose = model
-        .loose_files
-        .iter()
-        .map(|f| (f.relative_path.as_str(), f.relative_path.clone()));
-    for (rel, out) in bundle_files.chain(loose) {
-        if let Some(f) = tree.get(&format!("content/{rel}")) {
-            let file = OutputFile {
-                bytes: f.bytes.clone(),
-                sha256: f.sha256,
-                source: f.origin.as_str().into(),
-                immutable: false,
-            };
-            add(out, file, errors);
-        }
+    for (out, file) in content {
+        add(out, file, errors);
     }
     fresh.sort();
     images.sort_by(|a, b| a.output.cmp(&b.output));

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::error::Diagnostic;
 use crate::markdown::{ImageLookup, MarkdownImage};
-use crate::source::SourceTree;
+use crate::source::{SourceTree, ORIGINALS};
 
 /// Changes whenever encoder settings or versions change what bytes a job produces, so old
 /// cache entries are not reused for new output.
@@ -466,7 +466,7 @@ impl Images {
 
     /// Finds `path`: next to the page (`page_dir`, a logical folder like
     /// `content/blog/post/`), then under `content/`, then `static/` (which holds the theme's
-    /// static files below the site's).
+    /// static files below the site's), then `originals/` (the same).
     pub fn resolve(&self, path: &str, page_dir: Option<&str>) -> Option<String> {
         let path = path.trim();
         let clean = path.trim_start_matches("@/").trim_start_matches('/');
@@ -476,19 +476,20 @@ impl Images {
                 candidates.push(crate::paths::normalize(&format!("{dir}{clean}")));
             }
         }
-        if clean.starts_with("content/") || clean.starts_with("static/") {
+        if ["content/", "static/", ORIGINALS].iter().any(|p| clean.starts_with(p)) {
             candidates.push(crate::paths::normalize(clean));
         }
-        candidates.push(crate::paths::normalize(&format!("content/{clean}")));
-        candidates.push(crate::paths::normalize(&format!("static/{clean}")));
+        for folder in ["content/", "static/", ORIGINALS] {
+            candidates.push(crate::paths::normalize(&format!("{folder}{clean}")));
+        }
         candidates.into_iter().flatten().find(|c| self.tree.get(c).is_some())
     }
 
     /// Resolves `path` and reads its header: (logical path, header, sha256, origin).
     fn find(&self, path: &str, page_dir: Option<&str>) -> Result<(String, SourceInfo, [u8; 32], String), String> {
-        let logical = self
-            .resolve(path, page_dir)
-            .ok_or_else(|| format!("image `{path}` not found (looked next to the page, in content/ and in static/)"))?;
+        let logical = self.resolve(path, page_dir).ok_or_else(|| {
+            format!("image `{path}` not found (looked next to the page, in content/, static/ and originals/)")
+        })?;
         let (info, sha, origin) = self
             .info(&logical)
             .map_err(|e| format!("{}: {e}", self.origin_of(&logical)))?;
@@ -616,6 +617,38 @@ impl Images {
         })
     }
 
+    /// A Markdown image of a file under `originals/`, which is never published: its `src` is
+    /// the largest resized copy (`images.markdown_widths` below the original's width, or the
+    /// original's width when none is), its `srcset` all of them, its size the largest's.
+    fn unpublished_markdown_image(
+        &self,
+        key: &str,
+        logical: &str,
+        file: &crate::source::SourceFile,
+        info: &SourceInfo,
+        format: Format,
+    ) -> Result<MarkdownImage, String> {
+        let q = format.default_quality(&self.config);
+        let mut parts = Vec::new();
+        let (mut url, mut size) = (String::new(), (info.width, info.height));
+        for w in set_widths(&self.config.images.markdown_widths, info.width) {
+            let g = geometry(Op::FitWidth, Some(w), None, Anchor::Center, (info.width, info.height))?;
+            let job = Job::new(logical, &file.origin, file.sha256, g, format, q, &self.config);
+            url = self.public_url(&job.output);
+            size = (g.width, g.height);
+            parts.push(format!("{url} {w}w"));
+            self.record(key, job);
+        }
+        Ok(MarkdownImage {
+            width: size.0,
+            height: size.1,
+            srcset: (parts.len() > 1).then(|| parts.join(", ")),
+            url: Some(url),
+            source: logical.to_string(),
+            source_sha256: file.sha256,
+        })
+    }
+
     fn origin_of(&self, logical: &str) -> String {
         self.tree
             .get(logical)
@@ -677,6 +710,22 @@ impl ImageLookup for Images {
             Ok(i) => i,
             Err(e) => return Some(Err(format!("image `{src}` ({}): {e}", file.origin))),
         };
+        // Same format as the source.
+        let format = match ext {
+            "png" => Format::Png,
+            "webp" => Format::Webp,
+            "jpg" | "jpeg" => Format::Jpeg,
+            _ => Format::parse("auto", info.has_alpha).ok()?,
+        };
+        if logical.starts_with(ORIGINALS) {
+            if !resizable {
+                return Some(Err(format!(
+                    "image `{src}` ({}): a GIF under originals/ cannot be shown, since GIFs are published as they are and originals/ never is; move it to static/ or next to the page",
+                    file.origin
+                )));
+            }
+            return Some(self.unpublished_markdown_image(key, &logical, file, &info, format));
+        }
         let mut srcset = None;
         let widths: Vec<u32> = self
             .config
@@ -687,13 +736,6 @@ impl ImageLookup for Images {
             .filter(|&w| w > 0 && w < info.width)
             .collect();
         if resizable && !widths.is_empty() {
-            // Same format as the source.
-            let format = match ext {
-                "png" => Format::Png,
-                "webp" => Format::Webp,
-                "jpg" | "jpeg" => Format::Jpeg,
-                _ => Format::parse("auto", info.has_alpha).ok()?,
-            };
             let q = format.default_quality(&self.config);
             let mut parts = Vec::new();
             for w in widths {
@@ -712,6 +754,7 @@ impl ImageLookup for Images {
             width: info.width,
             height: info.height,
             srcset,
+            url: None,
             source: logical,
             source_sha256: file.sha256,
         }))

@@ -94,6 +94,9 @@ pub struct MarkdownImage {
     pub height: u32,
     /// Resized copies for `srcset`, when the image is wider than some configured width.
     pub srcset: Option<String>,
+    /// The `src` to write instead of the URL the Markdown names, for an image whose file is
+    /// never published (under `originals/`): one of its resized copies.
+    pub url: Option<String>,
     /// The source's logical path and sha256, for the Markdown cache key.
     pub source: String,
     pub source_sha256: [u8; 32],
@@ -106,7 +109,8 @@ pub struct MarkdownImage {
 pub trait ImageLookup: Sync {
     /// For a Markdown image `src` on the page in `page_dir`: its size and a `srcset`, or
     /// `None` when `src` is not a local image that can be read. `src_url` is the URL the
-    /// `<img src>` will have (the original's, fingerprinted or not).
+    /// `<img src>` will have (the original's, fingerprinted or not) unless the answer gives a
+    /// `url` of its own.
     fn markdown_image(
         &self,
         key: &str,
@@ -566,16 +570,21 @@ impl<'a> Renderer<'a> {
         let dest = (input.env.resolve_asset)(dest_url)
             .map(CowStr::from)
             .unwrap_or_else(|| dest_url.clone());
-        self.record_link(range, &dest);
-        if let Some(found) = input
+        let found = input
             .env
             .images
-            .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest))
-        {
-            match found {
-                Ok(img) => return self.local_image(i, (&dest, dest_url), title, img),
-                Err(e) => self.error(range, e),
+            .and_then(|im| im.markdown_image(input.key, dest_url, input.page_dir, &dest));
+        match found {
+            Some(Ok(img)) => {
+                let src = img.url.clone().unwrap_or_else(|| dest.to_string());
+                self.record_link(range, &src);
+                return self.local_image(i, (&src, dest_url), title, img);
             }
+            Some(Err(e)) => {
+                self.record_link(range, &dest);
+                self.error(range, e);
+            }
+            None => self.record_link(range, &dest),
         }
         if input.env.shortcodes.has_hook("image") {
             let end = find_end(self.events, i);

@@ -213,6 +213,102 @@ fn image_header_probing_never_panics() {
     });
 }
 
+/// Seeds for the metadata stripper: real files of each format with EXIF (an orientation
+/// among it), XMP and an ICC profile where the format has them.
+fn metadata_seeds() -> Vec<Vec<u8>> {
+    use image::ImageEncoder;
+    use img_parts::{Bytes, ImageEXIF, ImageICC};
+    let img = image::RgbImage::from_fn(9, 5, |x, y| image::Rgb([x as u8 * 20, y as u8 * 40, 7]));
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend(sitegen::image_metadata::orientation_tiff(6));
+    exif.extend(b"and more EXIF");
+    let mut jpg = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 80);
+    enc.set_icc_profile(b"icc".repeat(20)).unwrap();
+    enc.write_image(img.as_raw(), 9, 5, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut j = img_parts::jpeg::Jpeg::from_bytes(jpg.into()).unwrap();
+    j.set_exif(Some(Bytes::copy_from_slice(&exif[6..])));
+    j.segments_mut().insert(
+        1,
+        img_parts::jpeg::JpegSegment::new_with_contents(
+            0xE1,
+            Bytes::from_static(b"http://ns.adobe.com/xap/1.0/\0<x/>"),
+        ),
+    );
+    let mut jpg = j.encoder().bytes().to_vec();
+    jpg.extend(b"\xFF\xD8 a second image after the first");
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(img.as_raw(), 9, 5, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut p = img_parts::png::Png::from_bytes(png.into()).unwrap();
+    p.set_exif(Some(Bytes::copy_from_slice(&exif[6..])));
+    p.set_icc_profile(Some(Bytes::from_static(b"icc profile")));
+    p.chunks_mut().insert(
+        1,
+        img_parts::png::PngChunk::new(*b"tEXt", Bytes::from_static(b"Author\0me")),
+    );
+    let mut webp = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .write_image(img.as_raw(), 9, 5, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut w = img_parts::webp::WebP::from_bytes(webp.into()).unwrap();
+    w.set_icc_profile(Some(Bytes::from_static(b"icc")));
+    w.set_exif(Some(Bytes::copy_from_slice(&exif)));
+    vec![jpg, p.encoder().bytes().to_vec(), w.encoder().bytes().to_vec()]
+}
+
+#[test]
+fn metadata_stripping_never_panics_nor_grows_and_leaves_nothing_to_strip() {
+    let seeds = metadata_seeds();
+    for s in &seeds {
+        let out = sitegen::image_metadata::strip(s)
+            .unwrap()
+            .expect("each seed has metadata");
+        assert!(out.len() < s.len());
+        assert!(image::load_from_memory(&out).is_ok(), "a stripped seed still decodes");
+    }
+    // Real files cut short, with random bytes spliced in or written over, or random bytes
+    // behind a real signature.
+    let strategy = (
+        0..seeds.len() + 1,
+        prop::option::of(any::<usize>()),
+        prop::collection::vec(any::<u8>(), 0..64),
+        any::<usize>(),
+        any::<bool>(),
+    );
+    fuzz("image metadata", strategy, move |(i, cut, noise, at, overwrite)| {
+        let mut b = match seeds.get(i) {
+            Some(s) => s.clone(),
+            None => b"\xFF\xD8\xFF\xE1".to_vec(),
+        };
+        if let Some(cut) = cut {
+            b.truncate(cut % (b.len() + 1));
+        }
+        let at = at % (b.len() + 1);
+        if overwrite {
+            let end = (at + noise.len()).min(b.len());
+            b[at..end].copy_from_slice(&noise[..end - at]);
+        } else {
+            b.splice(at..at, noise);
+        }
+        if let Ok(Some(out)) = sitegen::image_metadata::strip(&b) {
+            assert!(
+                out.len() <= b.len() + sitegen::image_metadata::MAX_GROWTH,
+                "{} bytes became {}",
+                b.len(),
+                out.len()
+            );
+            assert_eq!(
+                sitegen::image_metadata::strip(&out),
+                Ok(None),
+                "a stripped copy has nothing left to strip"
+            );
+        }
+    });
+}
+
 fn headers(path: &str, immutable: bool) -> Headers {
     HeaderRules::default().headers(path, immutable, None)
 }

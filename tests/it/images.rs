@@ -548,3 +548,434 @@ fn wrong_arguments_are_errors_naming_the_template() {
         assert!(e.contains("gallery.html") && e.contains(expect), "{call}: {e}");
     }
 }
+
+// Published originals: metadata removed losslessly, `images.strip_metadata`, `originals/`.
+
+use img_parts::jpeg::Jpeg;
+use img_parts::png::{Png, PngChunk};
+use img_parts::webp::WebP;
+use img_parts::{Bytes, ImageEXIF, ImageICC};
+
+/// EXIF as a phone writes it, in short: IFD0 with the camera's make and serial, the
+/// orientation and a pointer to a GPS IFD holding a latitude.
+fn camera_tiff(orientation: u16) -> Vec<u8> {
+    let make = b"SerialCam C0FFEE-1234\0";
+    let mut t = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    t.extend(3u16.to_le_bytes());
+    let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: u32| {
+        t.extend(tag.to_le_bytes());
+        t.extend(kind.to_le_bytes());
+        t.extend(count.to_le_bytes());
+        t.extend(value.to_le_bytes());
+    };
+    entry(&mut t, 0x010F, 2, make.len() as u32, 50);
+    entry(&mut t, 0x0112, 3, 1, u32::from(orientation));
+    entry(&mut t, 0x8825, 4, 1, 72);
+    t.extend(0u32.to_le_bytes());
+    assert_eq!(t.len(), 50);
+    t.extend(make);
+    assert_eq!(t.len(), 72);
+    t.extend(2u16.to_le_bytes());
+    entry(&mut t, 0x0001, 2, 2, u32::from_le_bytes(*b"N\0\0\0"));
+    entry(&mut t, 0x0002, 5, 3, 102);
+    t.extend(0u32.to_le_bytes());
+    assert_eq!(t.len(), 102);
+    for v in [48u32, 51, 30] {
+        t.extend(v.to_le_bytes());
+        t.extend(1u32.to_le_bytes());
+    }
+    t
+}
+
+const XMP: &[u8] = b"<x:xmpmeta><exif:GPSLatitude>48,51.5N</exif:GPSLatitude></x:xmpmeta>";
+const ICC: &[u8] = b"an ICC profile, as bytes the pipeline must keep as they are";
+
+/// What must not be in a published copy: the camera's make and serial, the GPS IFD's
+/// latitude, XMP, IPTC, comments.
+fn assert_no_metadata(path: &str, bytes: &[u8]) {
+    for leak in [
+        &b"SerialCam"[..],
+        b"C0FFEE",
+        &[48, 0, 0, 0, 1, 0, 0, 0, 51, 0, 0, 0],
+        b"GPSLatitude",
+        b"ns.adobe.com",
+        b"Photoshop 3.0",
+        b"8BIM",
+        b"by the photographer",
+    ] {
+        assert!(
+            !contains(bytes, leak),
+            "{path} still has {:?}",
+            String::from_utf8_lossy(leak)
+        );
+    }
+}
+
+fn jpeg_segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend(((payload.len() + 2) as u16).to_be_bytes());
+    s.extend(payload);
+    s
+}
+
+/// A camera JPEG: EXIF (with GPS), XMP, IPTC and a comment before what the encoder wrote
+/// (JFIF, the ICC profile, tables, the scan).
+fn camera_jpeg(img: &RgbImage, orientation: u16) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, 90);
+    enc.set_icc_profile(ICC.to_vec()).unwrap();
+    enc.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend(camera_tiff(orientation));
+    let mut xmp = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
+    xmp.extend(XMP);
+    let mut out = encoded[..2].to_vec();
+    out.extend(jpeg_segment(0xE1, &exif));
+    out.extend(jpeg_segment(0xE1, &xmp));
+    out.extend(jpeg_segment(
+        0xED,
+        b"Photoshop 3.0\08BIM\x04\x04\0\0\0\0\0\x10\x1c\x02\x74\0\x0cSerialCam",
+    ));
+    out.extend(jpeg_segment(0xFE, b"shot by the photographer"));
+    out.extend(&encoded[2..]);
+    out
+}
+
+/// The segments of a JPEG that are not metadata (tables, frame, scan with all that
+/// follows it), as bytes.
+fn image_segments(bytes: &[u8]) -> Vec<Bytes> {
+    let j = Jpeg::from_bytes(Bytes::copy_from_slice(bytes)).unwrap();
+    j.segments()
+        .iter()
+        .filter(|s| !(0xE0..=0xEF).contains(&s.marker()) && s.marker() != 0xFE)
+        .map(|s| s.clone().encoder().bytes())
+        .collect()
+}
+
+fn same_pixels(a: &[u8], b: &[u8]) -> bool {
+    image::load_from_memory(a).unwrap().to_rgba8() == image::load_from_memory(b).unwrap().to_rgba8()
+}
+
+/// The URLs of an `<img>`'s `src` and `srcset` in `html` whose alt is `alt`, without the
+/// site's address.
+fn img_urls(html: &str, alt: &str) -> (String, Vec<String>) {
+    let tag = html
+        .split("<img ")
+        .find(|t| t.contains(&format!("alt=\"{alt}\"")))
+        .unwrap_or_else(|| panic!("no <img alt=\"{alt}\"> in {html}"));
+    let attr = |name: &str| {
+        tag.split(&format!(" {name}=\""))
+            .nth(1)
+            .or_else(|| tag.strip_prefix(&format!("{name}=\"")))
+            .map(|v| v[..v.find('"').unwrap()].to_string())
+    };
+    let strip = |u: &str| u.trim().trim_start_matches("https://example.com/").to_string();
+    let src = strip(&attr("src").unwrap());
+    let srcset = attr("srcset")
+        .map(|s| s.split(", ").map(|c| strip(c.rsplit_once(' ').unwrap().0)).collect())
+        .unwrap_or_default();
+    (src, srcset)
+}
+
+#[test]
+fn a_published_jpeg_original_loses_exif_xmp_and_iptc_losslessly_and_keeps_its_icc_profile() {
+    let s = site("{{ page.content | safe }}", "");
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"G\"\ntemplate = \"gallery.html\"\n+++\n![bundle](photo.jpg)\n\n![static](/img/s.jpg)\n\n![turned](turned.jpg)\n",
+    );
+    let photo = camera_jpeg(&quadrants(1200, 800), 1);
+    let turned = camera_jpeg(&quadrants(600, 300), 6);
+    s.write("site/content/gallery/photo.jpg", &photo);
+    s.write("site/static/img/s.jpg", &photo);
+    s.write("site/content/gallery/turned.jpg", &turned);
+    let mut builder = Builder::default();
+    let r = build(&s, &mut builder).unwrap();
+    let html = page(&r);
+
+    // The bundle's photo: `src` and the largest `srcset` candidate are the stripped copy,
+    // under the URL the original has.
+    let (src, srcset) = img_urls(&html, "bundle");
+    assert_eq!(src, "photo.jpg", "relative to the page, as written");
+    assert_eq!(srcset.last(), Some(&src), "{srcset:?}");
+    let src = format!("gallery/{src}");
+    // The static one is fingerprinted by its published bytes.
+    let (static_src, _) = img_urls(&html, "static");
+    let published_static = file(&r, &static_src);
+    let hash = sitegen::paths::hex(&<sha2::Sha256 as sha2::Digest>::digest(published_static));
+    assert_eq!(static_src, format!("img/s.{}.jpg", &hash[..10]));
+
+    for path in [src.as_str(), static_src.as_str()] {
+        let out = file(&r, path);
+        assert_no_metadata(path, out);
+        let parsed = Jpeg::from_bytes(Bytes::copy_from_slice(out)).unwrap();
+        assert_eq!(parsed.exif(), None, "{path}: orientation 1 needs no EXIF");
+        assert_eq!(
+            parsed.icc_profile().as_deref(),
+            Some(ICC),
+            "{path}: the ICC profile is kept"
+        );
+        let markers: Vec<u8> = parsed.segments().iter().map(|s| s.marker()).collect();
+        assert!(
+            markers.starts_with(&[0xE0, 0xE2]),
+            "{path}: JFIF, then ICC: {markers:x?}"
+        );
+        assert!(!markers.contains(&0xE1) && !markers.contains(&0xED) && !markers.contains(&0xFE));
+        assert_eq!(
+            image_segments(out),
+            image_segments(&photo),
+            "{path}: tables and scan data as they were"
+        );
+        assert!(same_pixels(out, &photo), "{path}: the same pixels");
+        assert!(out.len() < photo.len());
+    }
+
+    // Orientation 6: a copy with an EXIF holding that tag alone, shown as the original is.
+    let out = file(&r, "gallery/turned.jpg");
+    assert_no_metadata("turned.jpg", out);
+    let parsed = Jpeg::from_bytes(Bytes::copy_from_slice(out)).unwrap();
+    assert_eq!(
+        parsed.exif().as_deref(),
+        Some(&sitegen::image_metadata::orientation_tiff(6)[..])
+    );
+    let probed = sitegen::images::probe(out, 1 << 30).unwrap();
+    assert_eq!(probed, sitegen::images::probe(&turned, 1 << 30).unwrap());
+    assert_eq!((probed.width, probed.height, probed.orientation), (300, 600, 6));
+    assert_eq!(image_segments(out), image_segments(&turned));
+    assert!(same_pixels(out, &turned));
+    assert!(html.contains("alt=\"turned\" width=\"300\" height=\"600\""), "{html}");
+
+    // The resized copies carry no metadata either.
+    for (path, f) in r.plan.files.iter().filter(|(p, _)| p.starts_with("processed_images/")) {
+        assert_no_metadata(path, &f.bytes);
+    }
+
+    // A rebuild reuses the stripped copy instead of making it again.
+    let again = build(&s, &mut builder).unwrap();
+    assert!(Arc::ptr_eq(
+        &r.plan.files["gallery/photo.jpg"].bytes,
+        &again.plan.files["gallery/photo.jpg"].bytes
+    ));
+}
+
+/// A PNG with the given chunks added before its image data.
+fn png_with(img: &RgbImage, icc: bool, extra: &[([u8; 4], &[u8])]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut encoded);
+    if icc {
+        enc.set_icc_profile(ICC.to_vec()).unwrap();
+    }
+    enc.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut png = Png::from_bytes(encoded.into()).unwrap();
+    let at = png.chunks().iter().position(|c| c.kind() == *b"IDAT").unwrap();
+    for (i, (kind, data)) in extra.iter().enumerate() {
+        png.chunks_mut()
+            .insert(at + i, PngChunk::new(*kind, Bytes::copy_from_slice(data)));
+    }
+    png.encoder().bytes().to_vec()
+}
+
+fn png_kinds(bytes: &[u8]) -> Vec<String> {
+    let png = Png::from_bytes(Bytes::copy_from_slice(bytes)).unwrap();
+    png.chunks()
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.kind()).to_string())
+        .collect()
+}
+
+#[test]
+fn png_and_webp_originals_lose_their_metadata_chunks_and_keep_the_rest() {
+    let s = site("{{ page.content | safe }}", "");
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"G\"\ntemplate = \"gallery.html\"\n+++\n![png](shot.png)\n\n![webp](shot.webp)\n",
+    );
+    let mut xmp = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+    xmp.extend(XMP);
+    let tiff = camera_tiff(3);
+    let shot = png_with(
+        &quadrants(64, 48),
+        true,
+        &[
+            (*b"gAMA", &[0, 0, 0xB1, 0x8F]),
+            (*b"pHYs", &[0, 0, 0x0B, 0x13, 0, 0, 0x0B, 0x13, 1]),
+            (*b"eXIf", &tiff),
+            (*b"tEXt", b"Comment\0shot by the photographer"),
+            (*b"iTXt", &xmp),
+            (*b"tIME", &[7, 0xE8, 1, 1, 0, 0, 0]),
+        ],
+    );
+    s.write("site/content/gallery/shot.png", &shot);
+    // A PNG no page names is published without its metadata too.
+    s.write(
+        "site/static/unnamed.png",
+        png_with(&quadrants(8, 8), false, &[(*b"tEXt", b"Author\0SerialCam")]),
+    );
+
+    let mut lossless = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut lossless)
+        .write_image(quadrants(40, 20).as_raw(), 40, 20, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut webp = WebP::from_bytes(lossless.into()).unwrap();
+    webp.set_icc_profile(Some(Bytes::from_static(ICC)));
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend(camera_tiff(1));
+    webp.set_exif(Some(exif.into()));
+    webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
+        *b"XMP ",
+        img_parts::riff::RiffContent::Data(Bytes::from_static(XMP)),
+    ));
+    let mut shot_webp = webp.encoder().bytes().to_vec();
+    shot_webp[20] |= 0b0000_0100; // the VP8X flag that says there is XMP
+    assert_eq!(&shot_webp[12..16], b"VP8X");
+    s.write("site/content/gallery/shot.webp", &shot_webp);
+
+    let r = ok(&s);
+    let html = page(&r);
+
+    let src = format!("gallery/{}", img_urls(&html, "png").0);
+    let out = file(&r, &src);
+    assert_no_metadata(&src, out);
+    assert_eq!(png_kinds(out), ["IHDR", "iCCP", "gAMA", "pHYs", "eXIf", "IDAT", "IEND"]);
+    let parsed = Png::from_bytes(Bytes::copy_from_slice(out)).unwrap();
+    assert_eq!(parsed.icc_profile().as_deref(), Some(ICC));
+    assert_eq!(
+        parsed.chunk_by_type(*b"eXIf").unwrap().contents()[..],
+        sitegen::image_metadata::orientation_tiff(3)[..],
+        "orientation 3 is kept, alone"
+    );
+    let idat = |b: &[u8]| {
+        let p = Png::from_bytes(Bytes::copy_from_slice(b)).unwrap();
+        p.chunks_by_type(*b"IDAT")
+            .map(|c| c.contents().clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(idat(out), idat(&shot), "the image data as it was");
+    assert!(same_pixels(out, &shot));
+    let unnamed = r.plan.files.iter().find(|(p, _)| p.starts_with("unnamed.")).unwrap();
+    assert_eq!(png_kinds(&unnamed.1.bytes), ["IHDR", "IDAT", "IEND"]);
+
+    let src = format!("gallery/{}", img_urls(&html, "webp").0);
+    let out = file(&r, &src);
+    assert_no_metadata(&src, out);
+    let parsed = WebP::from_bytes(Bytes::copy_from_slice(out)).unwrap();
+    let ids: Vec<String> = parsed
+        .chunks()
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.id()).to_string())
+        .collect();
+    assert_eq!(ids, ["VP8X", "ICCP", "VP8L"]);
+    assert_eq!(out[20] & 0b0010_1100, 0b0010_0000, "VP8X flags: ICC, no EXIF, no XMP");
+    assert_eq!(
+        u32::from_le_bytes(out[4..8].try_into().unwrap()) as usize,
+        out.len() - 8,
+        "RIFF size"
+    );
+    assert_eq!(parsed.icc_profile().as_deref(), Some(ICC));
+    let vp8l = |b: &[u8]| {
+        let w = WebP::from_bytes(Bytes::copy_from_slice(b)).unwrap();
+        w.chunk_by_id(*b"VP8L").unwrap().content().data().unwrap().clone()
+    };
+    assert_eq!(vp8l(out), vp8l(&shot_webp), "the image data as it was");
+    assert!(same_pixels(out, &shot_webp));
+
+    // A file that says it is a PNG but is broken cannot be stripped, and says so.
+    let mut broken = shot.clone();
+    let n = broken.len();
+    broken[n - 5] ^= 0xFF;
+    s.write("site/static/broken.png", &broken);
+    let e = build(&s, &mut Builder::default()).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        e.contains("site/static/broken.png: cannot remove the image's metadata")
+            && e.contains("strip_metadata = false"),
+        "{e}"
+    );
+}
+
+#[test]
+fn strip_metadata_false_publishes_originals_byte_for_byte() {
+    let s = site("{{ page.content | safe }}", "[images]\nstrip_metadata = false\n");
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"G\"\ntemplate = \"gallery.html\"\n+++\n![bundle](photo.jpg)\n\n![static](/img/s.png)\n",
+    );
+    let photo = camera_jpeg(&quadrants(600, 400), 6);
+    let shot = png_with(
+        &quadrants(64, 48),
+        true,
+        &[(*b"tEXt", b"Comment\0shot by the photographer")],
+    );
+    s.write("site/content/gallery/photo.jpg", &photo);
+    s.write("site/static/img/s.png", &shot);
+    let r = ok(&s);
+    let html = page(&r);
+    assert_eq!(
+        file(&r, &format!("gallery/{}", img_urls(&html, "bundle").0)),
+        &photo[..]
+    );
+    assert_eq!(file(&r, &img_urls(&html, "static").0), &shot[..]);
+    // Resized copies still carry none.
+    for (path, f) in r.plan.files.iter().filter(|(p, _)| p.starts_with("processed_images/")) {
+        assert_no_metadata(path, &f.bytes);
+    }
+}
+
+#[test]
+fn originals_are_read_by_image_functions_and_markdown_but_never_published() {
+    let t = format!(
+        "{{% set r = resize_image(path='shoot/cam.jpg', width=100) %}}{R}{{% set r = resize_image(path='originals/theme-only.png', width=10) %}}{R}{{% set m = get_image_metadata(path='shoot/cam.jpg') %}}M|{{{{ m.width }}}}x{{{{ m.height }}}}\n{{{{ page.content | safe }}}}"
+    );
+    let s = site(&t, "");
+    s.write(
+        "site/content/gallery/index.md",
+        "+++\ntitle = \"G\"\ntemplate = \"gallery.html\"\n+++\n![cam](shoot/cam.jpg)\n",
+    );
+    let cam = camera_jpeg(&quadrants(2000, 1000), 1);
+    let theme_cam = jpeg(&quadrants(200, 100), 1, None);
+    let theme_only = png(&quadrants(40, 40));
+    s.write("site/originals/shoot/cam.jpg", &cam);
+    // The theme's originals/ are below the site's.
+    s.write("themes/default/originals/shoot/cam.jpg", &theme_cam);
+    s.write("themes/default/originals/theme-only.png", &theme_only);
+    let r = ok(&s);
+    let html = page(&r);
+    let got = results(&html);
+    assert_eq!(got[0].1, 100);
+    assert_eq!((got[0].3, got[0].4), (2000, 1000), "the site's file wins");
+    assert_eq!((got[1].1, got[1].3), (10, 40), "the theme's own file is found");
+    assert!(html.contains("M|2000x1000"), "{html}");
+
+    // The Markdown image shows resized copies only; `src` is the largest.
+    let (src, srcset) = img_urls(&html, "cam");
+    assert!(src.starts_with("processed_images/cam."), "{src}");
+    assert_eq!(srcset.len(), 3, "{srcset:?}");
+    assert_eq!(srcset.last(), Some(&src));
+    assert!(srcset.iter().all(|u| u.starts_with("processed_images/")), "{srcset:?}");
+    assert!(html.contains("alt=\"cam\" width=\"1600\" height=\"800\""), "{html}");
+    let largest = image::load_from_memory(file(&r, &src)).unwrap();
+    assert_eq!((largest.width(), largest.height()), (1600, 800));
+
+    // Nothing of originals/ is in the output as it was, under any name.
+    for (path, f) in &r.plan.files {
+        assert!(!path.starts_with("originals"), "{path}");
+        for source in [&cam[..], &theme_cam, &theme_only] {
+            assert_ne!(&f.bytes[..], source, "{path} is an original");
+        }
+        assert_no_metadata(path, &f.bytes);
+    }
+    s.cmd(&["build", "-q"]).assert().success();
+    assert!(!s.path("public/originals").exists());
+    assert!(!s.path("public/shoot").exists());
+
+    // Links out of the site are refused there as everywhere.
+    #[cfg(unix)]
+    {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("x.jpg"), &cam).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.jpg"), s.path("site/originals/x.jpg")).unwrap();
+        let e = s.errors();
+        assert!(e.contains("site/originals/x.jpg: is a symbolic link to `"), "{e}");
+    }
+}
