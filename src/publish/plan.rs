@@ -38,7 +38,7 @@ pub struct RemoteEntry {
 /// The bucket under the target's prefix, as a LIST and the state object describe it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteIndex {
-    /// Key relative to the prefix → entry. Never holds the state object itself.
+    /// Key relative to the prefix → entry. Never holds the state object or the lock.
     pub objects: BTreeMap<String, RemoteEntry>,
     /// The state object as it was read (empty when there was none).
     pub state: PublishState,
@@ -55,7 +55,7 @@ impl RemoteIndex {
         let state = state.unwrap_or_default();
         let objects = listing
             .into_iter()
-            .filter(|o| o.key != super::STATE_KEY)
+            .filter(|o| !super::is_own_key(&o.key))
             .map(|o| {
                 let record = state
                     .objects
