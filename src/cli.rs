@@ -597,20 +597,47 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
     // Planned without the lock: a publish with nothing to do takes none (and costs only the
     // LIST and the state GET). One that changes the bucket locks it, and the state write's
     // compare-and-swap tells it whether another publish changed the bucket meanwhile.
-    let (plan, store, cdn) = runtime.block_on(plan_remote(&target, &local, p))?;
+    let (plan, store, cdn, lock_listed) = runtime.block_on(plan_remote(&target, &local, p))?;
 
     if args.dry_run {
         let _ = write!(std::io::stdout(), "{}", plan.table());
         p.info("Dry run: nothing was changed.");
         return Ok(());
     }
-    if nothing_to_do(&plan, &target, start, p) {
-        return Ok(());
+    let settings = publish::lock_settings(&target, args.lock_wait);
+    let mut look_again = false;
+    if plan.is_noop() && plan.held_deletes.is_empty() {
+        // Nothing to do, unless a lock says that a publish is running (or died).
+        use publish::lock::Found;
+        let found = if lock_listed && target.lock {
+            Some(runtime.block_on(publish::lock::clear_expired(&store))?)
+        } else {
+            None
+        };
+        match found {
+            Some(Found::Held(_)) if !settings.wait.is_zero() => look_again = true,
+            found => {
+                nothing_to_do(&plan, &target, start, p);
+                match found {
+                    Some(Found::Removed(r)) => p.info(format!(
+                        "Removed the expired publish lock of {}.",
+                        r.describe(chrono::Utc::now())
+                    )),
+                    Some(Found::Held(r)) => p.info(format!(
+                        "Note: another publish is running ({}); wait for it with `--lock-wait`.",
+                        r.describe(chrono::Utc::now())
+                    )),
+                    _ => {}
+                }
+                return Ok(());
+            }
+        }
     }
-    p.detail(plan.table().trim_end());
-    confirm_deletes(&plan, &target, args)?;
+    if !look_again {
+        p.detail(plan.table().trim_end());
+        confirm_deletes(&plan, &target, args)?;
+    }
     let lease = if target.lock {
-        let settings = publish::lock_settings(&target, args.lock_wait);
         let say = |line: &str| p.info(line);
         Some(runtime.block_on(publish::lock::acquire(store.clone(), &settings, &say))?)
     } else {
@@ -634,7 +661,7 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
         p,
         start,
     };
-    let result = runtime.block_on(run.apply(plan));
+    let result = runtime.block_on(run.apply(plan, look_again));
     if let Some(lease) = lease {
         if let Err(d) = runtime.block_on(lease.release()) {
             p.warnings(&[d]);
@@ -673,13 +700,25 @@ struct Locked<'a> {
 }
 
 impl Locked<'_> {
-    /// Applies `plan`; planned again (at most 3 times) when the state object turns out to
-    /// have changed since it was read. Stops at Ctrl-C or SIGTERM, so that the caller
-    /// releases the lock.
-    async fn apply(&self, mut plan: PublishPlan) -> Result<(), Errors> {
+    /// Applies `plan` (or a new one, with `look_again`: the lock was held when it was made);
+    /// planned again (at most 3 times) when the state object turns out to have changed since
+    /// it was read. Stops at Ctrl-C or SIGTERM, so that the caller releases the lock.
+    async fn apply(&self, mut plan: PublishPlan, look_again: bool) -> Result<(), Errors> {
         let event = |line: &str| self.p.detail(format!("  {line}"));
         let mut replans = 0;
+        let mut fresh = !look_again;
         loop {
+            if !fresh {
+                let (index, warning) = publish::read_remote(self.store).await?;
+                self.p.warnings(&warning.into_iter().collect::<Vec<_>>());
+                plan = plan::plan(&self.local.files, &index, &self.local.filter, &self.local.settings);
+                if nothing_to_do(&plan, self.target, self.start, self.p) {
+                    return Ok(());
+                }
+                self.p.detail(plan.table().trim_end());
+                confirm_deletes(&plan, self.target, self.args)?;
+            }
+            fresh = false;
             let report = tokio::select! {
                 r = apply::apply(&plan, self.store.clone(), self.cdn, self.out, self.opts, self.lease, &event) => r,
                 signal = interrupted() => {
@@ -705,14 +744,6 @@ impl Locked<'_> {
             }
             self.p
                 .info("The bucket changed since it was read (another publish finished meanwhile): planning again.");
-            let (index, warning) = publish::read_remote(self.store).await?;
-            self.p.warnings(&warning.into_iter().collect::<Vec<_>>());
-            plan = plan::plan(&self.local.files, &index, &self.local.filter, &self.local.settings);
-            if nothing_to_do(&plan, self.target, self.start, self.p) {
-                return Ok(());
-            }
-            self.p.detail(plan.table().trim_end());
-            confirm_deletes(&plan, self.target, self.args)?;
         }
     }
 }
@@ -787,13 +818,12 @@ fn read_local(cli: &Cli, args: &PublishArgs, target: &DeployTarget, out: &Path) 
     })
 }
 
+/// The plan, the clients that apply it, and whether the LIST showed a lock.
+type Remote = (PublishPlan, Arc<S3Store>, Option<Invalidator>, bool);
+
 /// Reads the bucket (warning about an unreadable state object) and plans against it; with the
 /// clients that apply the plan.
-async fn plan_remote(
-    target: &DeployTarget,
-    local: &LocalSide,
-    p: &Printer,
-) -> Result<(PublishPlan, Arc<S3Store>, Option<Invalidator>), Diagnostic> {
+async fn plan_remote(target: &DeployTarget, local: &LocalSide, p: &Printer) -> Result<Remote, Diagnostic> {
     let sdk = publish::sdk_config(target).await;
     let mut store = S3Store::connect(target, &sdk).await?;
     store.verbose = p.verbose;
@@ -805,7 +835,7 @@ async fn plan_remote(
         i.verbose = p.verbose;
         i
     });
-    Ok((plan, Arc::new(store), cdn))
+    Ok((plan, Arc::new(store), cdn, index.lock_listed))
 }
 
 /// On a terminal, asks before deleting (unless `--yes`); any answer but yes cancels the run.

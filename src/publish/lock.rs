@@ -233,6 +233,44 @@ pub async fn acquire(
     }
 }
 
+/// What a publish with nothing to do found in the lock object its LIST showed.
+pub enum Found {
+    /// Released meanwhile.
+    Gone,
+    /// Another run's, still valid.
+    Held(LockRecord),
+    /// Expired (its run died) and now deleted.
+    Removed(LockRecord),
+}
+
+/// Reads the lock object; deletes it if it has expired (with `If-Match`, so a lock taken over
+/// or renewed meanwhile stays), so that a killed run's lease does not outlive it in a bucket
+/// that needs no publish. An unreadable lock object is left alone.
+pub async fn clear_expired(store: &S3Store) -> Result<Found, Diagnostic> {
+    let Some((bytes, etag)) = store.get_lock().await? else {
+        return Ok(Found::Gone);
+    };
+    let key = store.url(&store.lock_key());
+    let record = LockRecord::parse(&bytes).map_err(|e| {
+        Diagnostic::new(
+            &key,
+            format!("cannot read the publish lock ({e}); if no publish is running, delete the object"),
+        )
+    })?;
+    if !record.expired(Utc::now()) {
+        return Ok(Found::Held(record));
+    }
+    match store.delete_lock(&etag).await {
+        Ok(()) => Ok(Found::Removed(record)),
+        Err(WriteError::Conflict) => Ok(Found::Gone),
+        Err(WriteError::Unsupported(m)) => Err(Diagnostic::new(
+            &key,
+            format!("cannot delete the expired publish lock: {m}"),
+        )),
+        Err(WriteError::Failed(d)) => Err(d),
+    }
+}
+
 /// Checks that the server refuses writes whose condition fails; one that accepts them would
 /// let two publishes "hold" the lock at once. The probes write the lock's own bytes again, so
 /// a server that ignores them changes nothing; its lock is then removed.

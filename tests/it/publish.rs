@@ -769,3 +769,31 @@ fn a_run_that_dies_half_way_is_finished_by_the_next_even_without_etags() {
     assert!(out.starts_with("Nothing to publish"), "{out}");
     assert_eq!(d.s3.writes(), []);
 }
+
+/// Found by the fault runs (`publish_faults.rs`): a run whose last state write failed after
+/// its deletes left the deleted keys `changing` for ever, so every publish after it wrote
+/// the state again instead of finding nothing to do.
+#[test]
+fn a_failed_state_write_after_the_deletes_is_finished_by_the_next_publish() {
+    let d = Deploy::new("");
+    d.build()
+        .asset("css/app.scss", "css/app.aaaaaaaaaa.css", "body{color:red}");
+    d.publish(&[]);
+    edit_post_2(&d);
+    d.build()
+        .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
+    // The intent goes through; the state write after the deletes fails (4 attempts).
+    d.s3.fault_after("PutObject", STATE, 1, Fault::Status(500));
+    let err = d.publish_fails(&[]);
+    assert!(err.contains("cannot write the state object"), "{err}");
+    assert!(!d.remote().contains_key("css/app.aaaaaaaaaa.css"), "the deletes ran");
+    d.s3.heal();
+    d.publish(&[]);
+    assert_eq!(d.remote(), d.local());
+    let state: serde_json::Value = serde_json::from_slice(&d.s3.objects()[STATE]).unwrap();
+    assert_eq!(state.get("changing"), None);
+    d.s3.clear_log();
+    let out = d.publish(&[]);
+    assert!(out.starts_with("Nothing to publish"), "{out}");
+    assert_eq!(d.s3.writes(), []);
+}

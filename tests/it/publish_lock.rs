@@ -222,6 +222,52 @@ fn a_killed_publish_leaves_a_lease_that_expires_and_the_next_one_takes_over() {
     assert!(out.starts_with("Nothing to publish"), "{out}");
 }
 
+/// Found by the fault runs (`publish_faults.rs`): a run killed while releasing its lock left
+/// the lock in a bucket that needed no publish, and the next publish, having nothing to do,
+/// never looked at it. Now it notes a lock still held, waits for it with `--lock-wait`, and
+/// removes an expired one.
+#[test]
+fn a_lock_left_by_a_run_killed_at_its_release_is_cleared_by_a_publish_with_nothing_to_do() {
+    let d = Deploy::new("lock_lease = \"2s\"");
+    d.build();
+    let killed_at_release = || {
+        d.s3.fault_on("DeleteObject", LOCK, Fault::Hold, Some(1));
+        let mut child = spawn_publish(&d.site, &[]);
+        assert!(d.s3.wait_for_hold(Duration::from_secs(60)));
+        child.kill().unwrap();
+        let pid = child.id();
+        finish(child);
+        d.s3.heal();
+        assert!(d.s3.objects().contains_key(LOCK));
+        pid
+    };
+    let pid = killed_at_release();
+    assert_eq!(d.remote().len(), d.local().len() + 1, "the site and the lock");
+    // Still held: nothing to do, and a note that a publish seems to be running.
+    let out = d.publish(&[]);
+    assert!(out.starts_with("Nothing to publish"), "{out}");
+    assert!(
+        out.contains("Note: another publish is running (run `") && out.contains(&format!("(pid {pid}, ")),
+        "{out}"
+    );
+    // With --lock-wait: waits for it, takes it over, finds nothing to do, releases it.
+    let out = d.publish(&["--lock-wait", "1m"]);
+    assert!(out.contains("took over the publish lock"), "{out}");
+    assert!(out.contains("Nothing to publish"), "{out}");
+    assert_eq!(d.remote(), d.local());
+    // Expired: removed by a publish with nothing to do.
+    edit_post_2(&d);
+    d.build();
+    killed_at_release();
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = d.publish(&[]);
+    assert!(out.contains("Removed the expired publish lock of run `"), "{out}");
+    assert_eq!(d.remote(), d.local());
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.s3.writes(), []);
+}
+
 #[test]
 fn a_long_publish_renews_its_lease() {
     // Every answer is slow: the run takes several leases' time and renews as it goes.

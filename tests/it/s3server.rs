@@ -584,10 +584,16 @@ impl S3Server {
 
     /// Lets the first `after` requests of `op` (any key) through, then fails every one.
     pub fn fail_after(&self, op: &'static str, after: usize, status: u16) {
+        self.fault_after(op, "*", after, Fault::Status(status));
+    }
+
+    /// Lets the first `after` requests of `op` on `key` (`*`: any) through, then injects
+    /// `fault` into every one.
+    pub fn fault_after(&self, op: &'static str, key: &str, after: usize, fault: Fault) {
         self.failures.lock().unwrap().push(Failure {
             op,
-            key: "*".to_string(),
-            fault: Fault::Status(status),
+            key: key.to_string(),
+            fault,
             remaining: None,
             after,
         });
