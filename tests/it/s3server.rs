@@ -38,7 +38,7 @@ pub const BUCKET: &str = "site";
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Req {
-    /// Its number since the server started.
+    /// Its number since the server started (or since [`S3Server::reset_count`]).
     pub n: usize,
     /// The S3 operation (`PutObject`, `ListObjectsV2`, `DeleteObjects`, ...).
     pub op: &'static str,
@@ -455,6 +455,7 @@ pub struct S3Server {
     failures: Arc<Mutex<Vec<Failure>>>,
     injected: Arc<Mutex<Vec<Injected>>>,
     fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
+    count: Arc<AtomicUsize>,
     hold: Arc<Hold>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -529,6 +530,7 @@ impl S3Server {
             failures: layer.failures.clone(),
             injected: layer.injected.clone(),
             fired: layer.fired.clone(),
+            count: layer.count.clone(),
             hold: layer.hold.clone(),
             runtime: Some(runtime),
         }
@@ -610,6 +612,16 @@ impl S3Server {
         self.failures.lock().unwrap().clear();
         self.injected.lock().unwrap().clear();
         self.release();
+    }
+
+    /// Numbers the next request 0.
+    pub fn reset_count(&self) {
+        self.count.store(0, Ordering::SeqCst);
+    }
+
+    /// Requests numbered since the start or the last [`S3Server::reset_count`].
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
     }
 
     /// The injected faults that fired, by kind ([`Fault::kind`]), since the last call.
