@@ -185,6 +185,10 @@ pub struct PublishArgs {
     /// Wait until CloudFront has completed the invalidations (deletes happen after that).
     #[arg(long)]
     pub wait: bool,
+    /// Wait up to this long (`10m`, `90s`) for another publish's lock on the target instead
+    /// of the target's `lock_wait` (by default, fail at once).
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+    pub lock_wait: Option<u64>,
     /// Build the site for the target first (as `sitegen build --target NAME`).
     #[arg(long)]
     pub build: bool,
@@ -194,6 +198,10 @@ pub struct PublishArgs {
     /// With `--build`: build only the assets and `manifest.json` (for app servers).
     #[arg(long, requires = "build")]
     pub assets_only: bool,
+}
+
+fn parse_wait(text: &str) -> Result<u64, String> {
+    crate::config::parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration such as `10m`, `90s` or `0`"))
 }
 
 /// What the CLI prints, kept apart from what it computes.
@@ -586,14 +594,86 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::new("sitegen publish", format!("cannot start the async runtime: {e}")))?;
-    let (plan, store, cdn) = runtime.block_on(plan_remote(&target, &local, p))?;
+    // Planned without the lock: a publish with nothing to do takes none (and costs only the
+    // LIST and the state GET). One that changes the bucket locks it, and the state write's
+    // compare-and-swap tells it whether another publish changed the bucket meanwhile.
+    let (plan, store, cdn, lock_listed) = runtime.block_on(plan_remote(&target, &local, p))?;
 
     if args.dry_run {
         let _ = write!(std::io::stdout(), "{}", plan.table());
         p.info("Dry run: nothing was changed.");
         return Ok(());
     }
+    let settings = publish::lock_settings(&target, args.lock_wait);
+    let mut look_again = false;
     if plan.is_noop() && plan.held_deletes.is_empty() {
+        // Nothing to do, unless a lock says that a publish is running (or died).
+        use publish::lock::Found;
+        let found = if lock_listed && target.lock {
+            Some(runtime.block_on(publish::lock::clear_expired(&store))?)
+        } else {
+            None
+        };
+        match found {
+            Some(Found::Held(_)) if !settings.wait.is_zero() => look_again = true,
+            found => {
+                nothing_to_do(&plan, &target, start, p);
+                match found {
+                    Some(Found::Removed(r)) => p.info(format!(
+                        "Removed the expired publish lock of {}.",
+                        r.describe(chrono::Utc::now())
+                    )),
+                    Some(Found::Held(r)) => p.info(format!(
+                        "Note: another publish is running ({}); wait for it with `--lock-wait`.",
+                        r.describe(chrono::Utc::now())
+                    )),
+                    _ => {}
+                }
+                return Ok(());
+            }
+        }
+    }
+    if !look_again {
+        p.detail(plan.table().trim_end());
+        confirm_deletes(&plan, &target, args)?;
+    }
+    let lease = if target.lock {
+        let say = |line: &str| p.info(line);
+        Some(runtime.block_on(publish::lock::acquire(store.clone(), &settings, &say))?)
+    } else {
+        None
+    };
+    let opts = apply::ApplyOptions {
+        concurrency: target.concurrency,
+        wait: args.wait,
+        wait_timeout: std::time::Duration::from_secs(30 * 60),
+        progress: !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let run = Locked {
+        args,
+        target: &target,
+        local: &local,
+        out: &out,
+        store: &store,
+        cdn: cdn.as_ref(),
+        opts: &opts,
+        lease: lease.as_ref(),
+        p,
+        start,
+    };
+    let result = runtime.block_on(run.apply(plan, look_again));
+    if let Some(lease) = lease {
+        if let Err(d) = runtime.block_on(lease.release()) {
+            p.warnings(&[d]);
+        }
+    }
+    result
+}
+
+/// Says so when `plan` changes nothing (and holds back no deletes).
+fn nothing_to_do(plan: &PublishPlan, target: &DeployTarget, start: Instant, p: &Printer) -> bool {
+    let nothing = plan.is_noop() && plan.held_deletes.is_empty();
+    if nothing {
         p.info(format!(
             "Nothing to publish to `{}`: {} files unchanged ({} requests, {} ms)",
             target.name,
@@ -601,25 +681,87 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
             plan.requests.index,
             start.elapsed().as_millis()
         ));
-        return Ok(());
     }
-    p.detail(plan.table().trim_end());
-    confirm_deletes(&plan, &target, args)?;
-    let opts = apply::ApplyOptions {
-        concurrency: target.concurrency,
-        wait: args.wait,
-        wait_timeout: std::time::Duration::from_secs(30 * 60),
-        progress: !cli.quiet && std::io::stderr().is_terminal(),
-    };
-    let event = |line: &str| p.detail(format!("  {line}"));
-    let report = runtime.block_on(apply::apply(&plan, store, cdn.as_ref(), &out, &opts, &event));
-    let errors = publish_errors(&plan, &report, &target);
-    p.info(publish_summary(&plan, &report, &target, start));
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Errors(errors))
+    nothing
+}
+
+/// A publish that holds the target's lock (or runs without one, `lock = false`).
+struct Locked<'a> {
+    args: &'a PublishArgs,
+    target: &'a DeployTarget,
+    local: &'a LocalSide,
+    out: &'a Path,
+    store: &'a Arc<S3Store>,
+    cdn: Option<&'a Invalidator>,
+    opts: &'a apply::ApplyOptions,
+    lease: Option<&'a publish::lock::Lease>,
+    p: &'a Printer,
+    start: Instant,
+}
+
+impl Locked<'_> {
+    /// Applies `plan` (or a new one, with `look_again`: the lock was held when it was made);
+    /// planned again (at most 3 times) when the state object turns out to have changed since
+    /// it was read. Stops at Ctrl-C or SIGTERM, so that the caller releases the lock.
+    async fn apply(&self, mut plan: PublishPlan, look_again: bool) -> Result<(), Errors> {
+        let event = |line: &str| self.p.detail(format!("  {line}"));
+        let mut replans = 0;
+        let mut fresh = !look_again;
+        loop {
+            if !fresh {
+                let (index, warning) = publish::read_remote(self.store).await?;
+                self.p.warnings(&warning.into_iter().collect::<Vec<_>>());
+                plan = plan::plan(&self.local.files, &index, &self.local.filter, &self.local.settings);
+                if nothing_to_do(&plan, self.target, self.start, self.p) {
+                    return Ok(());
+                }
+                self.p.detail(plan.table().trim_end());
+                confirm_deletes(&plan, self.target, self.args)?;
+            }
+            fresh = false;
+            let report = tokio::select! {
+                r = apply::apply(&plan, self.store.clone(), self.cdn, self.out, self.opts, self.lease, &event) => r,
+                signal = interrupted() => {
+                    return Err(Diagnostic::new(
+                        "sitegen publish",
+                        format!("stopped by {signal}; what this run was changing is recorded, so `sitegen publish` again finishes it"),
+                    )
+                    .into())
+                }
+            };
+            if !report.stale {
+                let errors = publish_errors(&plan, &report, self.target);
+                self.p.info(publish_summary(&plan, &report, self.target, self.start));
+                return if errors.is_empty() { Ok(()) } else { Err(Errors(errors)) };
+            }
+            replans += 1;
+            if replans > 3 {
+                return Err(Diagnostic::new(
+                    format!("deploy target `{}`", self.target.name),
+                    "the state object kept changing under this publish (is a publish with `lock = false` running?); nothing was changed",
+                )
+                .into());
+            }
+            self.p
+                .info("The bucket changed since it was read (another publish finished meanwhile): planning again.");
+        }
     }
+}
+
+/// Resolves at Ctrl-C or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
 }
 
 /// The config and the deploy target `publish` ships, after building the site for it if
@@ -676,13 +818,12 @@ fn read_local(cli: &Cli, args: &PublishArgs, target: &DeployTarget, out: &Path) 
     })
 }
 
+/// The plan, the clients that apply it, and whether the LIST showed a lock.
+type Remote = (PublishPlan, Arc<S3Store>, Option<Invalidator>, bool);
+
 /// Reads the bucket (warning about an unreadable state object) and plans against it; with the
 /// clients that apply the plan.
-async fn plan_remote(
-    target: &DeployTarget,
-    local: &LocalSide,
-    p: &Printer,
-) -> Result<(PublishPlan, Arc<S3Store>, Option<Invalidator>), Diagnostic> {
+async fn plan_remote(target: &DeployTarget, local: &LocalSide, p: &Printer) -> Result<Remote, Diagnostic> {
     let sdk = publish::sdk_config(target).await;
     let mut store = S3Store::connect(target, &sdk).await?;
     store.verbose = p.verbose;
@@ -694,7 +835,7 @@ async fn plan_remote(
         i.verbose = p.verbose;
         i
     });
-    Ok((plan, Arc::new(store), cdn))
+    Ok((plan, Arc::new(store), cdn, index.lock_listed))
 }
 
 /// On a terminal, asks before deleting (unless `--yes`); any answer but yes cancels the run.
@@ -731,6 +872,13 @@ fn publish_errors(plan: &PublishPlan, report: &apply::Report, target: &DeployTar
                 report.outcome.uploaded.len(),
                 plan.uploads.len() - report.outcome.uploaded.len() - report.failed_uploads,
             ),
+        ));
+    } else if report.lock_lost {
+        // Its message says what happened and what to do.
+    } else if !errors.is_empty() && report.outcome.uploaded.len() < plan.uploads.len() {
+        errors.push(Diagnostic::new(
+            format!("deploy target `{}`", target.name),
+            "nothing was changed; run `sitegen publish` again",
         ));
     } else if !errors.is_empty() {
         errors.push(Diagnostic::new(

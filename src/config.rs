@@ -242,6 +242,18 @@ pub struct DeployTarget {
     /// Files at least this large (in MiB) are uploaded in parts.
     #[serde(default = "default_multipart_threshold_mib")]
     pub multipart_threshold_mib: u64,
+    /// Take the publish lock (`PREFIX.sitegen-lock.json`, created with S3 conditional writes)
+    /// so two publishes to this target never interleave. Off only for servers without
+    /// conditional writes, and then nothing keeps two publishes apart.
+    #[serde(default = "yes")]
+    pub lock: bool,
+    /// How long the lock lasts unless its holder renews it (it does, while it runs): after a
+    /// killed run, the next one waits at most this long.
+    #[serde(default = "default_lock_lease")]
+    pub lock_lease: String,
+    /// How long a publish waits for another one's lock before it gives up (`0`: at once).
+    #[serde(default = "default_lock_wait")]
+    pub lock_wait: String,
     /// Headers by glob; later rules win.
     #[serde(default)]
     pub rules: Vec<DeployRule>,
@@ -740,6 +752,12 @@ fn default_max_deletes() -> usize {
 fn default_concurrency() -> usize {
     16
 }
+fn default_lock_lease() -> String {
+    "5m".into()
+}
+fn default_lock_wait() -> String {
+    "0".into()
+}
 fn default_max_invalidation_paths() -> usize {
     15
 }
@@ -1210,6 +1228,20 @@ fn validate_targets(keys: &Keys<'_>, targets: &[DeployTarget]) -> Vec<Diagnostic
                     "`keep_superseded` `{k}` is not a duration such as `7d`, `12h`, `30m` or `0`"
                 ));
             }
+        }
+        match parse_duration(&t.lock_lease) {
+            None => err(format!(
+                "`lock_lease` `{}` is not a duration such as `5m` or `90s`",
+                t.lock_lease
+            )),
+            Some(0) => err("`lock_lease` must be at least 1s".into()),
+            Some(_) => {}
+        }
+        if parse_duration(&t.lock_wait).is_none() {
+            err(format!(
+                "`lock_wait` `{}` is not a duration such as `10m`, `30s` or `0`",
+                t.lock_wait
+            ));
         }
         let globs = t
             .include

@@ -5,6 +5,12 @@
 //! before the files it names), nothing is invalidated and nothing is deleted. The state object
 //! is still written with what did succeed, and with the invalidations still owed, so running
 //! the publish again finishes the job instead of starting over.
+//!
+//! Under a [`Lease`], every step first checks that the lock is still this run's: a run that
+//! lost it starts nothing more (not even the state write). The first state write (the
+//! intent) is a compare-and-swap against the state the plan was made from; when another
+//! publish changed it meanwhile, nothing has been changed yet and [`Report::stale`] asks for
+//! a new plan.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,8 +21,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::cloudfront::{Invalidation, Invalidator};
+use super::lock::Lease;
 use super::plan::{intent_state, next_state, Outcome, Phase, PublishPlan};
-use super::s3::S3Store;
+use super::s3::{S3Store, WriteError};
 use crate::error::Diagnostic;
 
 #[derive(Debug, Clone)]
@@ -43,7 +50,45 @@ pub struct Report {
     pub uploaded_bytes: u64,
     pub invalidations: Vec<Invalidation>,
     pub state_written: bool,
+    /// The state object changed since the plan read it (another publish): nothing was
+    /// changed; plan again.
+    pub stale: bool,
+    /// The run lost its lock and stopped.
+    pub lock_lost: bool,
     pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether the run may go on: the lock (if any) is still held. Records the loss once.
+    fn still_held(&mut self, lease: Option<&Lease>) -> bool {
+        if self.lock_lost {
+            return false;
+        }
+        match lease.and_then(Lease::lost) {
+            None => true,
+            Some(d) => {
+                self.failures.push(d);
+                self.lock_lost = true;
+                false
+            }
+        }
+    }
+}
+
+/// A failed state write in words.
+fn state_failure(store: &S3Store, e: WriteError) -> Diagnostic {
+    let at = format!("s3://{}/{}{}", store.bucket, store.prefix, super::STATE_KEY);
+    match e {
+        WriteError::Failed(d) => d,
+        WriteError::Conflict => Diagnostic::new(
+            at,
+            "cannot write the state object: another publish changed it while this one ran; run `sitegen publish` again to finish",
+        ),
+        WriteError::Unsupported(m) => Diagnostic::new(
+            at,
+            format!("cannot write the state object: the server does not support conditional writes ({m}); set `lock = false` in the deploy target to publish without the lock"),
+        ),
+    }
 }
 
 /// Applies `plan`, reading the files from `dir`. `event` receives one line per action, in
@@ -54,6 +99,7 @@ pub async fn apply(
     cdn: Option<&Invalidator>,
     dir: &Path,
     opts: &ApplyOptions,
+    lease: Option<&Lease>,
     event: &(dyn Fn(&str) + Sync),
 ) -> Report {
     let start = Instant::now();
@@ -66,9 +112,18 @@ pub async fn apply(
     let intent = intent_state(plan);
     if let Some(st) = &intent {
         report.requests += 1;
-        if let Err(e) = store.put_state(st).await {
+        let written = if report.still_held(lease) {
+            store.put_state(st).await
+        } else {
+            Ok(())
+        };
+        if report.lock_lost || written.is_err() {
             bar.finish_and_clear();
-            report.failures.push(e);
+            match written {
+                Err(WriteError::Conflict) => report.stale = true,
+                Err(e) => report.failures.push(state_failure(&store, e)),
+                Ok(()) => {}
+            }
             report.elapsed = start.elapsed();
             return report;
         }
@@ -85,6 +140,9 @@ pub async fn apply(
         let mut tasks = JoinSet::new();
         let part_size = plan.settings.multipart_threshold;
         for i in indexes {
+            if !report.still_held(lease) {
+                break;
+            }
             let permit = sem
                 .clone()
                 .acquire_owned()
@@ -107,13 +165,13 @@ pub async fn apply(
             record(done, plan, &mut report, &bar, &say);
         }
         if !report.failures.is_empty() {
-            report.stopped_in = Some(phase);
+            report.stopped_in = Some(phase).filter(|_| report.failed_uploads > 0);
             break;
         }
     }
     bar.finish_and_clear();
 
-    let uploads_ok = report.failures.is_empty();
+    let uploads_ok = report.failures.is_empty() && report.still_held(lease);
     let mut invalidated = plan.invalidation.is_empty();
     if uploads_ok && !plan.invalidation.is_empty() {
         if let Some(cdn) = cdn {
@@ -122,7 +180,7 @@ pub async fn apply(
     }
     report.outcome.invalidated = invalidated;
 
-    if uploads_ok && invalidated && !plan.deletes.is_empty() {
+    if uploads_ok && invalidated && !plan.deletes.is_empty() && report.still_held(lease) {
         let keys: Vec<String> = plan.deletes.iter().map(|d| d.key.clone()).collect();
         let (done, failed, requests) = store.delete(&keys).await;
         report.requests += requests;
@@ -137,11 +195,11 @@ pub async fn apply(
     }
 
     let state = next_state(plan, &report.outcome);
-    if state != *intent.as_ref().unwrap_or(&plan.previous_state) {
+    if state != *intent.as_ref().unwrap_or(&plan.previous_state) && report.still_held(lease) {
         report.requests += 1;
         match store.put_state(&state).await {
             Ok(()) => report.state_written = true,
-            Err(e) => report.failures.push(e),
+            Err(e) => report.failures.push(state_failure(&store, e)),
         }
     }
     report.elapsed = start.elapsed();

@@ -53,7 +53,7 @@ impl PathFilter {
 
     /// Whether the target manages `path`: uploads it when it is local, deletes it when not.
     pub fn allows(&self, path: &str) -> bool {
-        path != super::STATE_KEY
+        !super::is_own_key(path)
             && self.include.as_ref().is_none_or(|g| g.is_match(path))
             && !self.exclude.is_match(path)
     }
@@ -255,5 +255,6 @@ mod tests {
         assert!(!f.allows("img/a.png"));
         assert!(!f.allows("drafts/a.html"));
         assert!(!PathFilter::all().allows(crate::publish::STATE_KEY));
+        assert!(!PathFilter::all().allows(crate::publish::LOCK_KEY));
     }
 }

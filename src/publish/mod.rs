@@ -18,6 +18,7 @@ pub mod apply;
 pub mod cloudfront;
 pub mod headers;
 pub mod local;
+pub mod lock;
 pub mod plan;
 pub mod s3;
 pub mod state;
@@ -27,6 +28,16 @@ use serde::{Deserialize, Serialize};
 /// The key, relative to the target's prefix, of the object in which sitegen records what it
 /// uploaded. It is never uploaded from the output folder, listed as a site file or deleted.
 pub const STATE_KEY: &str = ".sitegen-state.json";
+
+/// The key, relative to the target's prefix, of the publish lock ([`lock`]): present while a
+/// publish runs. Like the state object, never uploaded, listed as a site file or deleted by a
+/// plan.
+pub const LOCK_KEY: &str = ".sitegen-lock.json";
+
+/// Whether `key` (relative to the prefix) is one of sitegen's own objects.
+pub fn is_own_key(key: &str) -> bool {
+    key == STATE_KEY || key == LOCK_KEY
+}
 
 /// The headers sitegen sets on an object; a change of any of them is a change of the object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +93,17 @@ pub fn settings(
     }
 }
 
+/// How a publish to `target` locks it; `lock_wait` from the command line wins over the
+/// target's.
+pub fn lock_settings(target: &crate::config::DeployTarget, lock_wait: Option<u64>) -> lock::LockSettings {
+    let secs = |text: &str, default: u64| crate::config::parse_duration(text).unwrap_or(default);
+    lock::LockSettings {
+        target: target.name.clone(),
+        lease: std::time::Duration::from_secs(secs(&target.lock_lease, 300).max(1)),
+        wait: std::time::Duration::from_secs(lock_wait.unwrap_or_else(|| secs(&target.lock_wait, 0))),
+    }
+}
+
 /// The shared AWS configuration (credentials, region, endpoints) from the standard chain.
 pub async fn sdk_config(target: &crate::config::DeployTarget) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -103,6 +125,7 @@ pub async fn read_remote(
     let stored = if listing.iter().any(|o| o.key == STATE_KEY) {
         store.get_state().await?
     } else {
+        store.expect_state(s3::Condition::Absent);
         None
     };
     let (state, warning) = match stored {

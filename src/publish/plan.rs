@@ -38,13 +38,15 @@ pub struct RemoteEntry {
 /// The bucket under the target's prefix, as a LIST and the state object describe it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteIndex {
-    /// Key relative to the prefix → entry. Never holds the state object itself.
+    /// Key relative to the prefix → entry. Never holds the state object or the lock.
     pub objects: BTreeMap<String, RemoteEntry>,
     /// The state object as it was read (empty when there was none).
     pub state: PublishState,
     /// LIST requests the index took, and whether a state object was found.
     pub list_requests: usize,
     pub state_found: bool,
+    /// Whether the LIST showed a lock object (a publish running, or one that died).
+    pub lock_listed: bool,
 }
 
 impl RemoteIndex {
@@ -52,10 +54,11 @@ impl RemoteIndex {
     /// and ETag are still the ones sitegen recorded.
     pub fn new(listing: Vec<RemoteObject>, state: Option<PublishState>, list_requests: usize) -> RemoteIndex {
         let state_found = state.is_some();
+        let lock_listed = listing.iter().any(|o| o.key == super::LOCK_KEY);
         let state = state.unwrap_or_default();
         let objects = listing
             .into_iter()
-            .filter(|o| o.key != super::STATE_KEY)
+            .filter(|o| !super::is_own_key(&o.key))
             .map(|o| {
                 let record = state
                     .objects
@@ -79,6 +82,7 @@ impl RemoteIndex {
             state,
             list_requests,
             state_found,
+            lock_listed,
         }
     }
 }
@@ -365,6 +369,7 @@ pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &
     let mut base = PublishState::default();
     let changes = classify(local, remote, s, &mut base);
     let removals = removals(remote, &changes.local_paths, filter, s, &mut base);
+    base.changing = still_changing(remote, &changes.uploads, &removals.deletes);
     let invalidation = invalidation(remote, &changes.uploads, &removals.deletes, s);
     let requests = requests(remote, &base, &changes.uploads, &removals.deletes, &invalidation, s);
     PublishPlan {
@@ -380,6 +385,26 @@ pub fn plan(local: &[LocalFile], remote: &RemoteIndex, filter: &PathFilter, s: &
         previous_state: remote.state.clone(),
         base_state: base,
     }
+}
+
+/// The keys an earlier run left `changing` that stay so after this plan's run: those still
+/// in the bucket (their bytes are unknown) that the plan neither uploads nor deletes (an
+/// excluded key, or deletes held back by `max_deletes`). A key no longer listed holds no
+/// bytes at all, so it is dropped; kept, it would stay `changing` for ever, and every
+/// publish after would write the state again.
+fn still_changing(remote: &RemoteIndex, uploads: &[Upload], deletes: &[Delete]) -> BTreeSet<String> {
+    let attempted: BTreeSet<&str> = uploads
+        .iter()
+        .map(|u| u.path.as_str())
+        .chain(deletes.iter().map(|d| d.path.as_str()))
+        .collect();
+    remote
+        .state
+        .changing
+        .iter()
+        .filter(|k| remote.objects.contains_key(*k) && !attempted.contains(k.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The local side of the diff.
@@ -602,28 +627,33 @@ pub struct Outcome {
     pub invalidated: bool,
 }
 
-/// The state object after a run: the plan's base, plus what was uploaded, minus what was
-/// deleted, and the invalidations still owed if CloudFront was not told.
 /// The state written before a publish changes anything: the bucket's state as it was, with
-/// every key the plan will upload or delete marked `changing`. `None` when the plan changes
-/// no object.
+/// every key the plan will upload or delete marked `changing` (and those an earlier run left
+/// changing that are still in the bucket). `None` when the plan changes no object.
 pub fn intent_state(plan: &PublishPlan) -> Option<PublishState> {
     if plan.uploads.is_empty() && plan.deletes.is_empty() {
         return None;
     }
     let mut st = plan.previous_state.clone();
-    st.changing.extend(plan.uploads.iter().map(|u| u.path.clone()));
-    st.changing.extend(plan.deletes.iter().map(|d| d.path.clone()));
+    st.changing = attempted(plan);
     Some(st)
 }
 
+/// The keys left `changing` by earlier runs that stay so, and every key the plan changes.
+fn attempted(plan: &PublishPlan) -> BTreeSet<String> {
+    let mut keys = plan.base_state.changing.clone();
+    keys.extend(plan.uploads.iter().map(|u| u.path.clone()));
+    keys.extend(plan.deletes.iter().map(|d| d.path.clone()));
+    keys
+}
+
+/// The state object after a run: the plan's base, plus what was uploaded, minus what was
+/// deleted, and the invalidations still owed if CloudFront was not told.
 pub fn next_state(plan: &PublishPlan, outcome: &Outcome) -> PublishState {
     let mut st = plan.base_state.clone();
     // Still unconfirmed: what an earlier run left, and what this one attempted, less what
     // this one finished.
-    st.changing = intent_state(plan)
-        .map(|s| s.changing)
-        .unwrap_or_else(|| plan.previous_state.changing.clone());
+    st.changing = attempted(plan);
     let mut owed: BTreeSet<String> = plan.previous_state.pending_invalidation.iter().cloned().collect();
     for (i, etag) in &outcome.uploaded {
         let u = &plan.uploads[*i];

@@ -3,8 +3,15 @@
 //! call goes through the SDK's standard retry (backoff with jitter on throttling, 5xx and
 //! timeouts). Errors become one [`Diagnostic`] naming the bucket and key, with the cause in
 //! words; credentials are never part of a message.
+//!
+//! sitegen's own objects (the state object and the lock) are written with S3's conditional
+//! writes when the target locks (`If-None-Match: *` to create, `If-Match: ETAG` to replace):
+//! [`Condition`] says which, [`WriteError::Conflict`] is the answer that someone else got
+//! there first. A retried write whose first attempt did land (the answer was lost on the
+//! way) also meets a conflict; the callers tell that case apart by reading the object back.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::config::http::HttpResponse;
@@ -19,7 +26,7 @@ use base64::Engine as _;
 
 use super::plan::{RemoteObject, Upload, PAGE};
 use super::state::PublishState;
-use super::STATE_KEY;
+use super::{LOCK_KEY, STATE_KEY};
 use crate::config::DeployTarget;
 use crate::error::Diagnostic;
 
@@ -36,6 +43,34 @@ pub struct S3Store {
     pub endpoint: String,
     /// Errors carry the SDK's whole error value too (`-v`).
     pub verbose: bool,
+    /// Write the state object only over the version last read or written (compare-and-swap),
+    /// as a target with `lock = true` does.
+    pub conditional: bool,
+    /// The condition of the next state write: the state object as this store last saw it.
+    state_version: Arc<Mutex<Condition>>,
+}
+
+/// The precondition of a write of one of sitegen's own objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// None: the write replaces whatever is there.
+    Always,
+    /// Only when there is no object under the key (`If-None-Match: *`).
+    Absent,
+    /// Only while the object still has this ETag (`If-Match`).
+    ETag(String),
+}
+
+/// Why a conditional write (or delete) did not happen.
+#[derive(Debug, Clone)]
+pub enum WriteError {
+    /// The condition did not hold (HTTP 412, 409 ConditionalRequestConflict, or NoSuchKey
+    /// for `If-Match`): another writer changed or removed the object.
+    Conflict,
+    /// The server does not implement conditional writes (HTTP 501, NotImplemented); the
+    /// server's answer in words.
+    Unsupported(String),
+    Failed(Diagnostic),
 }
 
 fn env_endpoint() -> Option<String> {
@@ -84,6 +119,8 @@ impl S3Store {
             prefix: target.prefix.clone(),
             endpoint: custom.unwrap_or_else(|| "AWS".into()),
             verbose: false,
+            conditional: target.lock,
+            state_version: Arc::new(Mutex::new(Condition::Always)),
         })
     }
 
@@ -136,46 +173,154 @@ impl S3Store {
         format!("{}{STATE_KEY}", self.prefix)
     }
 
-    /// The state object's bytes, `None` when there is none.
+    /// The full key of the lock object.
+    pub fn lock_key(&self) -> String {
+        format!("{}{LOCK_KEY}", self.prefix)
+    }
+
+    /// `s3://bucket/key`, for messages.
+    pub fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The state object's bytes, `None` when there is none. With [`S3Store::conditional`],
+    /// the next state write is made conditional on the version read here.
     pub async fn get_state(&self) -> Result<Option<Vec<u8>>, Diagnostic> {
         let key = self.state_key();
-        match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
+        let got = self.get_own(&key, "read the state object").await?;
+        self.expect_state(match &got {
+            None => Condition::Absent,
+            Some((_, etag)) if etag.is_empty() => Condition::Always,
+            Some((_, etag)) => Condition::ETag(etag.clone()),
+        });
+        Ok(got.map(|(bytes, _)| bytes))
+    }
+
+    /// Sets the version of the state object the next write must replace (a LIST that shows
+    /// none means [`Condition::Absent`]). Ignored unless [`S3Store::conditional`].
+    pub fn expect_state(&self, version: Condition) {
+        if self.conditional {
+            *self.state_version.lock().expect("never poisoned") = version;
+        }
+    }
+
+    /// Writes the state object over the version this store last saw. A conflict means that
+    /// another publish wrote it meanwhile (unless the object holds exactly these bytes: then
+    /// it was this write, retried after its answer was lost).
+    pub async fn put_state(&self, state: &PublishState) -> Result<(), WriteError> {
+        let key = self.state_key();
+        let bytes = state.to_bytes();
+        let condition = self.state_version.lock().expect("never poisoned").clone();
+        let written = self
+            .put_own(&key, bytes.clone(), &condition, "write the state object")
+            .await;
+        let etag = match written {
+            Ok(etag) => etag,
+            Err(WriteError::Conflict) => match self.get_own(&key, "read the state object back").await {
+                Ok(Some((back, etag))) if back == bytes => etag,
+                Ok(_) => return Err(WriteError::Conflict),
+                Err(e) => return Err(WriteError::Failed(e)),
+            },
+            Err(e) => return Err(e),
+        };
+        self.expect_state(if etag.is_empty() {
+            Condition::Always
+        } else {
+            Condition::ETag(etag)
+        });
+        Ok(())
+    }
+
+    /// The lock object's bytes and ETag, `None` when there is none.
+    pub async fn get_lock(&self) -> Result<Option<(Vec<u8>, String)>, Diagnostic> {
+        self.get_own(&self.lock_key(), "read the publish lock").await
+    }
+
+    /// Writes the lock object under `condition`; returns its new ETag.
+    pub async fn put_lock(&self, bytes: Vec<u8>, condition: &Condition) -> Result<String, WriteError> {
+        self.put_own(&self.lock_key(), bytes, condition, "write the publish lock")
+            .await
+    }
+
+    /// Deletes the lock object if it still has `etag` (servers without conditional deletes
+    /// delete it anyway). A lock already gone is not an error.
+    pub async fn delete_lock(&self, etag: &str) -> Result<(), WriteError> {
+        let key = self.lock_key();
+        let mut req = self.client.delete_object().bucket(&self.bucket).key(&key);
+        if !etag.is_empty() {
+            req = req.if_match(etag);
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match self.write_error(&e, &key, "release the publish lock") {
+                // Gone already (a retried delete whose first attempt landed).
+                WriteError::Conflict if is_code(&e, "NoSuchKey") => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// GET of one of sitegen's own objects: bytes and ETag, `None` when there is none.
+    async fn get_own(&self, key: &str, what: &str) -> Result<Option<(Vec<u8>, String)>, Diagnostic> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(resp) => {
+                let etag = resp.e_tag().unwrap_or("").to_string();
                 let bytes = resp
                     .body
                     .collect()
                     .await
-                    .map_err(|e| self.diag(Some(&key), "read the state object", e.to_string()))?;
-                Ok(Some(bytes.into_bytes().to_vec()))
+                    .map_err(|e| self.diag(Some(key), what, e.to_string()))?;
+                Ok(Some((bytes.into_bytes().to_vec(), etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(self.diag(
-                Some(&key),
-                "read the state object",
-                describe(&e, &self.endpoint, self.verbose),
-            )),
+            Err(e) => Err(self.diag(Some(key), what, describe(&e, &self.endpoint, self.verbose))),
         }
     }
 
-    pub async fn put_state(&self, state: &PublishState) -> Result<(), Diagnostic> {
-        let key = self.state_key();
-        self.client
+    /// PUT of one of sitegen's own objects (JSON, never cached) under `condition`; its ETag.
+    async fn put_own(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        condition: &Condition,
+        what: &str,
+    ) -> Result<String, WriteError> {
+        let mut req = self
+            .client
             .put_object()
             .bucket(&self.bucket)
-            .key(&key)
+            .key(key)
             .content_type("application/json")
             .cache_control("no-store")
-            .body(ByteStream::from(state.to_bytes()))
-            .send()
-            .await
-            .map_err(|e| {
-                self.diag(
-                    Some(&key),
-                    "write the state object",
-                    describe(&e, &self.endpoint, self.verbose),
-                )
-            })?;
-        Ok(())
+            .body(ByteStream::from(bytes));
+        req = match condition {
+            Condition::Always => req,
+            Condition::Absent => req.if_none_match("*"),
+            Condition::ETag(etag) => req.if_match(etag),
+        };
+        match req.send().await {
+            Ok(resp) => Ok(resp.e_tag().unwrap_or("").to_string()),
+            Err(e) => Err(self.write_error(&e, key, what)),
+        }
+    }
+
+    /// A failed conditional request, sorted: the condition did not hold, the server cannot
+    /// evaluate it, or something else went wrong.
+    fn write_error<E>(&self, e: &SdkError<E, HttpResponse>, key: &str, what: &str) -> WriteError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        if let SdkError::ServiceError(se) = e {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().unwrap_or("");
+            if status == 412 || matches!(code, "PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey") {
+                return WriteError::Conflict;
+            }
+            if status == 501 || code == "NotImplemented" {
+                return WriteError::Unsupported(in_words(e, &self.endpoint));
+            }
+        }
+        WriteError::Failed(self.diag(Some(key), what, describe(e, &self.endpoint, self.verbose)))
     }
 
     /// Uploads `file` as `u.key`, in parts of `part_size` when `u.parts > 1`, streaming from
@@ -374,6 +519,10 @@ impl S3Store {
         }
         (done, failed, requests)
     }
+}
+
+fn is_code<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>, code: &str) -> bool {
+    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some(code))
 }
 
 /// An SDK error in words: what the server said (HTTP status, AWS error code, message), or

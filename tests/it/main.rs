@@ -20,6 +20,8 @@ mod multilingual;
 mod output;
 mod publish;
 mod publish_cloudfront;
+mod publish_faults;
+mod publish_lock;
 mod publish_plan;
 mod s3server;
 mod search;

@@ -9,33 +9,77 @@ use std::collections::BTreeMap;
 use assert_cmd::Command;
 
 use crate::harness::{snapshot_dir, TestSite};
-use crate::s3server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+use crate::s3server::{Fault, Req, S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+
+/// sitegen's own objects in the bucket (without a prefix).
+pub const STATE: &str = ".sitegen-state.json";
+pub const LOCK: &str = ".sitegen-lock.json";
 
 /// A closed port on loopback: nothing listens on the discard port here.
 pub const NO_CLOUDFRONT: &str = "http://127.0.0.1:9";
 
 /// The environment of a publish: only the test server's credentials, nothing from the machine.
 pub fn aws_env(c: &mut Command, cloudfront: &str) {
-    for v in [
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_DEFAULT_REGION",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    ] {
+    for v in AWS_UNSET {
         c.env_remove(v);
     }
-    c.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sitegen-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/sitegen-test")
-        .env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront);
+    for (k, v) in aws_vars(cloudfront) {
+        c.env(k, v);
+    }
+}
+
+/// [`aws_env`] for a publish run as a child process (to be killed).
+pub fn aws_env_std(c: &mut std::process::Command, cloudfront: &str) {
+    for v in AWS_UNSET {
+        c.env_remove(v);
+    }
+    c.envs(aws_vars(cloudfront));
+}
+
+const AWS_UNSET: [&str; 9] = [
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
+
+fn aws_vars(cloudfront: &str) -> [(&'static str, String); 7] {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent/sitegen-test".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/sitegen-test".into()),
+        ("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.into()),
+    ]
+}
+
+/// `sitegen publish ARGS` in `site` as a child process, its output piped.
+pub fn spawn_publish(site: &TestSite, args: &[&str]) -> std::process::Child {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sitegen"));
+    c.current_dir(site.root())
+        .arg("publish")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    aws_env_std(&mut c, NO_CLOUDFRONT);
+    c.spawn().unwrap()
+}
+
+/// The output of a child publish (that may have been killed).
+pub fn finish(child: std::process::Child) -> Run {
+    let out = child.wait_with_output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 /// The blog fixture with a deploy target on a fresh S3 server.
@@ -54,14 +98,13 @@ pub struct Run {
 impl Deploy {
     /// `target` is extra TOML for the `[[deploy.targets]]` entry named `test`.
     pub fn new(target: &str) -> Deploy {
-        let s3 = S3Server::start();
-        let site = TestSite::fixture("blog");
-        let mut config = site.read("config.toml");
-        config.push_str(&format!(
-            "\n[[deploy.targets]]\nname = \"test\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\n{target}\n",
-            s3.endpoint
-        ));
-        site.write("config.toml", config);
+        Deploy::on(S3Server::start(), "blog", target)
+    }
+
+    /// The fixture site `fixture` with a deploy target `test` (extra TOML `target`) on `s3`.
+    pub fn on(s3: S3Server, fixture: &str, target: &str) -> Deploy {
+        let site = TestSite::fixture(fixture);
+        add_target(&site, &s3, target);
         Deploy {
             site,
             s3,
@@ -95,16 +138,7 @@ impl Deploy {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec!["publish"];
-        all.extend_from_slice(args);
-        let mut c = self.site.cmd(&all);
-        aws_env(&mut c, &self.cloudfront);
-        let out = c.output().unwrap();
-        Run {
-            ok: out.status.success(),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        publish_in(&self.site, &self.cloudfront, args)
     }
 
     /// A publish that must succeed; returns stdout.
@@ -126,10 +160,11 @@ impl Deploy {
         snapshot_dir(&self.site.path("public"))
     }
 
-    /// The bucket without sitegen's state object.
+    /// The bucket without sitegen's state object (and without a lock, which a finished
+    /// publish never leaves: it would show here).
     pub fn remote(&self) -> BTreeMap<String, Vec<u8>> {
         let mut m = self.s3.objects();
-        m.remove(".sitegen-state.json");
+        m.remove(STATE);
         m
     }
 
@@ -139,11 +174,41 @@ impl Deploy {
             .s3
             .requests()
             .into_iter()
-            .filter(|r| matches!(r.op, "PutObject" | "CreateMultipartUpload") && r.key != ".sitegen-state.json")
+            .filter(|r| matches!(r.op, "PutObject" | "CreateMultipartUpload") && r.key != STATE && r.key != LOCK)
             .map(|r| r.key)
             .collect();
         v.sort();
         v
+    }
+
+    /// The writes since the log was cleared, without those of the lock (`publish_lock.rs`
+    /// tests those).
+    pub fn writes_but_lock(&self) -> Vec<Req> {
+        self.s3.writes().into_iter().filter(|r| r.key != LOCK).collect()
+    }
+}
+
+/// Adds the deploy target `test` on `s3` (extra TOML `target`) to `site`'s config.
+pub fn add_target(site: &TestSite, s3: &S3Server, target: &str) {
+    let mut config = site.read("config.toml");
+    config.push_str(&format!(
+        "\n[[deploy.targets]]\nname = \"test\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\n{target}\n",
+        s3.endpoint
+    ));
+    site.write("config.toml", config);
+}
+
+/// `sitegen publish ARGS` in `site`, with only the test server's credentials.
+pub fn publish_in(site: &TestSite, cloudfront: &str, args: &[&str]) -> Run {
+    let mut all = vec!["publish"];
+    all.extend_from_slice(args);
+    let mut c = site.cmd(&all);
+    aws_env(&mut c, cloudfront);
+    let out = c.output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
 
@@ -156,7 +221,7 @@ fn changed(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>
         .collect()
 }
 
-fn edit_post_2(d: &Deploy) {
+pub fn edit_post_2(d: &Deploy) {
     d.site.write(
         "site/content/posts/post-2.md",
         d.site
@@ -182,7 +247,7 @@ fn first_publish_uploads_everything_with_the_right_headers() {
     let mut rows: Vec<String> =
         d.s3.requests()
             .into_iter()
-            .filter(|r| r.op == "PutObject")
+            .filter(|r| r.op == "PutObject" && r.key != LOCK)
             .map(|r| {
                 let h = |n: &str| r.headers.get(n).cloned().unwrap_or_else(|| "-".into());
                 let sha = if r.key == ".sitegen-state.json" {
@@ -275,7 +340,7 @@ fn a_renamed_css_file_goes_up_before_any_html_and_the_old_one_is_deleted_last() 
         .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
     d.s3.clear_log();
     let out = d.publish(&["-v"]);
-    let writes = d.s3.writes();
+    let writes = d.writes_but_lock();
     let pos = |pred: &dyn Fn(&crate::s3server::Req) -> bool| writes.iter().position(pred);
     let css = pos(&|r| r.op == "PutObject" && r.key == "css/app.bbbbbbbbbb.css").unwrap();
     let first_html = pos(&|r| r.op == "PutObject" && r.key.ends_with(".html")).unwrap();
@@ -378,6 +443,35 @@ fn throttling_and_server_errors_are_retried() {
             .count();
     assert_eq!(puts, 3);
     assert_eq!(d.remote(), d.local());
+}
+
+#[test]
+fn dropped_connections_and_cut_bodies_are_retried() {
+    let d = Deploy::new("");
+    d.build();
+    // Request 0 is the LIST, 1 the lock's creation; later ones are the checks, the state
+    // and the uploads.
+    d.s3.inject(0, 1, Fault::CutResponse);
+    // The lock is created but the answer lost: the retry finds the run's own lock.
+    d.s3.inject(1, 1, Fault::DropAfter);
+    d.s3.inject(10, 1, Fault::Drop);
+    d.s3.inject(14, 1, Fault::CutRequest);
+    d.publish(&[]);
+    let fired: Vec<(&str, usize)> = d.s3.take_fired().into_iter().collect();
+    assert_eq!(
+        fired,
+        [
+            ("answer body cut", 1),
+            ("connection closed after the request", 1),
+            ("connection closed before the request", 1),
+            ("request body cut", 1)
+        ]
+    );
+    assert_eq!(d.remote(), d.local());
+    assert!(!d.s3.objects().contains_key(LOCK));
+    d.s3.clear_log();
+    d.publish(&[]);
+    assert_eq!(d.s3.writes(), []);
 }
 
 #[test]
@@ -627,9 +721,9 @@ fn build_for_a_target_takes_its_base_url_and_extra() {
 }
 
 /// The sequence on a server whose LIST has no ETags (s3s-fs): publish v1; publish v2
-/// while every PUT after the 5th fails (the state write too); publish v1 again. Same-size
-/// objects whose bytes v2 changed must be written back: the run said which keys it was
-/// changing before it changed them.
+/// while every PUT after the first two uploads fails (the state write too); publish v1
+/// again. Same-size objects whose bytes v2 changed must be written back: the run said which
+/// keys it was changing before it changed them.
 #[test]
 fn a_run_that_dies_half_way_is_finished_by_the_next_even_without_etags() {
     let d = Deploy::new("");
@@ -647,7 +741,8 @@ fn a_run_that_dies_half_way_is_finished_by_the_next_even_without_etags() {
         .write("site/content/_index.md", idx.replace("Welcome", "WELCOME"));
     d.build();
     assert!(d.local() != v1);
-    d.s3.fail_after("PutObject", 3, 500);
+    // The lock, its two checks and the intent go through, and two uploads.
+    d.s3.fail_after("PutObject", 6, 500);
     d.publish_fails(&[]);
     let half = d.remote();
     assert!(half != v1, "some of v2 landed");
@@ -669,6 +764,34 @@ fn a_run_that_dies_half_way_is_finished_by_the_next_even_without_etags() {
         "the bucket is v1 again, byte for byte; these differ: {differ:?}"
     );
     // And then there is nothing left to do.
+    d.s3.clear_log();
+    let out = d.publish(&[]);
+    assert!(out.starts_with("Nothing to publish"), "{out}");
+    assert_eq!(d.s3.writes(), []);
+}
+
+/// Found by the fault runs (`publish_faults.rs`): a run whose last state write failed after
+/// its deletes left the deleted keys `changing` for ever, so every publish after it wrote
+/// the state again instead of finding nothing to do.
+#[test]
+fn a_failed_state_write_after_the_deletes_is_finished_by_the_next_publish() {
+    let d = Deploy::new("");
+    d.build()
+        .asset("css/app.scss", "css/app.aaaaaaaaaa.css", "body{color:red}");
+    d.publish(&[]);
+    edit_post_2(&d);
+    d.build()
+        .asset("css/app.scss", "css/app.bbbbbbbbbb.css", "body{color:blue}");
+    // The intent goes through; the state write after the deletes fails (4 attempts).
+    d.s3.fault_after("PutObject", STATE, 1, Fault::Status(500));
+    let err = d.publish_fails(&[]);
+    assert!(err.contains("cannot write the state object"), "{err}");
+    assert!(!d.remote().contains_key("css/app.aaaaaaaaaa.css"), "the deletes ran");
+    d.s3.heal();
+    d.publish(&[]);
+    assert_eq!(d.remote(), d.local());
+    let state: serde_json::Value = serde_json::from_slice(&d.s3.objects()[STATE]).unwrap();
+    assert_eq!(state.get("changing"), None);
     d.s3.clear_log();
     let out = d.publish(&[]);
     assert!(out.starts_with("Nothing to publish"), "{out}");

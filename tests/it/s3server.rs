@@ -1,20 +1,35 @@
 //! An S3 server for the tests: s3s-fs 0.14.1 (an implementation of the S3 protocol that keeps
 //! objects as files and verifies SigV4 signatures and checksums), started in-process on
-//! 127.0.0.1:0, one per test. A thin layer in front of it records every request (operation,
-//! key, the headers sitegen sets) and can make chosen requests fail, to test retries and
-//! half-finished publishes. The S3 behaviour itself is s3s-fs's, not ours.
+//! 127.0.0.1:0, one per test. The S3 behaviour is s3s-fs's, not ours, with two exceptions
+//! that [`Conditions`] controls: conditional PUTs (`If-None-Match`, `If-Match`, which s3s-fs
+//! 0.14.1 evaluates itself) are made atomic, as on S3 (s3s-fs checks, then writes; two
+//! conditional writers could both pass the check), and a test can make the server ignore the
+//! conditions or answer 501 to them, as some S3-compatible servers do.
+//!
+//! A thin layer in front records every request (operation, key, the headers sitegen sets,
+//! the status answered) and injects faults: HTTP errors on chosen operations and keys
+//! ([`S3Server::fail`]), or by request number ([`S3Server::inject`]) 500s, 503 SlowDown,
+//! connections closed without an answer (before or after the request is carried out), cut
+//! in the middle of the request's or the answer's body, slow answers, and a request held
+//! until the test has killed the client ([`Fault::Hold`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
+use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Request, S3Response, S3Result, S3};
 
 pub const ACCESS_KEY: &str = "AKIASITEGENTEST00001";
 pub const SECRET_KEY: &str = "sitegen/test/secret/key/0000000000000000";
@@ -23,30 +38,164 @@ pub const BUCKET: &str = "site";
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Req {
+    /// Its number since the server started (or since [`S3Server::reset_count`]).
+    pub n: usize,
     /// The S3 operation (`PutObject`, `ListObjectsV2`, `DeleteObjects`, ...).
     pub op: &'static str,
     /// The object key (empty for bucket-level operations).
     pub key: String,
-    /// `content-type`, `cache-control`, `content-encoding`, `x-amz-website-redirect-location`
-    /// and `x-amz-meta-*`, when sent.
+    /// `content-type`, `cache-control`, `content-encoding`, `x-amz-website-redirect-location`,
+    /// `if-match`, `if-none-match` and `x-amz-meta-*`, when sent.
     pub headers: BTreeMap<String, String>,
+    /// The HTTP status answered; `None` while unanswered, or when no answer was sent.
+    pub status: Option<u16>,
 }
 
-struct Fault {
+/// What the server does with conditional PUTs (`If-None-Match: *`, `If-Match: ETAG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conditions {
+    /// Evaluates them (s3s-fs), one conditional write at a time, as S3 does.
+    Honour,
+    /// Writes as if they were not there.
+    Ignore,
+    /// Answers 501 NotImplemented.
+    NotImplemented,
+}
+
+/// A fault injected by request number ([`S3Server::inject`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// An error answer with this status (500 InternalError, 503 SlowDown, ...), the request
+    /// not carried out.
+    Status(u16),
+    /// The connection closed without an answer, the request not carried out.
+    Drop,
+    /// The request carried out, then the connection closed without an answer.
+    DropAfter,
+    /// Half of the request's body read, then the connection closed.
+    CutRequest,
+    /// The request carried out, then half of the answer's body sent and the connection
+    /// closed (for an answer without a body, the same as [`Fault::DropAfter`]).
+    CutResponse,
+    /// The answer sent after this delay, its body in four slow pieces.
+    Slow(Duration),
+    /// The request held, unanswered, until [`S3Server::release`]; then the connection closes.
+    Hold,
+}
+
+impl Fault {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Fault::Status(500) => "HTTP 500",
+            Fault::Status(503) => "HTTP 503 SlowDown",
+            Fault::Status(_) => "HTTP error",
+            Fault::Drop => "connection closed before the request",
+            Fault::DropAfter => "connection closed after the request",
+            Fault::CutRequest => "request body cut",
+            Fault::CutResponse => "answer body cut",
+            Fault::Slow(_) => "slow answer",
+            Fault::Hold => "held (client killed)",
+        }
+    }
+}
+
+struct Failure {
     op: &'static str,
     key: String,
-    status: u16,
+    fault: Fault,
     /// How many more requests fail; `None` for all of them.
     remaining: Option<usize>,
     /// How many matching requests still pass before the failures start.
     after: usize,
 }
 
+/// A fault for the requests numbered `from..from + count`.
+struct Injected {
+    from: usize,
+    count: usize,
+    fault: Fault,
+}
+
+/// The request a [`Fault::Hold`] keeps, and the test waiting for it.
+#[derive(Default)]
+struct Hold {
+    reached: Mutex<bool>,
+    cv: Condvar,
+    released: tokio::sync::Notify,
+}
+
+/// s3s-fs, with conditional writes atomic (or ignored, or refused).
+struct Store {
+    fs: s3s_fs::FileSystem,
+    conditions: Conditions,
+    serial: tokio::sync::Mutex<()>,
+}
+
+macro_rules! store_impl {
+    ($($name:ident: $input:ident => $output:ident),* $(,)?) => {
+        #[async_trait::async_trait]
+        impl S3 for Store {
+            $(
+                async fn $name(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.fs.$name(req).await
+                }
+            )*
+
+            async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+                if req.input.if_match.is_none() && req.input.if_none_match.is_none() {
+                    return self.fs.put_object(req).await;
+                }
+                match self.conditions {
+                    Conditions::Honour => {
+                        let _one_at_a_time = self.serial.lock().await;
+                        self.fs.put_object(req).await
+                    }
+                    Conditions::Ignore => {
+                        req.input.if_match = None;
+                        req.input.if_none_match = None;
+                        self.fs.put_object(req).await
+                    }
+                    Conditions::NotImplemented => Err(s3s::s3_error!(
+                        NotImplemented,
+                        "A header you provided implies functionality that is not implemented"
+                    )),
+                }
+            }
+        }
+    };
+}
+
+store_impl! {
+    create_bucket: CreateBucketInput => CreateBucketOutput,
+    copy_object: CopyObjectInput => CopyObjectOutput,
+    delete_bucket: DeleteBucketInput => DeleteBucketOutput,
+    delete_object: DeleteObjectInput => DeleteObjectOutput,
+    delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
+    get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
+    get_object: GetObjectInput => GetObjectOutput,
+    head_bucket: HeadBucketInput => HeadBucketOutput,
+    head_object: HeadObjectInput => HeadObjectOutput,
+    list_buckets: ListBucketsInput => ListBucketsOutput,
+    list_objects: ListObjectsInput => ListObjectsOutput,
+    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
+    create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
+    upload_part: UploadPartInput => UploadPartOutput,
+    upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
+    list_parts: ListPartsInput => ListPartsOutput,
+    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
+    abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
+}
+
 #[derive(Clone)]
 struct Layer {
     inner: S3Service,
     log: Arc<Mutex<Vec<Req>>>,
-    faults: Arc<Mutex<Vec<Fault>>>,
+    failures: Arc<Mutex<Vec<Failure>>>,
+    injected: Arc<Mutex<Vec<Injected>>>,
+    /// Faults that fired, by kind.
+    fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
+    count: Arc<AtomicUsize>,
+    hold: Arc<Hold>,
 }
 
 fn classify(method: &http::Method, query: &str) -> &'static str {
@@ -82,6 +231,131 @@ fn error_response(status: u16) -> s3s::HttpResponse {
         .expect("a valid response")
 }
 
+fn closed(why: &str) -> s3s::HttpError {
+    s3s::HttpError::new(Box::new(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        format!("closed by the test: {why}"),
+    )))
+}
+
+/// An answer's body in pieces, each after a delay, optionally ending in an error (which makes
+/// hyper close the connection mid-body).
+struct Pieces {
+    pieces: VecDeque<Bytes>,
+    delay: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    fail_at_end: bool,
+}
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        if !self.delay.is_zero() {
+            let delay = self.delay;
+            let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        match self.pieces.pop_front() {
+            Some(p) => Poll::Ready(Some(Ok(http_body::Frame::data(p)))),
+            None if self.fail_at_end => {
+                self.fail_at_end = false;
+                Poll::Ready(Some(Err(std::io::Error::other("answer cut by the test"))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+/// Sends `resp`'s body as `pieces` (after `delay` each), cut short when `cut`.
+async fn reshape(resp: s3s::HttpResponse, pieces: usize, delay: Duration, cut: bool) -> s3s::HttpResponse {
+    let (mut parts, mut body) = resp.into_parts();
+    let bytes = body.store_all_limited(usize::MAX).await.unwrap_or_default();
+    if !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        parts
+            .headers
+            .insert(http::header::CONTENT_LENGTH, bytes.len().to_string().parse().unwrap());
+    }
+    let keep = if cut { bytes.len() / 2 } else { bytes.len() };
+    let size = keep.div_ceil(pieces.max(1)).max(1);
+    let pieces: VecDeque<Bytes> = (0..keep)
+        .step_by(size)
+        .map(|i| bytes.slice(i..(i + size).min(keep)))
+        .collect();
+    let body = Pieces {
+        pieces,
+        delay,
+        sleep: None,
+        fail_at_end: cut,
+    };
+    http::Response::from_parts(parts, s3s::Body::http_body(body))
+}
+
+/// Reads about half of the request's body (by its `content-length`), then gives up.
+async fn read_half(req: http::Request<Incoming>) {
+    use http_body_util::BodyExt;
+    let len: usize = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let mut body = req.into_body();
+    let mut read = 0;
+    while read < len / 2 {
+        match body.frame().await {
+            Some(Ok(f)) => read += f.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
+}
+
+impl Layer {
+    fn set_status(&self, n: usize, status: u16) {
+        let mut log = self.log.lock().unwrap();
+        if let Some(r) = log.iter_mut().rev().find(|r| r.n == n) {
+            r.status = Some(status);
+        }
+    }
+
+    /// The fault for request `n` of `op` on `key`, if any.
+    fn fault_for(&self, n: usize, op: &'static str, key: &str) -> Option<Fault> {
+        let mut failures = self.failures.lock().unwrap();
+        let hit = failures
+            .iter_mut()
+            .find(|f| f.op == op && (f.key == key || f.key == "*") && f.remaining != Some(0));
+        let hit = match hit {
+            Some(f) if f.after > 0 => {
+                f.after -= 1;
+                None
+            }
+            other => other,
+        };
+        if let Some(f) = hit {
+            if let Some(n) = &mut f.remaining {
+                *n -= 1;
+            }
+            return Some(f.fault);
+        }
+        drop(failures);
+        let fault = self
+            .injected
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|i| (i.from..i.from + i.count).contains(&n))
+            .map(|i| i.fault)?;
+        *self.fired.lock().unwrap().entry(fault.kind()).or_default() += 1;
+        Some(fault)
+    }
+}
+
 impl hyper::service::Service<http::Request<Incoming>> for Layer {
     type Response = s3s::HttpResponse;
     type Error = s3s::HttpError;
@@ -103,37 +377,73 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
                 let n = n.as_str();
                 matches!(
                     n,
-                    "content-type" | "cache-control" | "content-encoding" | "x-amz-website-redirect-location"
+                    "content-type"
+                        | "cache-control"
+                        | "content-encoding"
+                        | "x-amz-website-redirect-location"
+                        | "if-match"
+                        | "if-none-match"
                 ) || n.starts_with("x-amz-meta-")
             })
             .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
         self.log.lock().unwrap().push(Req {
+            n,
             op,
             key: key.clone(),
             headers,
+            status: None,
         });
-        let mut faults = self.faults.lock().unwrap();
-        let hit = faults
-            .iter_mut()
-            .find(|f| f.op == op && (f.key == key || f.key == "*") && f.remaining != Some(0));
-        let hit = match hit {
-            Some(f) if f.after > 0 => {
-                f.after -= 1;
-                None
-            }
-            other => other,
-        };
-        if let Some(f) = hit {
-            if let Some(n) = &mut f.remaining {
-                *n -= 1;
-            }
-            let status = f.status;
-            return Box::pin(async move { Ok(error_response(status)) });
-        }
-        drop(faults);
-        let inner = self.inner.clone();
-        Box::pin(async move { hyper::service::Service::call(&inner, req).await })
+        let fault = self.fault_for(n, op, &key);
+        let layer = self.clone();
+        Box::pin(async move {
+            let inner = layer.inner.clone();
+            let call = |req| async move { hyper::service::Service::call(&inner, req).await };
+            let resp = match fault {
+                None => call(req).await?,
+                Some(Fault::Status(status)) => error_response(status),
+                Some(Fault::Drop) => return Err(closed("no answer")),
+                Some(Fault::CutRequest) => {
+                    read_half(req).await;
+                    return Err(closed("request body cut"));
+                }
+                Some(Fault::Hold) => {
+                    // Listening before saying so: a release right after is not missed.
+                    let released = layer.hold.released.notified();
+                    tokio::pin!(released);
+                    released.as_mut().enable();
+                    *layer.hold.reached.lock().unwrap() = true;
+                    layer.hold.cv.notify_all();
+                    released.await;
+                    return Err(closed("held"));
+                }
+                Some(Fault::DropAfter) => {
+                    let resp = call(req).await?;
+                    layer.set_status(n, resp.status().as_u16());
+                    return Err(closed("answer dropped"));
+                }
+                Some(Fault::CutResponse) => {
+                    let resp = call(req).await?;
+                    layer.set_status(n, resp.status().as_u16());
+                    if resp
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .is_some_and(|v| v == "0")
+                    {
+                        return Err(closed("answer dropped"));
+                    }
+                    return Ok(reshape(resp, 2, Duration::ZERO, true).await);
+                }
+                Some(Fault::Slow(delay)) => {
+                    let resp = call(req).await?;
+                    tokio::time::sleep(delay).await;
+                    reshape(resp, 4, delay / 4, false).await
+                }
+            };
+            layer.set_status(n, resp.status().as_u16());
+            Ok(resp)
+        })
     }
 }
 
@@ -142,41 +452,64 @@ pub struct S3Server {
     root: PathBuf,
     _temp: Option<tempfile::TempDir>,
     log: Arc<Mutex<Vec<Req>>>,
-    faults: Arc<Mutex<Vec<Fault>>>,
+    failures: Arc<Mutex<Vec<Failure>>>,
+    injected: Arc<Mutex<Vec<Injected>>>,
+    fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
+    count: Arc<AtomicUsize>,
+    hold: Arc<Hold>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl S3Server {
     /// A new server with an empty bucket `site`, in a temp dir, on a free port.
     pub fn start() -> S3Server {
+        S3Server::start_with(Conditions::Honour)
+    }
+
+    /// [`S3Server::start`], with conditional writes treated as `conditions` says.
+    pub fn start_with(conditions: Conditions) -> S3Server {
         let temp = tempfile::tempdir().unwrap();
-        let mut s = S3Server::start_in(temp.path().to_path_buf(), 0);
+        let mut s = S3Server::start_in_with(temp.path().to_path_buf(), 0, conditions);
         s._temp = Some(temp);
         s
     }
 
     /// A server storing its buckets in `root` (bucket `site` is created if missing).
+    #[allow(dead_code)] // for `examples/s3_server.rs`, which includes this file
     pub fn start_in(root: PathBuf, port: u16) -> S3Server {
+        S3Server::start_in_with(root, port, Conditions::Honour)
+    }
+
+    fn start_in_with(root: PathBuf, port: u16, conditions: Conditions) -> S3Server {
         std::fs::create_dir_all(root.join(BUCKET)).unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let fs = s3s_fs::FileSystem::new(&root).unwrap();
-        let mut b = S3ServiceBuilder::new(fs);
+        let store = Store {
+            fs: s3s_fs::FileSystem::new(&root).unwrap(),
+            conditions,
+            serial: tokio::sync::Mutex::new(()),
+        };
+        let mut b = S3ServiceBuilder::new(store);
         b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let layer = Layer {
             inner: b.build(),
             log: Arc::default(),
-            faults: Arc::default(),
+            failures: Arc::default(),
+            injected: Arc::default(),
+            fired: Arc::default(),
+            count: Arc::default(),
+            hold: Arc::default(),
         };
-        let (log, faults) = (layer.log.clone(), layer.faults.clone());
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server_layer = layer.clone();
         runtime.spawn(async move {
+            let layer = server_layer;
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
@@ -193,8 +526,12 @@ impl S3Server {
             endpoint,
             root,
             _temp: None,
-            log,
-            faults,
+            log: layer.log.clone(),
+            failures: layer.failures.clone(),
+            injected: layer.injected.clone(),
+            fired: layer.fired.clone(),
+            count: layer.count.clone(),
+            hold: layer.hold.clone(),
             runtime: Some(runtime),
         }
     }
@@ -233,10 +570,15 @@ impl S3Server {
 
     /// Makes `op` on `key` fail with `status`, `times` times (or always).
     pub fn fail(&self, op: &'static str, key: &str, status: u16, times: Option<usize>) {
-        self.faults.lock().unwrap().push(Fault {
+        self.fault_on(op, key, Fault::Status(status), times);
+    }
+
+    /// Injects `fault` into `op` on `key` (`*`: any key), `times` times (or always).
+    pub fn fault_on(&self, op: &'static str, key: &str, fault: Fault, times: Option<usize>) {
+        self.failures.lock().unwrap().push(Failure {
             op,
             key: key.to_string(),
-            status,
+            fault,
             remaining: times,
             after: 0,
         });
@@ -244,17 +586,60 @@ impl S3Server {
 
     /// Lets the first `after` requests of `op` (any key) through, then fails every one.
     pub fn fail_after(&self, op: &'static str, after: usize, status: u16) {
-        self.faults.lock().unwrap().push(Fault {
+        self.fault_after(op, "*", after, Fault::Status(status));
+    }
+
+    /// Lets the first `after` requests of `op` on `key` (`*`: any) through, then injects
+    /// `fault` into every one.
+    pub fn fault_after(&self, op: &'static str, key: &str, after: usize, fault: Fault) {
+        self.failures.lock().unwrap().push(Failure {
             op,
-            key: "*".to_string(),
-            status,
+            key: key.to_string(),
+            fault,
             remaining: None,
             after,
         });
     }
 
+    /// Injects `fault` into the requests numbered `from..from + count` (see [`Req::n`]).
+    pub fn inject(&self, from: usize, count: usize, fault: Fault) {
+        self.injected.lock().unwrap().push(Injected { from, count, fault });
+    }
+
+    /// Removes every fault ([`S3Server::fail`], [`S3Server::inject`]) and lets a held
+    /// request go.
     pub fn heal(&self) {
-        self.faults.lock().unwrap().clear();
+        self.failures.lock().unwrap().clear();
+        self.injected.lock().unwrap().clear();
+        self.release();
+    }
+
+    /// Numbers the next request 0.
+    pub fn reset_count(&self) {
+        self.count.store(0, Ordering::SeqCst);
+    }
+
+    /// Requests numbered since the start or the last [`S3Server::reset_count`].
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// The injected faults that fired, by kind ([`Fault::kind`]), since the last call.
+    pub fn take_fired(&self) -> BTreeMap<&'static str, usize> {
+        std::mem::take(&mut *self.fired.lock().unwrap())
+    }
+
+    /// Waits up to `timeout` for a request to be held by [`Fault::Hold`].
+    pub fn wait_for_hold(&self, timeout: Duration) -> bool {
+        let reached = self.hold.reached.lock().unwrap();
+        let (reached, _) = self.hold.cv.wait_timeout_while(reached, timeout, |r| !*r).unwrap();
+        *reached
+    }
+
+    /// Lets the held request go (its connection closes).
+    pub fn release(&self) {
+        *self.hold.reached.lock().unwrap() = false;
+        self.hold.released.notify_waiters();
     }
 
     fn bucket_dir(&self) -> PathBuf {
