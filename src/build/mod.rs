@@ -421,10 +421,16 @@ impl Builder {
             &mut run.errors,
         );
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
-        let rendered = self.render(jobs, &templates, &config, &keys, opts)?;
-        run.phase("render templates")?;
-        let search = search_index(&model, &renders, &config, &mut self.search);
-        run.phase("search index")?;
+        // The search index needs only the Markdown renders: it is made alongside the
+        // templates' rendering, filling the cores where that phase leaves them idle.
+        let mut search_cache = std::mem::take(&mut self.search);
+        let (rendered, search) = rayon::join(
+            || self.render(jobs, &templates, &config, &keys, opts),
+            || search_index(&model, &renders, &config, &mut search_cache),
+        );
+        self.search = search_cache;
+        let rendered = rendered?;
+        run.phase("render templates and search index")?;
         let content = self.originals.files(&model, &tree, &config, &mut run.errors);
         let assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
         // Keep what this build made for the next one, even when it failed: the caches hold

@@ -27,7 +27,9 @@ pub mod text;
 pub mod tokenize;
 pub mod zola;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -146,16 +148,16 @@ pub struct Indexed {
     /// Text for excerpts (the first words of the description and body).
     text: String,
     /// Term → score.
-    scores: BTreeMap<String, u32>,
+    scores: Vec<(String, u32)>,
     /// Word form → term, where they differ.
-    forms: BTreeMap<String, String>,
+    forms: Vec<(String, String)>,
     section: (String, String),
     /// Filter keys (`s:docs`, `t:tags:rust`).
     filters: Vec<String>,
 }
 
 /// Stems already computed by one worker: word form → term.
-type StemMemo = std::collections::HashMap<String, String>;
+type StemMemo = HashMap<String, String>;
 
 fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &mut StemMemo) -> Indexed {
     let weights = &config.search.fields;
@@ -170,7 +172,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
         (body.as_str(), weights.body),
     ];
     // Counts by word form first, so each distinct form is stemmed once.
-    let mut by_form: std::collections::HashMap<String, ([u32; 4], bool)> = std::collections::HashMap::new();
+    let mut by_form: HashMap<String, ([u32; 4], bool)> = HashMap::default();
     for (f, (text, weight)) in fields.iter().enumerate() {
         if *weight == 0 {
             continue;
@@ -184,8 +186,8 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
             }
         });
     }
-    let mut counts: BTreeMap<String, [u32; 4]> = BTreeMap::new();
-    let mut forms = BTreeMap::new();
+    let mut counts: HashMap<String, [u32; 4]> = HashMap::default();
+    let mut forms = Vec::new();
     for (form, (c, cjk)) in by_form {
         let term = if cjk {
             form.clone()
@@ -201,7 +203,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
             *x += y;
         }
         if form != term {
-            forms.insert(form, term);
+            forms.push((form, term));
         }
     }
     let scores = counts
@@ -277,7 +279,7 @@ pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCa
         let tok = Tokenizer::new(&lang.code);
         let indexed: Vec<(u64, std::sync::Arc<Indexed>)> = mine
             .par_iter()
-            .map_init(StemMemo::new, |memo, d| {
+            .map_init(StemMemo::default, |memo, d| {
                 let key = doc_key(d);
                 match cache.docs.get(&(lang.code.clone(), d.path.to_string())) {
                     Some((k, i)) if *k == key => (key, i.clone()),
@@ -306,7 +308,7 @@ struct Key<'a> {
 
 /// The keys of `docs` (whose ids start at `first`), each with its postings in id order.
 fn collect_keys<'a>(docs: &[&'a Indexed], first: usize) -> HashMap<&'a str, Key<'a>> {
-    let mut keys: HashMap<&str, Key> = HashMap::new();
+    let mut keys: HashMap<&str, Key> = HashMap::default();
     for (id, d) in docs.iter().enumerate() {
         let id = first + id;
         for (term, score) in &d.scores {

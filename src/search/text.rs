@@ -12,18 +12,25 @@ pub fn visible_text(html: &str) -> String {
             rest = "";
             break;
         };
-        let name: String = tag[1..gt]
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        // The tag's name, lowercased into a small buffer (no allocation per tag: highlighted
+        // code has thousands of spans).
+        let inner = tag[1..gt].trim_start_matches('/');
+        let len = inner.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let mut buf = [0u8; 16];
+        let name = if len <= buf.len() {
+            for (b, c) in buf.iter_mut().zip(inner.bytes()) {
+                *b = c.to_ascii_lowercase();
+            }
+            std::str::from_utf8(&buf[..len]).unwrap_or("")
+        } else {
+            "-"
+        };
         rest = &tag[gt + 1..];
         if tag.starts_with("<!--") {
             rest = tag.find("-->").map(|e| &tag[e + 3..]).unwrap_or("");
             continue;
         }
-        if matches!(name.as_str(), "script" | "style" | "template") && !tag.starts_with("</") {
+        if matches!(name, "script" | "style" | "template") && !tag.starts_with("</") {
             let close = format!("</{name}");
             let lower = rest.to_ascii_lowercase();
             rest = match lower.find(&close) {
@@ -33,7 +40,7 @@ pub fn visible_text(html: &str) -> String {
             continue;
         }
         if !matches!(
-            name.as_str(),
+            name,
             "a" | "abbr"
                 | "b"
                 | "bdi"

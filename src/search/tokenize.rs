@@ -84,6 +84,9 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
     let mut cjk: Vec<char> = Vec::new();
     let mut pair = String::new();
     let mut flush_cjk = |cjk: &mut Vec<char>, f: &mut dyn FnMut(&str, bool)| {
+        if cjk.is_empty() {
+            return;
+        }
         if cjk.len() == 1 {
             pair.clear();
             pair.push(cjk[0]);
@@ -96,7 +99,44 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
         }
         cjk.clear();
     };
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Fast path: a run of ASCII letters and digits that ends at ASCII (most words of
+        // most pages) is passed as a slice of the text when it is lowercase already.
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() && plain.is_empty() && cjk.is_empty() {
+            let end = bytes[i..]
+                .iter()
+                .position(|c| !c.is_ascii_alphanumeric())
+                .map_or(bytes.len(), |n| i + n);
+            if end == bytes.len() || bytes[end].is_ascii() {
+                let word = &text[i..end];
+                if word.bytes().any(|c| c.is_ascii_uppercase()) {
+                    plain.push_str(word);
+                    plain.make_ascii_lowercase();
+                    f(&plain, false);
+                    plain.clear();
+                } else {
+                    f(word, false);
+                }
+                i = end;
+                continue;
+            }
+        }
+        if b.is_ascii() {
+            flush_cjk(&mut cjk, &mut f);
+            if b.is_ascii_alphanumeric() {
+                plain.push(b.to_ascii_lowercase() as char);
+            } else if !plain.is_empty() {
+                f(&plain, false);
+                plain.clear();
+            }
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().expect("a char at a char boundary");
+        i += c.len_utf8();
         if is_cjk(c) {
             if !plain.is_empty() {
                 f(&plain, false);
@@ -105,11 +145,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
             cjk.push(c);
         } else if c.is_alphanumeric() {
             flush_cjk(&mut cjk, &mut f);
-            if c.is_ascii() {
-                plain.push(c.to_ascii_lowercase());
-            } else {
-                plain.extend(c.to_lowercase());
-            }
+            plain.extend(c.to_lowercase());
         } else {
             flush_cjk(&mut cjk, &mut f);
             if !plain.is_empty() {
@@ -191,5 +227,70 @@ mod tests {
         assert_eq!(terms("pl", "Wyszukiwanie stron"), ["wyszukiwanie", "stron"]);
         assert_eq!(Tokenizer::stemmer_name("pl"), None);
         assert_eq!(Tokenizer::stemmer_name("pt-BR"), Some("portuguese"));
+    }
+
+    /// The char-by-char definition of [`for_each_word`] (what it was before its ASCII fast
+    /// path): both must give the same words.
+    fn words_by_char(text: &str) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        let (mut plain, mut cjk) = (String::new(), Vec::<char>::new());
+        let flush = |cjk: &mut Vec<char>, out: &mut Vec<(String, bool)>| {
+            if cjk.len() == 1 {
+                out.push((cjk[0].to_string(), true));
+            }
+            out.extend(cjk.windows(2).map(|w| (w.iter().collect(), true)));
+            cjk.clear();
+        };
+        for c in text.chars() {
+            if is_cjk(c) {
+                if !plain.is_empty() {
+                    out.push((std::mem::take(&mut plain), false));
+                }
+                cjk.push(c);
+            } else if c.is_alphanumeric() {
+                flush(&mut cjk, &mut out);
+                plain.extend(c.to_lowercase());
+            } else {
+                flush(&mut cjk, &mut out);
+                if !plain.is_empty() {
+                    out.push((std::mem::take(&mut plain), false));
+                }
+            }
+        }
+        flush(&mut cjk, &mut out);
+        if !plain.is_empty() {
+            out.push((plain, false));
+        }
+        out
+    }
+
+    #[test]
+    fn the_ascii_fast_path_gives_the_same_words() {
+        let samples = [
+            "Running searches, quickly!",
+            "café CAFÉ Straße x2 42abc ÀB",
+            "日本語のテストabc def日本 x日y",
+            "MiXeD ascii-and-ünïcödé 東京 tail",
+            "",
+            "a",
+            "Ä",
+            "end with ASCII",
+        ];
+        for s in samples {
+            let mut got = Vec::new();
+            for_each_word(s, |w, c| got.push((w.to_string(), c)));
+            assert_eq!(got, words_by_char(s), "{s:?}");
+        }
+        // Every string of a small alphabet that mixes the cases, up to length 5.
+        let alphabet = ['a', 'Z', '9', ' ', 'é', 'Ä', '日', '本', '-'];
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            let mut got = Vec::new();
+            for_each_word(&s, |w, c| got.push((w.to_string(), c)));
+            assert_eq!(got, words_by_char(&s), "{s:?}");
+            if s.chars().count() < 5 {
+                stack.extend(alphabet.iter().map(|c| format!("{s}{c}")));
+            }
+        }
     }
 }
