@@ -154,3 +154,40 @@ pub fn rebuild(site: &TestSite, builder: &mut sitegen::build::Builder) -> BuildR
     assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
     r
 }
+
+/// A number from the environment variable `name`, or `default` when it is unset or not one.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// SplitMix64: a reproducible stream of choices for the randomised tests (fault runs, the
+/// edit storm), seeded from an environment variable so a failure can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The seed in `var`, or one taken from the clock; returns it too, to be printed.
+    pub fn from_env(var: &str) -> (Rng, u64) {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let seed = env_number(var, clock);
+        (Rng(seed), seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}

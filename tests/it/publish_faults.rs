@@ -20,30 +20,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::harness::{snapshot_dir, TestSite};
+use crate::harness::{env_number, snapshot_dir, Rng, TestSite};
 use crate::publish::{add_target, finish, publish_in, spawn_publish, Run, LOCK, NO_CLOUDFRONT, STATE};
 use crate::s3server::{Fault, S3Server};
-
-/// splitmix64: small, seedable, good enough to draw a fault schedule.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// The kinds of faulty run, one of each in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -255,21 +234,9 @@ fn run_faulty(s3: &S3Server, site: &TestSite, kind: Kind) -> (Run, bool) {
 
 #[test]
 fn publish_survives_injected_faults_and_a_clean_rerun_converges() {
-    let runs: usize = std::env::var("SITEGEN_FAULT_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24);
-    let seed: u64 = std::env::var("SITEGEN_FAULT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let runs: usize = env_number("SITEGEN_FAULT_RUNS", 24);
+    let (mut rng, seed) = Rng::from_env("SITEGEN_FAULT_SEED");
     println!("publish fault runs: {runs}, seed {seed} (SITEGEN_FAULT_SEED={seed} draws the same schedule)");
-    let mut rng = Rng(seed);
     let s3 = S3Server::start();
     let sites = [site(&s3, 1), site(&s3, 2)];
     let locals = [

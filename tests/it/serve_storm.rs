@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{copy_dir, TestSite};
+use crate::harness::{copy_dir, env_number, Rng, TestSite};
 
 /// `sitegen serve --port 0` in `root`, stopped on drop.
 struct Serve {
@@ -107,21 +107,6 @@ fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// xorshift64*: a reproducible stream of choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const WORDS: &[&str] = &["bucket", "storm", "page", "render", "theme", "reload", "asset", "watch"];
 
 fn page(n: u64, v: u64, words: &str) -> String {
@@ -170,20 +155,8 @@ fn built_paths(root: &Path) -> BTreeSet<String> {
 
 #[test]
 fn serve_survives_an_edit_storm_and_then_serves_what_a_fresh_build_does() {
-    let ops: u64 = std::env::var("SITEGEN_STORM_OPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    let seed: u64 = std::env::var("SITEGEN_STORM_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let ops: u64 = env_number("SITEGEN_STORM_OPS", 1000);
+    let (mut rng, seed) = Rng::from_env("SITEGEN_STORM_SEED");
     eprintln!("edit storm: {ops} operations, SITEGEN_STORM_SEED={seed}");
     let site = TestSite::starter();
     site.write(
@@ -205,7 +178,6 @@ fn serve_survives_an_edit_storm_and_then_serves_what_a_fresh_build_does() {
     let mut serve = Serve::start(site.root());
     assert_eq!(serve.get("/blog/p1/").0, 200);
 
-    let mut rng = Rng(seed);
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut counts = [0u32; 8];
     let started = Instant::now();
