@@ -10,44 +10,9 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::TestSite;
+use crate::harness::{Serve, TestSite};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// `sitegen serve` on a free port, stopped on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(site: &TestSite) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
-            .current_dir(site.root())
-            .args(["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sitegen serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("serve prints its URL").unwrap();
-        let url = first
-            .split(" at ")
-            .nth(1)
-            .and_then(|r| r.split('/').take(3).collect::<Vec<_>>().join("/").into())
-            .unwrap();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Headless Chromium with one page, stopped on drop.
 struct Browser {
@@ -192,7 +157,7 @@ fn page_loaded(b: &mut Browser, url_path: &str) {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn an_edited_page_shows_its_new_text_without_any_action() {
     let site = TestSite::starter();
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/blog/first-post/", server.url));
     page_loaded(&mut b, "/blog/first-post/");
     assert_eq!(
@@ -210,7 +175,7 @@ fn an_edited_page_shows_its_new_text_without_any_action() {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn a_css_edit_is_swapped_in_without_a_reload() {
     let site = TestSite::starter();
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/", server.url));
     page_loaded(&mut b, "/");
     b.eval("window.__sitegenMarker = 42");
@@ -230,7 +195,7 @@ fn a_css_edit_is_swapped_in_without_a_reload() {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn a_broken_template_shows_an_overlay_until_it_is_fixed() {
     let site = TestSite::starter();
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/blog/first-post/", server.url));
     page_loaded(&mut b, "/blog/first-post/");
     site.write(
@@ -256,7 +221,7 @@ fn a_broken_template_shows_an_overlay_until_it_is_fixed() {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn the_language_switcher_leads_to_each_translation_and_edits_show_there() {
     let site = TestSite::fixture("multilingual");
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/blog/first/", server.url));
     page_loaded(&mut b, "/blog/first/");
     assert_eq!(b.eval("document.documentElement.lang"), "en");
@@ -325,7 +290,7 @@ fn docs_site() -> TestSite {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn the_docs_search_box_finds_pages_as_you_type_and_the_keyboard_opens_them() {
     let site = docs_site();
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/docs/cli/", server.url));
     page_loaded(&mut b, "/docs/cli/");
     type_query(&mut b, "amplif");
@@ -372,7 +337,7 @@ fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
     let site = TestSite::fixture("multilingual");
     let config = site.read("config.toml");
     site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/ja/", server.url));
     page_loaded(&mut b, "/ja/");
     type_query(&mut b, "夜明け");
@@ -402,7 +367,7 @@ fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn on_ten_thousand_pages_a_word_finds_its_pages_and_filters_narrow_them() {
     let (site, words) = crate::search::generated_site(10_000, 10);
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/s3/p7773/", server.url));
     page_loaded(&mut b, "/s3/p7773/");
     // A page's unique word, typed in full: that page only. While it is being typed it is
@@ -459,7 +424,7 @@ fn zolas_elasticlunr_index_loads_in_elasticlunr_and_finds_pages() {
             "{config}\n[search]\nenabled = true\nzola_compat = [\"elasticlunr_json\", \"elasticlunr_javascript\"]\n"
         ),
     );
-    let server = Server::start(&site);
+    let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/", server.url));
     page_loaded(&mut b, "/");
     // What a Zola theme does: load elasticlunr.min.js and the index, search with `expand`.

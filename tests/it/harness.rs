@@ -191,3 +191,48 @@ impl Rng {
         items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// `sitegen serve --port 0` in `root` (the real binary), stopped on drop.
+pub struct Serve {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl Serve {
+    pub fn start(root: &Path) -> Serve {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+            .current_dir(root)
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sitegen serve");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("serve prints its URL").unwrap();
+        // "Serving ROOT at http://127.0.0.1:PORT/ (...)"
+        let rest = first
+            .split(" at http://")
+            .nth(1)
+            .expect("the URL in serve's first line");
+        let addr = rest.split('/').next().unwrap().to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Serve {
+            child,
+            url: format!("http://{addr}"),
+            addr,
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

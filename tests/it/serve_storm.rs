@@ -9,41 +9,15 @@
 //! `SITEGEN_STORM_SEED` the seed (printed, so a failure can be replayed).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{copy_dir, env_number, Rng, TestSite};
-
-/// `sitegen serve --port 0` in `root`, stopped on drop.
-struct Serve {
-    child: Child,
-    addr: String,
-}
+use crate::harness::{copy_dir, env_number, Rng, Serve, TestSite};
 
 impl Serve {
-    fn start(root: &Path) -> Serve {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
-            .current_dir(root)
-            .args(["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sitegen serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("serve prints its URL").unwrap();
-        // "Serving ROOT at http://127.0.0.1:PORT/ (...)"
-        let url = first
-            .split(" at http://")
-            .nth(1)
-            .expect("the URL in serve's first line");
-        let addr = url.split('/').next().unwrap().to_string();
-        std::thread::spawn(move || for _ in lines {});
-        Serve { child, addr }
-    }
-
     /// GET `path`: the status and the body, with this server's address replaced by `HOST`.
     fn get(&self, path: &str) -> (u16, Vec<u8>) {
         let mut s = TcpStream::connect(&self.addr).expect("serve accepts connections");
@@ -69,13 +43,6 @@ impl Serve {
 
     fn running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
