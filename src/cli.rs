@@ -283,12 +283,14 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// Loads and builds the site; `check` plans it only (no image is made, the cache is not
-/// touched).
+/// touched). Each output goes to `sink` as soon as it is made (the build keeps paths and
+/// hashes only); `sink` is made once the config says where the output goes.
 fn build_site(
     cli: &Cli,
     args: &SiteArgs,
     assets_only: bool,
     make_images: bool,
+    sink: impl FnOnce(&Config) -> Result<Arc<dyn build::OutputSink>, Errors>,
 ) -> Result<(Arc<Config>, BuildResult), Errors> {
     let (config, tree) = load_site(&cli.root, &cli.config, args)?;
     let opts = BuildOptions {
@@ -299,6 +301,7 @@ fn build_site(
         progress: true,
         cancel: None,
         now: Some(chrono::Local::now().fixed_offset()),
+        sink: Some(sink(&config)?),
     };
     let result = if make_images {
         build::build(tree, config.clone(), &opts)?
@@ -327,7 +330,16 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         );
     }
     let start = Instant::now();
-    let (config, result) = build_site(cli, &args.site, args.assets_only, true).map_err(|e| {
+    // The new output is written into a temporary folder as it is rendered and swapped in at
+    // the end; a failed build drops it, leaving the output folder as it was.
+    let staging: std::cell::OnceCell<Arc<crate::output::Staging>> = std::cell::OnceCell::new();
+    let (config, result) = build_site(cli, &args.site, args.assets_only, true, |config| {
+        let out = args.output.clone().unwrap_or_else(|| cli.root.join(&config.output_dir));
+        let s = Arc::new(crate::output::Staging::new(&out)?);
+        let _ = staging.set(s.clone());
+        Ok(s as Arc<dyn build::OutputSink>)
+    })
+    .map_err(|e| {
         let n = e.0.len();
         let mut e = e;
         e.0.push(Diagnostic::new(
@@ -344,7 +356,8 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         Some(o) => o.clone(),
         None => cli.root.join(&config.output_dir),
     };
-    let stats = crate::output::write_to_disk(&result.plan, &out)?;
+    let staging = staging.get().expect("the build made its staging folder");
+    let stats = staging.finish(&result.plan)?;
     let shown = out.strip_prefix(".").unwrap_or(&out).display().to_string();
     p.warnings(&result.warnings);
     for (name, d) in &result.stats.timings {
@@ -422,7 +435,7 @@ fn cmd_new(cli: &Cli, path: &str, p: &Printer) -> Result<(), Errors> {
 
 fn cmd_check(cli: &Cli, args: &CheckArgs, p: &Printer) -> Result<(), Errors> {
     let start = Instant::now();
-    let (config, result) = build_site(cli, &args.site, false, false)?;
+    let (config, result) = build_site(cli, &args.site, false, false, |_| Ok(Arc::new(crate::output::Discard)))?;
     let mut errors = result.warnings;
     let external = if args.external {
         let (dead, summary) = check_external(cli, &config, &result.external_links, p);

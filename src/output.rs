@@ -6,10 +6,11 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::build::BuildPlan;
+use crate::build::{BuildPlan, OutputFile, OutputSink};
 use crate::error::Diagnostic;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,66 +44,117 @@ fn same_bytes(old: &Path, new: &[u8]) -> bool {
 
 /// Writes `plan` as the new content of `out`.
 pub fn write_to_disk(plan: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnostic> {
-    let tmp = sibling(out, "tmp");
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| io_diag(&tmp, "remove a stale temporary folder", e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| io_diag(&tmp, "create the temporary output folder", e))?;
-    let result: Result<Vec<bool>, Diagnostic> = plan
-        .files
-        .par_iter()
-        .map(|(rel, file)| {
-            let target = tmp.join(rel);
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
-            }
-            let old = out.join(rel);
-            if same_bytes(&old, &file.bytes) && fs::hard_link(&old, &target).is_ok() {
-                return Ok(false);
-            }
-            fs::write(&target, &file.bytes).map_err(|e| io_diag(&target, "write", e))?;
-            Ok(true)
+    Staging::new(out)?.finish(plan)
+}
+
+/// The new output, assembled in a temporary folder beside `out`: a streaming build
+/// ([`crate::build::BuildOptions::sink`]) puts each file here as soon as it is rendered, and
+/// [`Staging::finish`] swaps the folder in. Dropped unfinished (the build failed), the
+/// temporary folder is removed and `out` stays as it was.
+#[derive(Debug)]
+pub struct Staging {
+    out: PathBuf,
+    tmp: PathBuf,
+    written: AtomicUsize,
+    unchanged: AtomicUsize,
+    finished: AtomicBool,
+}
+
+impl Staging {
+    /// A fresh temporary folder for `out` (a stale one from a killed run is removed first).
+    pub fn new(out: &Path) -> Result<Staging, Diagnostic> {
+        let tmp = sibling(out, "tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| io_diag(&tmp, "remove a stale temporary folder", e))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| io_diag(&tmp, "create the temporary output folder", e))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            tmp,
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+            finished: AtomicBool::new(false),
         })
-        .collect();
-    let changed = match result {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    let written = changed.iter().filter(|&&c| c).count();
-    let mut stats = WriteStats {
-        written,
-        unchanged: changed.len() - written,
-        removed: 0,
-    };
-    if out.exists() {
-        let kept = plan.files.keys().filter(|rel| out.join(rel).is_file()).count();
-        stats.removed = count_files(out).saturating_sub(kept);
-        let old = sibling(out, "old");
-        if old.exists() {
-            let _ = fs::remove_dir_all(&old);
-        }
-        fs::rename(out, &old).map_err(|e| {
-            let _ = fs::remove_dir_all(&tmp);
-            io_diag(out, "move the old output aside", e)
-        })?;
-        if let Err(e) = fs::rename(&tmp, out) {
-            let _ = fs::rename(&old, out);
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(io_diag(out, "move the new output in place", e));
-        }
-        fs::remove_dir_all(&old).map_err(|e| io_diag(&old, "remove the old output", e))?;
-    } else {
-        if let Some(parent) = out.parent() {
-            if !parent.as_os_str().is_empty() {
-                fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
-            }
-        }
-        fs::rename(&tmp, out).map_err(|e| io_diag(out, "move the new output in place", e))?;
     }
-    Ok(stats)
+
+    /// Puts one file in the new output: hard-linked from the old output when its bytes are
+    /// the same (so it keeps its mtime and inode), else written.
+    fn put_bytes(&self, rel: &str, bytes: &[u8]) -> Result<(), Diagnostic> {
+        let target = self.tmp.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
+        }
+        let old = self.out.join(rel);
+        if same_bytes(&old, bytes) && fs::hard_link(&old, &target).is_ok() {
+            self.unchanged.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        fs::write(&target, bytes).map_err(|e| io_diag(&target, "write", e))?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes the files of `plan` not streamed yet, then swaps the new output in for the old.
+    pub fn finish(&self, plan: &BuildPlan) -> Result<WriteStats, Diagnostic> {
+        plan.files
+            .par_iter()
+            .filter(|(_, f)| !f.streamed)
+            .try_for_each(|(rel, file)| self.put_bytes(rel, &file.bytes))?;
+        let (out, tmp) = (&self.out, &self.tmp);
+        let mut stats = WriteStats {
+            written: self.written.load(Ordering::Relaxed),
+            unchanged: self.unchanged.load(Ordering::Relaxed),
+            removed: 0,
+        };
+        if out.exists() {
+            let kept = plan.files.keys().filter(|rel| out.join(rel).is_file()).count();
+            stats.removed = count_files(out).saturating_sub(kept);
+            let old = sibling(out, "old");
+            if old.exists() {
+                let _ = fs::remove_dir_all(&old);
+            }
+            fs::rename(out, &old).map_err(|e| io_diag(out, "move the old output aside", e))?;
+            if let Err(e) = fs::rename(tmp, out) {
+                let _ = fs::rename(&old, out);
+                return Err(io_diag(out, "move the new output in place", e));
+            }
+            self.finished.store(true, Ordering::SeqCst);
+            fs::remove_dir_all(&old).map_err(|e| io_diag(&old, "remove the old output", e))?;
+        } else {
+            if let Some(parent) = out.parent() {
+                if !parent.as_os_str().is_empty() {
+                    fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
+                }
+            }
+            fs::rename(tmp, out).map_err(|e| io_diag(out, "move the new output in place", e))?;
+            self.finished.store(true, Ordering::SeqCst);
+        }
+        Ok(stats)
+    }
+}
+
+impl OutputSink for Staging {
+    fn put(&self, path: &str, file: &OutputFile) -> Result<(), Diagnostic> {
+        self.put_bytes(path, &file.bytes)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished.load(Ordering::SeqCst) {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// The sink of `sitegen check`: outputs are read (for the link check) and dropped.
+#[derive(Debug, Default)]
+pub struct Discard;
+
+impl OutputSink for Discard {
+    fn put(&self, _: &str, _: &OutputFile) -> Result<(), Diagnostic> {
+        Ok(())
+    }
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -177,7 +229,6 @@ pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<Wri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::OutputFile;
 
     #[test]
     fn the_manifest_is_written_after_every_asset() {

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
 use super::BuildPlan;
 use crate::config::Config;
 use crate::error::Diagnostic;
@@ -40,14 +42,38 @@ pub struct LinkReport {
     pub external: BTreeMap<String, Vec<LinkSite>>,
 }
 
-/// The site-wide facts every page's links are resolved with.
+/// How a page's URLs are read: what decides whether a URL is this site's.
+pub struct LinkScanner<'a> {
+    config: &'a Config,
+    base_path: &'a str,
+    assets_base: Option<&'a str>,
+}
+
+/// The URLs of one HTML output that the check looks at: found when the output is made (a
+/// streaming build keeps these, not the HTML) and checked once the plan is complete.
+#[derive(Debug, Clone, Default)]
+pub struct PageScan {
+    /// The output path (`blog/a/index.html`) and what made it.
+    path: String,
+    source: Arc<str>,
+    /// Each URL once, as written (character references decoded), with what it means.
+    urls: Vec<(String, Found)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Found {
+    /// A path in the site, to look for in the plan.
+    Internal(String),
+    Above,
+    /// The URL without its fragment.
+    External(String),
+}
+
+/// The site-wide facts every page's links are checked against.
 struct Site<'a> {
     plan: &'a BuildPlan,
     /// Outputs the plan will have that it does not hold yet (processed images).
     planned: &'a HashSet<&'a str>,
-    config: &'a Config,
-    base_path: &'a str,
-    assets_base: Option<&'a str>,
     output_dir: &'a str,
     /// The Markdown links of each content file, by origin.
     markdown: &'a HashMap<&'a str, &'a [LinkRef]>,
@@ -70,36 +96,36 @@ enum Target {
     Skip,
 }
 
-/// Checks the links of every HTML output of `plan` and gathers its external URLs.
-/// `planned` holds outputs the plan will have that it does not hold yet (processed images);
-/// `markdown` the Markdown links of each content file, so a broken URL from Markdown is
-/// reported at its line. Plain links are the author's business, so the broken ones are
-/// warnings for `build` and errors for `check`.
+/// Checks the links of every HTML output of `plan` and gathers its external URLs: those
+/// whose bytes the plan holds are read here, the streamed ones come as `scanned` (made by
+/// [`LinkScanner::scan`] when they were rendered). `planned` holds outputs the plan will have
+/// that it does not hold yet (processed images); `markdown` the Markdown links of each
+/// content file, so a broken URL from Markdown is reported at its line. Plain links are the
+/// author's business, so the broken ones are warnings for `build` and errors for `check`.
 pub fn check_links(
     plan: &BuildPlan,
     planned: &HashSet<&str>,
     config: &Config,
-    output_dir: &str,
     markdown: &HashMap<&str, &[LinkRef]>,
+    scanned: &[&PageScan],
 ) -> LinkReport {
+    let scanner = LinkScanner::new(config);
     let site = Site {
         plan,
         planned,
-        config,
-        base_path: config.base_path(),
-        assets_base: config
-            .assets_base_url
-            .as_deref()
-            .map(|b| b.trim_end_matches('/'))
-            .filter(|b| !b.is_empty()),
-        output_dir,
+        output_dir: &config.output_dir,
         markdown,
     };
-    let pages: Vec<PageLinks> = plan
+    let held: Vec<PageScan> = plan
         .files
         .par_iter()
-        .filter(|(p, _)| p.ends_with(".html"))
-        .map(|(path, file)| site.page(path, &String::from_utf8_lossy(&file.bytes), &file.source))
+        .filter(|(p, f)| p.ends_with(".html") && !f.streamed)
+        .map(|(path, file)| scanner.scan(path, &String::from_utf8_lossy(&file.bytes), &file.source))
+        .collect();
+    let pages: Vec<PageLinks> = held
+        .par_iter()
+        .chain(scanned.par_iter().copied())
+        .map(|scan| site.check(scan))
         .collect();
     let mut report = LinkReport::default();
     for (broken, external) in pages {
@@ -117,9 +143,21 @@ pub fn check_links(
     report
 }
 
-impl Site<'_> {
-    /// The broken links and the external URLs of one HTML output (`path`, made from `source`).
-    fn page(&self, path: &str, text: &str, source: &str) -> PageLinks {
+impl<'a> LinkScanner<'a> {
+    pub fn new(config: &'a Config) -> Self {
+        LinkScanner {
+            config,
+            base_path: config.base_path(),
+            assets_base: config
+                .assets_base_url
+                .as_deref()
+                .map(|b| b.trim_end_matches('/'))
+                .filter(|b| !b.is_empty()),
+        }
+    }
+
+    /// The URLs of one HTML output (`path`, made from `source`) that the check looks at.
+    pub fn scan(&self, path: &str, text: &str, source: &Arc<str>) -> PageScan {
         let attrs = crate::html::attributes(text);
         let page_url = crate::paths::url_path(path);
         // Relative URLs resolve against the first `<base href>`, else the page; `None` when
@@ -132,53 +170,35 @@ impl Site<'_> {
                 Target::Above | Target::Skip => {}
             }
         }
-        let sites = Sites {
-            origin: source,
-            markdown: self.markdown.get(source).copied().unwrap_or_default(),
-            by_url: std::cell::OnceCell::new(),
-            output: format!("{}/{path}", self.output_dir),
-        };
-        let mut broken = Vec::new();
-        let mut external = Vec::new();
+        let mut urls = Vec::new();
         // Each URL once per page: `Sites::of` names every place it has in the Markdown.
         let mut seen = HashSet::new();
         for (i, a) in attrs.iter().enumerate() {
-            let urls: Vec<&str> = match a.name.as_str() {
+            let written: Vec<&str> = match a.name.as_str() {
                 "href" if a.in_tag(text, "base") || hints_an_origin(text, &attrs, i) => continue,
                 "href" | "src" => vec![text[a.value.clone()].trim()],
                 "srcset" => srcset_urls(&text[a.value.clone()]),
                 _ => continue,
             };
-            for written in urls {
+            for written in written {
                 let url = unescape(written);
                 if !seen.insert(url.clone()) {
                     continue;
                 }
-                match self.target(&url, dir.as_deref()) {
-                    Target::Internal(local) => {
-                        if let Some(target) = self.missing(&local) {
-                            let message = if url.starts_with('/') || has_scheme(&url) {
-                                format!("broken internal link `{url}`: nothing is built at `{target}`")
-                            } else {
-                                format!(
-                                    "broken relative link `{url}` (on `{page_url}`): nothing is built at `{target}`{}",
-                                    sites.hint(&url)
-                                )
-                            };
-                            broken.extend(sites.of(&url).into_iter().map(|s| s.diagnostic(message.clone())));
-                        }
-                    }
-                    Target::Above => {
-                        let message =
-                            format!("broken relative link `{url}` (on `{page_url}`): it climbs above the site's root");
-                        broken.extend(sites.of(&url).into_iter().map(|s| s.diagnostic(message.clone())));
-                    }
-                    Target::External(u) => external.extend(sites.of(&url).into_iter().map(|s| (u.clone(), s))),
-                    Target::Skip => {}
-                }
+                let found = match self.target(&url, dir.as_deref()) {
+                    Target::Internal(local) => Found::Internal(local),
+                    Target::Above => Found::Above,
+                    Target::External(u) => Found::External(u),
+                    Target::Skip => continue,
+                };
+                urls.push((url, found));
             }
         }
-        (broken, external)
+        PageScan {
+            path: path.to_string(),
+            source: source.clone(),
+            urls,
+        }
     }
 
     /// What `url` on a page whose relative URLs resolve against `dir` (`/blog/a/`; `None`:
@@ -232,6 +252,45 @@ impl Site<'_> {
             ""
         };
         Target::Internal(format!("/{joined}{slash}{rest}"))
+    }
+}
+
+impl Site<'_> {
+    /// The broken links and the external URLs of one scanned output.
+    fn check(&self, scan: &PageScan) -> PageLinks {
+        let page_url = crate::paths::url_path(&scan.path);
+        let sites = Sites {
+            origin: &scan.source,
+            markdown: self.markdown.get(&*scan.source).copied().unwrap_or_default(),
+            by_url: std::cell::OnceCell::new(),
+            output: format!("{}/{}", self.output_dir, scan.path),
+        };
+        let mut broken = Vec::new();
+        let mut external = Vec::new();
+        for (url, found) in &scan.urls {
+            match found {
+                Found::Internal(local) => {
+                    if let Some(target) = self.missing(local) {
+                        let message = if url.starts_with('/') || has_scheme(url) {
+                            format!("broken internal link `{url}`: nothing is built at `{target}`")
+                        } else {
+                            format!(
+                                "broken relative link `{url}` (on `{page_url}`): nothing is built at `{target}`{}",
+                                sites.hint(url)
+                            )
+                        };
+                        broken.extend(sites.of(url).into_iter().map(|s| s.diagnostic(message.clone())));
+                    }
+                }
+                Found::Above => {
+                    let message =
+                        format!("broken relative link `{url}` (on `{page_url}`): it climbs above the site's root");
+                    broken.extend(sites.of(url).into_iter().map(|s| s.diagnostic(message.clone())));
+                }
+                Found::External(u) => external.extend(sites.of(url).into_iter().map(|s| (u.clone(), s))),
+            }
+        }
+        (broken, external)
     }
 
     /// The output file a site path (`/blog/a/?q#x`) would be served from, when the plan has
@@ -385,21 +444,9 @@ fn unescape(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn site_for<R>(base_url: &str, f: impl FnOnce(&Site<'_>) -> R) -> R {
+    fn site_for<R>(base_url: &str, f: impl FnOnce(&LinkScanner<'_>) -> R) -> R {
         let config = Config::parse("config.toml", &format!("base_url = \"{base_url}\"")).unwrap();
-        let plan = BuildPlan::default();
-        let planned = HashSet::new();
-        let markdown = HashMap::new();
-        let site = Site {
-            plan: &plan,
-            planned: &planned,
-            config: &config,
-            base_path: config.base_path(),
-            assets_base: None,
-            output_dir: "public",
-            markdown: &markdown,
-        };
-        f(&site)
+        f(&LinkScanner::new(&config))
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::markdown::Rendered;
 use crate::source::SourceTree;
 use crate::templates::{SiteData, Templates};
 use jobs::{render_jobs, render_output};
-pub use links::{check_links, LinkReport, LinkSite};
+pub use links::{check_links, LinkReport, LinkScanner, LinkSite, PageScan};
 use markdown::Renders;
 use values::build_values;
 
@@ -65,6 +65,18 @@ pub struct BuildOptions {
     /// compared with. The CLI passes the clock's time; `None` is the Unix epoch, so a build
     /// without a clock stays reproducible (tests, the library).
     pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Where each output goes as soon as it is final (`sitegen build`: the temporary output
+    /// folder; `check`: nowhere). With a sink the plan keeps paths and hashes, not bytes
+    /// ([`OutputFile::streamed`]), so memory does not grow with the site's output; without
+    /// one (`serve`, `--watch`, the library) every output's bytes stay in the plan.
+    pub sink: Option<Arc<dyn OutputSink>>,
+}
+
+/// Takes each output of a streaming build as soon as its bytes are final. Called from the
+/// render workers in parallel, once per output path; an error fails the build (whose
+/// outputs the sink then discards: see `output::Staging`).
+pub trait OutputSink: Send + Sync + std::fmt::Debug {
+    fn put(&self, path: &str, file: &OutputFile) -> Result<(), Diagnostic>;
 }
 
 impl Default for BuildOptions {
@@ -77,6 +89,7 @@ impl Default for BuildOptions {
             progress: false,
             cancel: None,
             now: None,
+            sink: None,
         }
     }
 }
@@ -99,6 +112,11 @@ pub struct OutputFile {
     pub source: Arc<str>,
     /// Fingerprinted: the name changes whenever the bytes do, so it can be cached forever.
     pub immutable: bool,
+    /// Its bytes went to the build's [`OutputSink`] and are no longer held: `bytes` is empty
+    /// and `size` tells how many there were.
+    pub streamed: bool,
+    /// The length of its bytes (also once streamed).
+    pub size: u64,
 }
 
 impl OutputFile {
@@ -106,10 +124,22 @@ impl OutputFile {
         let bytes = bytes.into();
         OutputFile {
             sha256: Sha256::digest(&bytes).into(),
+            size: bytes.len() as u64,
             bytes,
             source: source.into(),
             immutable: false,
+            streamed: false,
         }
+    }
+
+    /// Hands its bytes to `sink` and drops them, keeping path, hash and size.
+    pub fn stream_to(&mut self, path: &str, sink: &dyn OutputSink) -> Result<(), Diagnostic> {
+        if !self.streamed {
+            sink.put(path, self)?;
+            self.bytes = Arc::from(Vec::new());
+            self.streamed = true;
+        }
+        Ok(())
     }
 }
 
@@ -309,9 +339,10 @@ impl<'a> Run<'a> {
     }
 }
 
-/// One output of the render phase: its path, the output with its reuse keys, and whether
-/// this build rendered it (`false`: reused from the last build).
-type Rendering = (String, CachedOutput, bool);
+/// One output of the render phase: its path, the output with its reuse keys, whether this
+/// build rendered it (`false`: reused from the last build), and, when it was streamed, its
+/// URLs for the link check.
+type Rendering = (String, CachedOutput, bool, Option<PageScan>);
 
 /// The keys every output's reuse depends on besides its own context.
 struct OutputKeys {
@@ -331,7 +362,13 @@ impl Builder {
         opts: &BuildOptions,
     ) -> Result<BuildResult, BuildError> {
         let mut result = self.plan(tree.clone(), config.clone(), opts)?;
-        if let Err(e) = self.make_images(&mut result, &tree, &config, opts.progress) {
+        let made = self
+            .make_images(&mut result, &tree, &config, opts.progress)
+            .and_then(|()| match &opts.sink {
+                Some(sink) => stream_all(&mut result.plan, &**sink).map_err(Errors::from),
+                None => Ok(()),
+            });
+        if let Err(e) = made {
             // A preview renders with the last build's templates and values; after a failed
             // build those are no longer the site's.
             self.last = None;
@@ -429,22 +466,32 @@ impl Builder {
             || search_index(&model, &renders, &config, &mut search_cache),
         );
         self.search = search_cache;
-        let rendered = rendered?;
+        let mut rendered = rendered?;
+        let scans: Vec<PageScan> = rendered
+            .iter_mut()
+            .filter_map(|r| r.as_mut().ok().and_then(|r| r.3.take()))
+            .collect();
         run.phase("render templates and search index")?;
         let content = self.originals.files(&model, &tree, &config, &mut run.errors);
-        let assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
+        let mut assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
         self.markdown = renders.cache();
         self.values = new_values;
-        self.outputs = assembled.outputs;
+        // A streamed output's bytes are gone: a builder that streams reuses no outputs.
+        self.outputs = if opts.sink.is_none() {
+            assembled.outputs
+        } else {
+            HashMap::new()
+        };
         self.retired.clear();
         self.sitemap = sitemap;
         run.check()?;
         run.phase("assemble the plan")?;
         let planned: HashSet<&str> = assembled.images.iter().map(|j| j.output.as_str()).collect();
         let links = if opts.check_links {
-            check_links(&assembled.plan, &planned, &config, &config.output_dir, &renders.links())
+            let scans: Vec<&PageScan> = scans.iter().collect();
+            check_links(&assembled.plan, &planned, &config, &renders.links(), &scans)
         } else {
             LinkReport::default()
         };
@@ -458,6 +505,9 @@ impl Builder {
             rendered: assembled.rendered.len(),
             ..BuildStats::default()
         };
+        if let Some(sink) = &opts.sink {
+            stream_all(&mut assembled.plan, &**sink).map_err(|e| BuildError::Failed(e.into()))?;
+        }
         self.last = Some(LastBuild {
             anchor_targets: renders.anchor_targets(&model),
             model,
@@ -635,6 +685,16 @@ impl Builder {
         opts: &BuildOptions,
     ) -> Result<Vec<Result<Rendering, Diagnostic>>, BuildError> {
         let site = &templates.site;
+        let scanner = LinkScanner::new(config);
+        // A streaming build hands each output to the sink as soon as it is rendered (its
+        // links read first, for the check), so only the outputs in flight are in memory.
+        let stream = |path: &str, c: &mut CachedOutput| -> Result<Option<PageScan>, Diagnostic> {
+            let Some(sink) = &opts.sink else { return Ok(None) };
+            let scan = (opts.check_links && path.ends_with(".html"))
+                .then(|| scanner.scan(path, &String::from_utf8_lossy(&c.file.bytes), &c.file.source));
+            c.file.stream_to(path, &**sink)?;
+            Ok(scan)
+        };
         let rendered: Vec<Option<Result<Rendering, Diagnostic>>> = jobs
             .into_par_iter()
             .map(|job| {
@@ -644,17 +704,19 @@ impl Builder {
                 let key = job.key(keys.templates, keys.assets, &keys.shared);
                 if let Some(c) = self.outputs.get(&job.output) {
                     if c.key == key && c.deps.iter().all(|(d, id)| site.dep_ident(d) == *id) {
-                        return Some(Ok((job.output, c.clone(), false)));
+                        let mut c = c.clone();
+                        return Some(stream(&job.output, &mut c).map(|scan| (job.output, c, false, scan)));
                     }
                 }
-                Some(render_output(&job, templates, config).map(|(file, deps, images)| {
-                    let cached = CachedOutput {
+                Some(render_output(&job, templates, config).and_then(|(file, deps, images)| {
+                    let mut cached = CachedOutput {
                         key,
                         deps,
                         file,
                         images,
                     };
-                    (job.output, cached, true)
+                    let scan = stream(&job.output, &mut cached)?;
+                    Ok((job.output, cached, true, scan))
                 }))
             })
             .collect();
@@ -820,7 +882,7 @@ fn assemble(
     let mut fresh = Vec::new();
     for r in rendered {
         match r {
-            Ok((p, c, rendered_now)) => {
+            Ok((p, c, rendered_now, _)) => {
                 if rendered_now {
                     fresh.push(p.clone());
                 }
@@ -873,6 +935,14 @@ fn assemble(
     }
 }
 
+/// Hands every output of `plan` still held to `sink` (in parallel), keeping paths and hashes.
+fn stream_all(plan: &mut BuildPlan, sink: &dyn OutputSink) -> Result<(), Diagnostic> {
+    plan.files
+        .par_iter_mut()
+        .filter(|(_, f)| !f.streamed)
+        .try_for_each(|(path, f)| f.stream_to(path, sink))
+}
+
 /// Every asset, plus `manifest.json` (which also lists `more`: other stages' fingerprinted
 /// files).
 fn add_assets(plan: &mut BuildPlan, assets: &AssetSet, more: Vec<(String, assets::ManifestEntry)>) {
@@ -880,10 +950,12 @@ fn add_assets(plan: &mut BuildPlan, assets: &AssetSet, more: Vec<(String, assets
         plan.files.insert(
             a.path.clone(),
             OutputFile {
-                bytes: a.bytes.clone(),
                 sha256: Sha256::digest(&a.bytes).into(),
+                size: a.bytes.len() as u64,
+                bytes: a.bytes.clone(),
                 source: a.origin.as_str().into(),
                 immutable: a.fingerprinted,
+                streamed: false,
             },
         );
     }

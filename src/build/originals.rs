@@ -111,9 +111,11 @@ impl Originals {
 
 fn as_published(f: &crate::source::SourceFile, bytes: Arc<[u8]>, sha256: [u8; 32]) -> OutputFile {
     OutputFile {
+        size: bytes.len() as u64,
         bytes,
         sha256,
         source: f.origin.as_str().into(),
         immutable: false,
+        streamed: false,
     }
 }

@@ -223,10 +223,11 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
     filters.sort();
     filters.dedup();
     let excerpt_words = config.search.excerpt_length * 4;
+    // The excerpt needs no more of the body than its own length in words.
     let lead = if doc.description.is_empty() {
         body
     } else {
-        format!("{} {body}", doc.description)
+        format!("{} {}", doc.description, text::first_words(&body, excerpt_words))
     };
     Indexed {
         path: doc.path.trim_start_matches('/').to_string(),

@@ -204,6 +204,7 @@ impl Session {
             progress: false,
             cancel: self.cancel.clone(),
             now: Some(chrono::Local::now().fixed_offset()),
+            sink: None,
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {

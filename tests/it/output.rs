@@ -98,3 +98,84 @@ fn the_same_input_gives_byte_identical_output() {
         assert!(v == &b[k], "{k} differs between two builds");
     }
 }
+
+/// A sink that keeps what it is given, to compare a streaming build with an in-memory one.
+#[derive(Debug, Default)]
+struct Collect(std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>);
+
+impl sitegen::build::OutputSink for Collect {
+    fn put(&self, path: &str, file: &sitegen::build::OutputFile) -> Result<(), sitegen::error::Diagnostic> {
+        let old = self.0.lock().unwrap().insert(path.to_string(), file.bytes.to_vec());
+        assert!(old.is_none(), "{path} was streamed twice");
+        Ok(())
+    }
+}
+
+#[test]
+fn a_streaming_build_hands_every_output_over_once_and_keeps_only_paths_and_hashes() {
+    use sha2::{Digest, Sha256};
+    use sitegen::build::BuildOptions;
+    let site = TestSite::fixture("blog");
+    // A broken link in Markdown: the link check reads streamed pages too.
+    site.write(
+        "site/content/posts/post-3.md",
+        "+++\ntitle = \"Three\"\ndate = 2024-01-03\n+++\nSee [the missing page](/sub/nowhere/).\n",
+    );
+    let memory = site.plan().unwrap();
+    let sink = std::sync::Arc::new(Collect::default());
+    let streamed = site
+        .plan_with(BuildOptions {
+            sink: Some(sink.clone()),
+            ..BuildOptions::default()
+        })
+        .unwrap();
+    let got = sink.0.lock().unwrap();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        memory.plan.files.keys().collect::<Vec<_>>()
+    );
+    for (path, file) in &streamed.plan.files {
+        let held = &memory.plan.files[path];
+        assert!(file.streamed && file.bytes.is_empty(), "{path} is still held");
+        assert_eq!(file.sha256, held.sha256, "{path}");
+        assert_eq!(file.size, held.bytes.len() as u64, "{path}");
+        assert_eq!(&got[path], &held.bytes.to_vec(), "{path} streamed other bytes");
+        assert_eq!(<[u8; 32]>::from(Sha256::digest(&got[path])), file.sha256, "{path}");
+    }
+    assert!(!memory.warnings.is_empty());
+    assert_eq!(streamed.warnings, memory.warnings);
+    assert!(
+        streamed.warnings[0].to_string().contains("post-3.md:5:"),
+        "{}",
+        streamed.warnings[0]
+    );
+}
+
+#[test]
+fn a_build_that_fails_while_streaming_leaves_public_and_no_temporary_folder() {
+    let site = TestSite::fixture("blog");
+    site.cmd(&["build", "-q"]).assert().success();
+    let before = snapshot_dir(&site.path("public"));
+    // Every other page renders (and is streamed into the temporary folder) before or while
+    // this one fails.
+    site.write(
+        "site/templates/broken.html",
+        "{{ page.title }} {{ no_such_function() }}",
+    );
+    site.write(
+        "site/content/posts/post-2.md",
+        "+++\ntitle = \"Two\"\ndate = 2024-01-02\ntemplate = \"broken.html\"\n+++\nChanged.\n",
+    );
+    site.edit("site/content/docs/a.md", "First doc", "First doc, edited");
+    let out = site.cmd(&["build"]).assert().failure().get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("broken.html"), "{stderr}");
+    assert!(stderr.contains("the output folder was left as it was"), "{stderr}");
+    assert_eq!(snapshot_dir(&site.path("public")), before);
+    let leftovers: Vec<_> = std::fs::read_dir(site.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sitegen"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
+}
