@@ -26,6 +26,40 @@ pub(super) struct Renders {
     origins: Vec<String>,
 }
 
+/// A render's HTML and summary as template values, made once when it is rendered: the
+/// page's value shares them and the search index reads them, so each page's HTML is held
+/// once (the render's own strings are emptied).
+#[derive(Clone)]
+pub(super) struct Html {
+    pub content: Value,
+    pub summary: Value,
+}
+
+impl Html {
+    /// Moves `r`'s HTML and summary into values.
+    pub fn take(r: &mut Rendered) -> Html {
+        let html = Html {
+            content: Value::safe_string(&r.html),
+            summary: r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
+        };
+        r.html = String::new();
+        r.summary = None;
+        html
+    }
+
+    /// What a page shows before rendering (its shortcodes' context).
+    pub fn none() -> Html {
+        Html {
+            content: Value::safe_string(""),
+            summary: Value::none(),
+        }
+    }
+
+    pub fn content(&self) -> &str {
+        self.content.as_str().unwrap_or("")
+    }
+}
+
 impl Renders {
     pub fn page(&self, i: usize) -> &Rendered {
         &self.pages[i].result.0
@@ -33,6 +67,14 @@ impl Renders {
 
     pub fn section(&self, i: usize) -> &Rendered {
         &self.sections[i].result.0
+    }
+
+    pub fn page_html(&self, i: usize) -> &Html {
+        &self.pages[i].html
+    }
+
+    pub fn section_html(&self, i: usize) -> &Html {
+        &self.sections[i].html
     }
 
     /// The identity of page `i`'s render (a reused render is the same allocation).
@@ -198,13 +240,14 @@ impl Builder {
                         return c.clone();
                     }
                 }
-                let (result, image_jobs) =
+                let (mut result, image_jobs) =
                     render_one(env, &site.images, origin, (relative, lang, anchors), text, body_offset);
                 CachedMarkdown {
                     sha256: sha,
                     image_jobs,
                     links_key: links_key(&result.0, site, lang),
                     templates_key: tkey,
+                    html: Html::take(&mut result.0),
                     result: Arc::new(result),
                 }
             };
@@ -265,8 +308,9 @@ pub(super) fn anchor_links(section: &crate::content::Section, config: &Config) -
 fn shortcode_contexts(model: &SiteModel, config: &Config) -> HashMap<String, (&'static str, Value)> {
     let uses = |t: &str| t.contains("{{") || t.contains("{%");
     let none = Rendered::default();
+    let no_html = Html::none();
     let pages = model.pages.iter().filter(|p| uses(&p.text)).map(|p| {
-        let v = super::values::page_value(model, p, &none, config, (None, None));
+        let v = super::values::page_value(model, p, (&none, &no_html), config, (None, None));
         (markdown::render_key(&p.origin), ("page", v))
     });
     let sections = model.sections.iter().filter(|s| uses(&s.text)).map(|s| {

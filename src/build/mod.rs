@@ -241,6 +241,8 @@ struct CachedMarkdown {
     image_jobs: Arc<[crate::images::Job]>,
     links_key: u64,
     templates_key: u64,
+    /// Its HTML and summary, as the template values that show them.
+    html: markdown::Html,
     result: Arc<(Rendered, Vec<Diagnostic>)>,
 }
 
@@ -839,14 +841,8 @@ fn search_index(
     let docs = crate::search::documents(
         model,
         config,
-        |i| {
-            let r = renders.page(i);
-            (r.html.as_str(), r.toc.as_slice())
-        },
-        |i| {
-            let r = renders.section(i);
-            (r.html.as_str(), r.toc.as_slice())
-        },
+        |i| (renders.page_html(i).content(), renders.page(i).toc.as_slice()),
+        |i| (renders.section_html(i).content(), renders.section(i).toc.as_slice()),
     );
     let mut files = crate::search::index_cached(&docs, config, cache);
     files.extend(crate::search::zola::files(&docs, config));

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::jobs::{page_template, render_output, RenderJob};
-use super::markdown::{links_key, render_one, with_env};
+use super::markdown::{links_key, render_one, with_env, Html};
 use super::values::page_value;
 use super::{Builder, CachedMarkdown, LastBuild, OutputFile};
 use crate::content::{Page, SiteModel};
@@ -111,8 +111,9 @@ impl Builder {
         let mut renders = Vec::new();
         for (i, file, text) in edited {
             let page = edited_page(model, i, file, text)?;
-            let (r, jobs) = self.preview_markdown(last, &page, &scope)?;
-            let (output, out_file) = preview_output(last, &page, i, &r, &scope, changed)?;
+            let (mut r, jobs) = self.preview_markdown(last, &page, &scope)?;
+            let html = Html::take(&mut r);
+            let (output, out_file) = preview_output(last, &page, i, (&r, &html), &scope, changed)?;
             let site = &last.templates.site;
             outputs.push((output, out_file));
             renders.push((
@@ -122,6 +123,7 @@ impl Builder {
                     image_jobs: jobs,
                     links_key: links_key(&r, site, &page.lang),
                     templates_key: 0,
+                    html,
                     result: Arc::new((r, Vec::new())),
                 },
             ));
@@ -246,7 +248,7 @@ fn preview_output(
     last: &LastBuild,
     page: &Page,
     i: usize,
-    r: &Rendered,
+    r: (&Rendered, &Html),
     scope: &Scope<'_>,
     changed: &[(&str, Option<&SourceFile>)],
 ) -> Option<(String, OutputFile)> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use tera::{Map, Value};
 
-use super::markdown::Renders;
+use super::markdown::{Html, Renders};
 use crate::config::Config;
 use crate::content::{Page, Section, SiteModel};
 use crate::keys::{hash_of, value_id};
@@ -160,7 +160,7 @@ fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &Valu
             let name = format!("page:{}", p.relative_path);
             let v = match old.get(&name) {
                 Some((k, v)) if *k == key => v.clone(),
-                _ => page_value(model, p, renders.page(i), config, neighbours[i]),
+                _ => page_value(model, p, (renders.page(i), renders.page_html(i)), config, neighbours[i]),
             };
             (name, (key, v))
         })
@@ -232,7 +232,13 @@ fn section_values(
             &sec.assets,
         ));
         values.push(reuse.get(format!("section:{}", sec.relative_path), key, || {
-            section_value(model, sec, renders.section(i), page_values, config)
+            section_value(
+                model,
+                sec,
+                (renders.section(i), renders.section_html(i)),
+                page_values,
+                config,
+            )
         }));
     }
     values
@@ -320,7 +326,7 @@ pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> V
 pub(super) fn page_value(
     model: &SiteModel,
     p: &Page,
-    r: &Rendered,
+    (r, html): (&Rendered, &Html),
     config: &Config,
     (prev, next): (Option<usize>, Option<usize>),
 ) -> Value {
@@ -351,11 +357,8 @@ pub(super) fn page_value(
             )
         }),
     );
-    m.insert("content".into(), Value::safe_string(&r.html));
-    m.insert(
-        "summary".into(),
-        r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
-    );
+    m.insert("content".into(), html.content.clone());
+    m.insert("summary".into(), html.summary.clone());
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));
     m.insert(
@@ -408,10 +411,16 @@ pub(super) fn page_value(
     Value::from(m)
 }
 
-fn section_value(model: &SiteModel, s: &Section, r: &Rendered, page_values: &[Value], config: &Config) -> Value {
+fn section_value(
+    model: &SiteModel,
+    s: &Section,
+    (r, html): (&Rendered, &Html),
+    page_values: &[Value],
+    config: &Config,
+) -> Value {
     let mut m = section_head(s, config);
     m.insert("translations".into(), section_translations(model, s, config));
-    m.insert("content".into(), Value::safe_string(&r.html));
+    m.insert("content".into(), html.content.clone());
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));
     m.insert(
