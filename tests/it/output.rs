@@ -7,6 +7,15 @@ use filetime::FileTime;
 
 use crate::harness::{snapshot_dir, TestSite};
 
+fn assert_no_temporary_folders(site: &TestSite) {
+    let leftovers: Vec<_> = std::fs::read_dir(site.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sitegen"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
+}
+
 #[test]
 fn a_failed_build_leaves_public_as_it_was() {
     let site = TestSite::fixture("blog");
@@ -25,12 +34,7 @@ fn a_failed_build_leaves_public_as_it_was() {
     assert!(stderr.contains("the output folder was left as it was"), "{stderr}");
 
     assert_eq!(snapshot_dir(&site.path("public")), before);
-    let leftovers: Vec<_> = std::fs::read_dir(site.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("sitegen"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
+    assert_no_temporary_folders(&site);
 }
 
 #[test]
@@ -172,10 +176,5 @@ fn a_build_that_fails_while_streaming_leaves_public_and_no_temporary_folder() {
     assert!(stderr.contains("broken.html"), "{stderr}");
     assert!(stderr.contains("the output folder was left as it was"), "{stderr}");
     assert_eq!(snapshot_dir(&site.path("public")), before);
-    let leftovers: Vec<_> = std::fs::read_dir(site.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("sitegen"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
+    assert_no_temporary_folders(&site);
 }
