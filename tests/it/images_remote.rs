@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::harness::{snapshot_dir, TestSite};
 use crate::images::{png, quadrants, site};
 use crate::publish::{aws_env, NO_CLOUDFRONT};
-use crate::s3server::{S3Server, BUCKET};
+use crate::s3server::{Conditions, S3Server, BUCKET};
 
 /// Images in the gallery.
 const N: usize = 4;
@@ -242,4 +242,65 @@ fn a_second_upload_of_a_key_meets_a_failed_condition_and_that_is_fine() {
     assert_eq!(statuses, vec![Some(412); N]);
     assert_eq!(entries(&server), before, "runner A's entries stay as they were");
     assert_eq!(second.public, first.public);
+}
+
+#[test]
+fn a_read_only_runner_looks_up_and_never_uploads() {
+    let server = S3Server::start();
+    let s = gallery(Some(&server.endpoint));
+    s.edit(
+        "config.toml",
+        "prefix = \"img/\"",
+        "prefix = \"img/\", read_only = true",
+    );
+    let built = build(&s);
+    assert_eq!(built.images(), "(4 made, 0 from the cache)");
+    assert_eq!(
+        built.remote_line(),
+        format!("remote image cache s3://{BUCKET}/img/: 4 looked up, 0 found, 0 downloaded, 0 rejected, 0 uploaded, 0 already there")
+    );
+    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    assert_eq!(server.counts(), BTreeMap::from([("GetObject", N)]));
+}
+
+#[test]
+fn a_server_without_conditional_writes_gets_no_uploads_and_one_warning() {
+    let server = S3Server::start_with(Conditions::NotImplemented);
+    let without = build(&gallery(None));
+    let built = build(&gallery(Some(&server.endpoint)));
+    assert_eq!(built.public, without.public);
+    assert_eq!(built.warnings.len(), 1, "{:?}", built.warnings);
+    assert!(
+        built.warnings[0].starts_with(&format!(
+            "warning: s3://{BUCKET}/img/: nothing was uploaded to the remote image cache: the server does not support conditional writes (`If-None-Match: *`), and the cache never overwrites an entry (HTTP 501, NotImplemented"
+        )),
+        "{}",
+        built.warnings[0]
+    );
+    assert!(entries(&server).is_empty());
+}
+
+#[test]
+fn server_errors_stop_the_remote_for_the_build_with_one_warning() {
+    let server = S3Server::start();
+    server.fail("GetObject", "*", 500, None);
+    let without = build(&gallery(None));
+    let built = build(&gallery(Some(&server.endpoint)));
+    assert_eq!(built.public, without.public);
+    assert_eq!(built.images(), "(4 made, 0 from the cache)");
+    assert_eq!(built.warnings.len(), 1, "{:?}", built.warnings);
+    let w = &built.warnings[0];
+    assert!(
+        w.starts_with(&format!(
+            "warning: s3://{BUCKET}/img/: the remote image cache is unavailable (reading `img/"
+        )) && w.contains(": HTTP 500, InternalError: injected by the test); the build went on without it"),
+        "{w}"
+    );
+    let counts = server.counts();
+    assert_eq!(
+        counts.get("PutObject"),
+        None,
+        "an unavailable remote gets no uploads: {counts:?}"
+    );
+    assert!(counts["GetObject"] <= 2 * N, "{counts:?}");
 }
