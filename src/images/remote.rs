@@ -83,16 +83,22 @@ pub enum Lookup {
 /// A connection to the remote cache for one build.
 pub struct Remote {
     runtime: Option<tokio::runtime::Runtime>,
-    client: Client,
-    bucket: String,
+    bucket: Arc<Bucket>,
     prefix: String,
-    /// Where requests go, for messages.
-    endpoint: String,
     read_only: bool,
-    slots: Arc<Semaphore>,
-    tally: Arc<Tally>,
     uploads: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     upload_keys: Mutex<HashSet<String>>,
+}
+
+/// What every request task needs: the client, where it sends, its share of the requests in
+/// flight, and the tally it adds to.
+struct Bucket {
+    client: Client,
+    name: String,
+    /// Where requests go, for messages.
+    endpoint: String,
+    slots: Semaphore,
+    tally: Tally,
 }
 
 #[derive(Default)]
@@ -118,6 +124,10 @@ impl Tally {
 
     fn take_down(&self, why: String) {
         self.down.lock().expect("tally lock").get_or_insert(why);
+    }
+
+    fn may_upload(&self) -> bool {
+        !self.is_down() && self.no_uploads.lock().expect("tally lock").is_none()
     }
 }
 
@@ -166,13 +176,15 @@ impl Remote {
         let b = b.response_checksum_validation(ResponseChecksumValidation::WhenRequired);
         Ok(Remote {
             runtime: Some(runtime),
-            client: Client::from_conf(b.build()),
-            bucket: config.bucket.clone(),
+            bucket: Arc::new(Bucket {
+                client: Client::from_conf(b.build()),
+                name: config.bucket.clone(),
+                endpoint,
+                slots: Semaphore::new(config.concurrency.max(1)),
+                tally: Tally::default(),
+            }),
             prefix: config.prefix.clone(),
-            endpoint,
             read_only: config.read_only,
-            slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
-            tally: Arc::default(),
             uploads: Mutex::new(Vec::new()),
             upload_keys: Mutex::new(HashSet::new()),
         })
@@ -204,20 +216,18 @@ impl Remote {
                 )
             })
             .collect();
-        self.tally.lookups.fetch_add(wanted.len(), Ordering::Relaxed);
-        let (client, bucket, endpoint) = (self.client.clone(), self.bucket.clone(), self.endpoint.clone());
-        let (slots, tally) = (self.slots.clone(), self.tally.clone());
+        self.bucket.tally.lookups.fetch_add(wanted.len(), Ordering::Relaxed);
+        let bucket = self.bucket.clone();
         let all = async move {
             let mut tasks = tokio::task::JoinSet::new();
             for (key, object, format, size) in wanted {
-                let (client, bucket, endpoint) = (client.clone(), bucket.clone(), endpoint.clone());
-                let (slots, tally) = (slots.clone(), tally.clone());
+                let bucket = bucket.clone();
                 tasks.spawn(async move {
-                    let _slot = slots.acquire_owned().await;
-                    let found = if tally.is_down() {
+                    let _slot = bucket.slots.acquire().await;
+                    let found = if bucket.tally.is_down() {
                         Lookup::Unusable
                     } else {
-                        get(&client, &bucket, &object, &endpoint, format, size, &tally).await
+                        bucket.get(&object, format, size).await
                     };
                     (key, found)
                 });
@@ -237,22 +247,20 @@ impl Remote {
     /// background; [`Remote::finish`] waits for it. Each key once; nothing when the cache is
     /// read-only or unavailable.
     pub fn upload(&self, job: &Job, bytes: Arc<[u8]>) {
-        if self.read_only || self.tally.is_down() || self.tally.no_uploads.lock().expect("tally lock").is_some() {
+        if self.read_only || !self.bucket.tally.may_upload() {
             return;
         }
         if !self.upload_keys.lock().expect("upload lock").insert(job.key.clone()) {
             return;
         }
-        let (client, bucket, endpoint) = (self.client.clone(), self.bucket.clone(), self.endpoint.clone());
-        let (slots, tally) = (self.slots.clone(), self.tally.clone());
+        let bucket = self.bucket.clone();
         let object = self.object_key(job);
         let mime = job.format.mime();
         let task = self.runtime().spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            if tally.is_down() || tally.no_uploads.lock().expect("tally lock").is_some() {
-                return;
+            let _slot = bucket.slots.acquire().await;
+            if bucket.tally.may_upload() {
+                bucket.put(&object, mime, &bytes).await;
             }
-            put(&client, &bucket, &object, &endpoint, mime, &bytes, &tally).await;
         });
         self.uploads.lock().expect("upload lock").push(task);
     }
@@ -265,7 +273,7 @@ impl Remote {
                 let _ = t.await;
             }
         });
-        let t = &self.tally;
+        let t = &self.bucket.tally;
         let n = |c: &AtomicUsize| c.load(Ordering::Relaxed);
         let stats = RemoteStats {
             lookups: n(&t.lookups),
@@ -304,7 +312,7 @@ impl Remote {
             ));
         }
         let warning =
-            (!said.is_empty()).then(|| Diagnostic::new(location(&self.bucket, &self.prefix), said.join("; ")));
+            (!said.is_empty()).then(|| Diagnostic::new(location(&self.bucket.name, &self.prefix), said.join("; ")));
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
@@ -342,54 +350,95 @@ fn max_entry_len((w, h): (u32, u32)) -> u64 {
     u64::from(w) * u64::from(h) * 5 + (1 << 20)
 }
 
-async fn get(
-    client: &Client,
-    bucket: &str,
-    object: &str,
-    endpoint: &str,
-    format: Format,
-    size: (u32, u32),
-    tally: &Tally,
-) -> Lookup {
-    let resp = match client.get_object().bucket(bucket).key(object).send().await {
-        Ok(r) => r,
-        Err(e) if is_absent(&e) => return Lookup::Absent,
-        Err(e) => {
-            tally.take_down(format!("reading `{object}`: {}", in_words(&e, endpoint)));
-            return Lookup::Unusable;
+impl Bucket {
+    /// The entry under `object`, verified for an output of `format` and `size`.
+    async fn get(&self, object: &str, format: Format, size: (u32, u32)) -> Lookup {
+        let tally = &self.tally;
+        let resp = match self.client.get_object().bucket(&self.name).key(object).send().await {
+            Ok(r) => r,
+            Err(e) if is_absent(&e) => return Lookup::Absent,
+            Err(e) => {
+                tally.take_down(format!("reading `{object}`: {}", in_words(&e, &self.endpoint)));
+                return Lookup::Unusable;
+            }
+        };
+        tally.hits.fetch_add(1, Ordering::Relaxed);
+        let reject = |why: String| {
+            tally.rejected.fetch_add(1, Ordering::Relaxed);
+            let mut r = tally.rejections.lock().expect("tally lock");
+            if r.len() < NAMED {
+                r.push((object.to_string(), why));
+            }
+            Lookup::Unusable
+        };
+        let len = resp.content_length().unwrap_or(0).max(0) as u64;
+        if len > max_entry_len(size) {
+            return reject(format!(
+                "{len} bytes, more than an image of {} x {} can be",
+                size.0, size.1
+            ));
         }
-    };
-    tally.hits.fetch_add(1, Ordering::Relaxed);
-    let reject = |why: String| {
-        tally.rejected.fetch_add(1, Ordering::Relaxed);
-        let mut r = tally.rejections.lock().expect("tally lock");
-        if r.len() < NAMED {
-            r.push((object.to_string(), why));
+        let stored = resp.metadata().and_then(|m| m.get("sha256")).cloned();
+        let checksum = resp.checksum_sha256().map(str::to_string);
+        let bytes = match resp.body.collect().await {
+            Ok(b) => b.into_bytes(),
+            Err(e) => {
+                tally.take_down(format!("reading `{object}`: {}", crate::aws::chain(&e)));
+                return Lookup::Unusable;
+            }
+        };
+        match check_entry(&bytes, stored.as_deref(), checksum.as_deref(), format, size) {
+            Ok(()) => {
+                tally.downloaded.fetch_add(1, Ordering::Relaxed);
+                Lookup::Hit(Arc::from(&bytes[..]))
+            }
+            Err(why) => reject(why),
         }
-        Lookup::Unusable
-    };
-    let len = resp.content_length().unwrap_or(0).max(0) as u64;
-    if len > max_entry_len(size) {
-        return reject(format!(
-            "{len} bytes, more than an image of {} x {} can be",
-            size.0, size.1
-        ));
     }
-    let stored = resp.metadata().and_then(|m| m.get("sha256")).cloned();
-    let checksum = resp.checksum_sha256().map(str::to_string);
-    let bytes = match resp.body.collect().await {
-        Ok(b) => b.into_bytes(),
-        Err(e) => {
-            tally.take_down(format!("reading `{object}`: {}", crate::aws::chain(&e)));
-            return Lookup::Unusable;
+
+    /// Uploads `bytes` under `object` unless an object is there.
+    async fn put(&self, object: &str, mime: &str, bytes: &[u8]) {
+        let tally = &self.tally;
+        let sha = Sha256::digest(bytes);
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(object)
+            .if_none_match("*")
+            .content_type(mime)
+            .content_length(bytes.len() as i64)
+            .metadata("sha256", crate::paths::hex(&sha))
+            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha))
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await;
+        let e = match sent {
+            Ok(_) => {
+                tally.uploaded.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => e,
+        };
+        if let SdkError::ServiceError(se) = &e {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().unwrap_or("");
+            if status == 412 || matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") {
+                // Another runner uploaded the key first (or this upload's first attempt landed
+                // and its answer was lost): the entry is there, which is all that matters.
+                tally.already_there.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            if status == 501 || code == "NotImplemented" {
+                tally
+                    .no_uploads
+                    .lock()
+                    .expect("tally lock")
+                    .get_or_insert_with(|| in_words(&e, &self.endpoint));
+                return;
+            }
         }
-    };
-    match check_entry(&bytes, stored.as_deref(), checksum.as_deref(), format, size) {
-        Ok(()) => {
-            tally.downloaded.fetch_add(1, Ordering::Relaxed);
-            Lookup::Hit(Arc::from(&bytes[..]))
-        }
-        Err(why) => reject(why),
+        tally.take_down(format!("uploading `{object}`: {}", in_words(&e, &self.endpoint)));
     }
 }
 
@@ -404,48 +453,6 @@ fn is_absent<E: ProvideErrorMetadata>(e: &SdkError<E, aws_sdk_s3::config::http::
         }
         _ => false,
     }
-}
-
-async fn put(client: &Client, bucket: &str, object: &str, endpoint: &str, mime: &str, bytes: &[u8], tally: &Tally) {
-    let sha = Sha256::digest(bytes);
-    let sent = client
-        .put_object()
-        .bucket(bucket)
-        .key(object)
-        .if_none_match("*")
-        .content_type(mime)
-        .content_length(bytes.len() as i64)
-        .metadata("sha256", crate::paths::hex(&sha))
-        .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha))
-        .body(ByteStream::from(bytes.to_vec()))
-        .send()
-        .await;
-    let e = match sent {
-        Ok(_) => {
-            tally.uploaded.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        Err(e) => e,
-    };
-    if let SdkError::ServiceError(se) = &e {
-        let status = se.raw().status().as_u16();
-        let code = se.err().code().unwrap_or("");
-        if status == 412 || matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") {
-            // Another runner uploaded the key first (or this upload's first attempt landed
-            // and its answer was lost): the entry is there, which is all that matters.
-            tally.already_there.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if status == 501 || code == "NotImplemented" {
-            tally
-                .no_uploads
-                .lock()
-                .expect("tally lock")
-                .get_or_insert_with(|| in_words(&e, endpoint));
-            return;
-        }
-    }
-    tally.take_down(format!("uploading `{object}`: {}", in_words(&e, endpoint)));
 }
 
 /// Whether `bytes` are a good entry for an output of `format` and `size`: their sha256 is
