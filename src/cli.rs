@@ -369,12 +369,24 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         (start.elapsed() - rendered).as_millis()
     ));
     let st = &result.stats;
-    let images = st.images_cached + st.images_encoded;
+    let r = &st.images_remote;
+    if let Some(rc) = config.images.remote_cache.as_ref().filter(|_| r.lookups > 0) {
+        p.detail(format!(
+            "remote image cache s3://{}/{}: {} looked up, {} found, {} downloaded, {} rejected, {} uploaded, {} already there",
+            rc.bucket, rc.prefix, r.lookups, r.hits, r.downloaded, r.rejected, r.uploaded, r.already_there
+        ));
+    }
+    let images = st.images_cached + st.images_encoded + st.images_downloaded;
     let images = if images == 0 {
         String::new()
     } else {
+        let remote = if st.images_downloaded > 0 {
+            format!(", {} from the remote cache", st.images_downloaded)
+        } else {
+            String::new()
+        };
         format!(
-            ", {images} processed images ({} made, {} from the cache)",
+            ", {images} processed images ({} made, {} from the cache{remote})",
             st.images_encoded, st.images_cached
         )
     };

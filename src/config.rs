@@ -614,6 +614,38 @@ pub struct ImagesConfig {
     /// with the ICC profile and the orientation kept; `false` publishes them byte for byte.
     #[serde(default = "yes")]
     pub strip_metadata: bool,
+    /// A cache shared by several machines on S3 (or any S3-compatible server), looked up
+    /// after the local one; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_cache: Option<RemoteCacheConfig>,
+}
+
+/// `[images] remote_cache`: a bucket and prefix on S3 or any S3-compatible server that
+/// shares processed images between machines (a team, a CI fleet), looked up after the local
+/// cache and filled with put-if-absent. Credentials come from the standard AWS chain.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteCacheConfig {
+    pub bucket: String,
+    /// Key prefix of the entries: empty (the whole bucket) or a folder ending in `/`, e.g. `img/`.
+    #[serde(default)]
+    pub prefix: String,
+    /// AWS region of the bucket; the standard chain (`AWS_REGION`, profile) when missing.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint URL instead of AWS's (e.g. `http://127.0.0.1:9000`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Look entries up but never upload (runners with read-only credentials).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Requests in flight at once.
+    #[serde(default = "default_remote_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_remote_concurrency() -> usize {
+    16
 }
 
 impl Default for ImagesConfig {
@@ -630,6 +662,7 @@ impl Default for ImagesConfig {
             cache_dir: default_image_cache_dir(),
             cache_max_mb: default_cache_max_mb(),
             strip_metadata: true,
+            remote_cache: None,
         }
     }
 }
@@ -833,6 +866,9 @@ impl Config {
             }
         }
         errs.extend(validate_targets(&keys, &cfg.deploy.targets));
+        if let Some(r) = &cfg.images.remote_cache {
+            errs.extend(validate_remote_cache(&keys, r));
+        }
         errs.extend(validate_search(&keys, &cfg));
         if errs.is_empty() {
             Ok(cfg)
@@ -1162,6 +1198,46 @@ fn validate_search(keys: &Keys<'_>, cfg: &Config) -> Vec<Diagnostic> {
     errs
 }
 
+/// `[images] remote_cache`, each problem at its key.
+fn validate_remote_cache(keys: &Keys<'_>, r: &RemoteCacheConfig) -> Vec<Diagnostic> {
+    let mut errs = Vec::new();
+    let mut err = |key: &str, msg: String| {
+        errs.push(keys.at(
+            &["images", "remote_cache", key],
+            format!("`images.remote_cache`: {msg}"),
+        ));
+    };
+    if r.bucket.is_empty() || r.bucket.contains('/') {
+        err("bucket", format!("`bucket` must be a bucket name, got `{}`", r.bucket));
+    }
+    let p = &r.prefix;
+    let bad_segment = |body: &str| body.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if !p.is_empty() && (!p.ends_with('/') || p.starts_with('/') || bad_segment(&p[..p.len() - 1])) {
+        err(
+            "prefix",
+            format!("`prefix` `{p}` must be empty or folder names ending in `/`, e.g. `img/`"),
+        );
+    }
+    if let Some(e) = &r.endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            err(
+                "endpoint",
+                format!("`endpoint` must be an `http://` or `https://` URL, got `{e}`"),
+            );
+        }
+    }
+    if r.region.as_deref().is_some_and(|x| x.trim().is_empty()) {
+        err(
+            "region",
+            "`region` must not be empty (leave it out to take the AWS chain's)".into(),
+        );
+    }
+    if r.concurrency == 0 {
+        err("concurrency", "`concurrency` must be at least 1".into());
+    }
+    errs
+}
+
 fn validate_targets(keys: &Keys<'_>, targets: &[DeployTarget]) -> Vec<Diagnostic> {
     let mut errs = Vec::new();
     let mut names = std::collections::BTreeSet::new();
@@ -1461,6 +1537,56 @@ cache_control = "no-store"
         let err = Config::parse("config.toml", "base_url = \"/\"\ntitel = \"x\"\n").unwrap_err();
         assert_eq!(err[0].line, Some(2));
         assert!(err[0].message.contains("unknown field `titel`"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn remote_cache_is_checked_at_its_keys() {
+        let none = Config::parse("config.toml", "base_url = \"/\"\n").unwrap();
+        assert_eq!(none.images.remote_cache, None);
+        let c = Config::parse(
+            "config.toml",
+            "base_url = \"/\"\n[images]\nremote_cache = { bucket = \"cache\", prefix = \"img/\", endpoint = \"http://127.0.0.1:9000\" }\n",
+        )
+        .unwrap();
+        let r = c.images.remote_cache.unwrap();
+        assert_eq!(
+            (
+                r.bucket.as_str(),
+                r.prefix.as_str(),
+                r.endpoint.as_deref(),
+                r.region,
+                r.read_only,
+                r.concurrency
+            ),
+            ("cache", "img/", Some("http://127.0.0.1:9000"), None, false, 16)
+        );
+        let bad = Config::parse(
+            "config.toml",
+            "base_url = \"/\"\n[images.remote_cache]\nbucket = \"a/b\"\nprefix = \"img\"\nendpoint = \"localhost:9000\"\nconcurrency = 0\n",
+        )
+        .unwrap_err();
+        let got: Vec<String> = bad.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "config.toml:3:1: `images.remote_cache`: `bucket` must be a bucket name, got `a/b`",
+                "config.toml:4:1: `images.remote_cache`: `prefix` `img` must be empty or folder names ending in `/`, e.g. `img/`",
+                "config.toml:5:1: `images.remote_cache`: `endpoint` must be an `http://` or `https://` URL, got `localhost:9000`",
+                "config.toml:6:1: `images.remote_cache`: `concurrency` must be at least 1",
+            ]
+        );
+        let inline = Config::parse(
+            "config.toml",
+            "base_url = \"/\"\n[images]\nremote_cache = { bucket = \"c\", prefix = \"/img/\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!((inline[0].line, inline[0].column), (Some(3), Some(32)), "{}", inline[0]);
+        let typo = Config::parse(
+            "config.toml",
+            "base_url = \"/\"\n[images]\nremote_cache = { bucket = \"c\", perfix = \"x/\" }\n",
+        )
+        .unwrap_err();
+        assert!(typo[0].message.contains("unknown field `perfix`"), "{}", typo[0]);
     }
 
     #[test]

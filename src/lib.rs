@@ -23,7 +23,8 @@
 // draws it). Blank lines keep rustfmt from sorting the list.
 
 // Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner, image
-// metadata stripping.
+// metadata stripping, S3 client settings and SDK errors in words.
+pub mod aws;
 pub mod error;
 pub mod html;
 pub mod image_metadata;

@@ -163,6 +163,11 @@ pub struct BuildStats {
     pub images_decoded: usize,
     /// Processed images encoded by this build.
     pub images_encoded: usize,
+    /// Processed images taken from the remote image cache.
+    pub images_downloaded: usize,
+    /// What the remote image cache (`[images] remote_cache`) did: lookups, hits, downloads,
+    /// entries rejected by verification, uploads.
+    pub images_remote: crate::images::remote::RemoteStats,
     /// Time spent per phase, in order (`sitegen build -v` prints them).
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -745,7 +750,9 @@ impl Builder {
             .get_or_insert_with(|| Arc::new(crate::images::cache::Store::new(config.image_cache.as_deref())))
             .clone();
         let progress = progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let (made, st, mut errors) = crate::images::run(jobs, tree, config, &store, progress);
+        let ran = crate::images::run(jobs, tree, config, &store, progress);
+        let (made, st, mut errors) = (ran.made, ran.stats, ran.errors);
+        result.warnings.extend(ran.warnings);
         for (path, bytes) in made {
             let mut f = OutputFile::new(bytes, "the image pipeline");
             f.immutable = true;
@@ -759,7 +766,7 @@ impl Builder {
             }
         }
         let used = store.take_used();
-        if st.encoded > 0 {
+        if st.encoded + st.downloaded > 0 {
             if let Some(dir) = store.dir() {
                 let _ = crate::images::cache::enforce_limit(dir, &used, config.images.cache_max_mb << 20);
             }
@@ -768,6 +775,8 @@ impl Builder {
         stats.images_cached = st.cached;
         stats.images_decoded = st.decoded;
         stats.images_encoded = st.encoded;
+        stats.images_downloaded = st.downloaded;
+        stats.images_remote = st.remote;
         stats.outputs = result.plan.files.len();
         stats.timings.push(("images", start.elapsed()));
         if errors.is_empty() {

@@ -9,10 +9,12 @@
 //! source is decoded at most once, decodes, resizes and encodes them in parallel.
 //!
 //! Modules: [`codec`] decodes/resizes/encodes pixels, [`cache`] is the content-addressed
-//! store on disk (and in memory for `serve`).
+//! store on disk (and in memory for `serve`), [`remote`] the same entries shared on S3
+//! (`[images] remote_cache`), looked up after the local cache and filled after encoding.
 
 pub mod cache;
 pub mod codec;
+pub mod remote;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -784,41 +786,79 @@ pub fn set_widths(widths: &[u32], orig: u32) -> Vec<u32> {
 /// What [`run`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunStats {
-    /// Jobs whose bytes came from the cache (memory or disk).
+    /// Jobs whose bytes came from the local cache (memory or disk).
     pub cached: usize,
     /// Sources decoded.
     pub decoded: usize,
     /// Outputs encoded.
     pub encoded: usize,
+    /// Jobs whose bytes came from the remote cache (verified, then stored locally).
+    pub downloaded: usize,
+    /// What the remote cache did (all zero without one).
+    pub remote: remote::RemoteStats,
 }
 
 /// An output path and its bytes.
 pub type Made = (String, Arc<[u8]>);
 
-/// Makes every job's output (from the cache where it can), in parallel, each source decoded
-/// at most once. Returns `(output path, bytes)` in output order.
-pub fn run(
-    jobs: Vec<Job>,
-    tree: &SourceTree,
-    config: &Config,
-    store: &cache::Store,
-    progress: bool,
-) -> (Vec<Made>, RunStats, Vec<Diagnostic>) {
+/// What [`run`] made, did, and found wrong.
+pub struct Ran {
+    /// `(output path, bytes)` in output order.
+    pub made: Vec<Made>,
+    pub stats: RunStats,
+    /// Images that cannot be made: they fail the build.
+    pub errors: Vec<Diagnostic>,
+    /// At most one, about the remote cache: it only ever costs time.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Makes every job's output, in parallel, each source decoded at most once: from memory or
+/// the local cache where it can, then from the remote cache (when configured), and encodes
+/// the rest, uploading what it encodes to the remote cache as it goes.
+pub fn run(jobs: Vec<Job>, tree: &SourceTree, config: &Config, store: &cache::Store, progress: bool) -> Ran {
     let mut unique: HashMap<String, Job> = HashMap::new();
     for j in jobs {
         unique.entry(j.output.clone()).or_insert(j);
     }
     let mut stats = RunStats::default();
     let mut done: Vec<Made> = Vec::new();
-    let mut todo: HashMap<[u8; 32], Vec<Job>> = HashMap::new();
+    let mut missing: Vec<Job> = Vec::new();
     for (_, j) in unique {
         match store.get(&j.key, j.format) {
             Some(bytes) => {
                 stats.cached += 1;
                 done.push((j.output, bytes));
             }
-            None => todo.entry(j.source_sha256).or_default().push(j),
+            None => missing.push(j),
         }
+    }
+    let mut warnings = Vec::new();
+    let remote = match &config.images.remote_cache {
+        Some(rc) if !missing.is_empty() => remote::Remote::connect(rc).map_err(|d| warnings.push(d)).ok(),
+        _ => None,
+    };
+    // Keys with no entry anywhere: what this build makes of them is uploaded.
+    let mut absent = std::collections::HashSet::new();
+    if let Some(r) = &remote {
+        missing.sort_by(|a, b| a.output.cmp(&b.output));
+        let found = r.fetch(&missing);
+        missing.retain(|j| match found.get(&j.key) {
+            Some(remote::Lookup::Hit(bytes)) => {
+                store.put(&j.key, j.format, bytes.clone());
+                done.push((j.output.clone(), bytes.clone()));
+                stats.downloaded += 1;
+                false
+            }
+            Some(remote::Lookup::Absent) => {
+                absent.insert(j.key.clone());
+                true
+            }
+            Some(remote::Lookup::Unusable) | None => true,
+        });
+    }
+    let mut todo: HashMap<[u8; 32], Vec<Job>> = HashMap::new();
+    for j in missing {
+        todo.entry(j.source_sha256).or_default().push(j);
     }
     let total: usize = todo.values().map(Vec::len).sum();
     let bar = if progress && total >= 8 {
@@ -847,6 +887,9 @@ pub fn run(
             for (job, bytes) in group.iter().zip(made) {
                 let bytes: Arc<[u8]> = bytes.into();
                 store.put(&job.key, job.format, bytes.clone());
+                if let Some(r) = remote.as_ref().filter(|_| absent.contains(&job.key)) {
+                    r.upload(job, bytes.clone());
+                }
                 out.push((job.output.clone(), bytes));
                 if let Some(b) = &bar {
                     b.inc(1);
@@ -869,8 +912,18 @@ pub fn run(
             Err(d) => errors.push(d),
         }
     }
+    if let Some(r) = remote {
+        let (st, warning) = r.finish();
+        stats.remote = st;
+        warnings.extend(warning);
+    }
     done.sort_by(|a, b| a.0.cmp(&b.0));
-    (done, stats, errors)
+    Ran {
+        made: done,
+        stats,
+        errors,
+        warnings,
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use aws_sdk_cloudfront::config::Region;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use aws_sdk_cloudfront::Client;
 
-use super::s3::{describe, MAX_ATTEMPTS};
+use super::s3::MAX_ATTEMPTS;
+use crate::aws::describe;
 use crate::error::Diagnostic;
 
 #[derive(Debug, Clone)]

@@ -106,11 +106,7 @@ pub fn lock_settings(target: &crate::config::DeployTarget, lock_wait: Option<u64
 
 /// The shared AWS configuration (credentials, region, endpoints) from the standard chain.
 pub async fn sdk_config(target: &crate::config::DeployTarget) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(r) = &target.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
-    }
-    loader.load().await
+    crate::aws::sdk_config(target.region.as_deref()).await
 }
 
 /// Lists the target's prefix and reads the state object into a [`plan::RemoteIndex`]. An

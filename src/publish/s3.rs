@@ -15,9 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::retry::RetryConfig;
-use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::Region;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
@@ -27,6 +24,8 @@ use base64::Engine as _;
 use super::plan::{RemoteObject, Upload, PAGE};
 use super::state::PublishState;
 use super::{LOCK_KEY, STATE_KEY};
+use crate::aws::describe;
+use crate::aws::{in_words, NoRegion, Patience};
 use crate::config::DeployTarget;
 use crate::error::Diagnostic;
 
@@ -73,51 +72,27 @@ pub enum WriteError {
     Failed(Diagnostic),
 }
 
-fn env_endpoint() -> Option<String> {
-    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-}
-
 impl S3Store {
     /// A client for `target`: region and endpoint from the target when set, else from the
     /// standard chain (env, profile, SSO, container or instance role; `AWS_ENDPOINT_URL_S3`).
     pub async fn connect(target: &DeployTarget, sdk: &aws_config::SdkConfig) -> Result<S3Store, Diagnostic> {
-        let custom = target.endpoint.clone().or_else(env_endpoint);
-        let mut b = aws_sdk_s3::config::Builder::from(sdk)
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(Duration::from_secs(120))
-                    .build(),
-            );
-        if let Some(r) = &target.region {
-            b = b.region(Region::new(r.clone()));
-        }
-        if sdk.region().is_none() && target.region.is_none() {
-            if custom.is_some() {
-                // S3-compatible servers ignore the region but SigV4 needs one.
-                b = b.region(Region::new("us-east-1"));
-            } else {
-                return Err(Diagnostic::new(
+        let patience = Patience {
+            attempts: MAX_ATTEMPTS,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(120),
+        };
+        let (b, endpoint) = crate::aws::s3_config(sdk, target.region.as_deref(), target.endpoint.as_deref(), patience)
+            .map_err(|NoRegion| {
+                Diagnostic::new(
                     format!("deploy target `{}`", target.name),
                     "no AWS region: set `region` in the target, or `AWS_REGION` / a profile's region",
-                ));
-            }
-        }
-        if let Some(e) = &target.endpoint {
-            b = b.endpoint_url(e);
-        }
-        if custom.is_some() {
-            // `bucket.localhost` does not resolve; S3-compatible servers expect path style.
-            b = b.force_path_style(true);
-        }
+                )
+            })?;
         Ok(S3Store {
             client: Client::from_conf(b.build()),
             bucket: target.bucket.clone(),
             prefix: target.prefix.clone(),
-            endpoint: custom.unwrap_or_else(|| "AWS".into()),
+            endpoint,
             verbose: false,
             conditional: target.lock,
             state_version: Arc::new(Mutex::new(Condition::Always)),
@@ -523,72 +498,4 @@ impl S3Store {
 
 fn is_code<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>, code: &str) -> bool {
     matches!(e, SdkError::ServiceError(se) if se.err().code() == Some(code))
-}
-
-/// An SDK error in words: what the server said (HTTP status, AWS error code, message), or
-/// why it could not be reached (the error chain, each cause once); with `verbose`, the SDK's
-/// whole error value follows. Never includes credentials (the SDK does not put them in errors).
-pub fn describe<E>(e: &SdkError<E, HttpResponse>, endpoint: &str, verbose: bool) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let words = in_words(e, endpoint);
-    if verbose {
-        format!("{words}\n  the SDK's error: {e:?}")
-    } else {
-        words
-    }
-}
-
-fn in_words<E>(e: &SdkError<E, HttpResponse>, endpoint: &str) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match e {
-        SdkError::ServiceError(se) => {
-            let err = se.err();
-            let status = se.raw().status().as_u16();
-            let code = err.code().unwrap_or("unknown error");
-            let msg = err.message().unwrap_or("");
-            let hint = match code {
-                "NoSuchBucket" => " (the bucket does not exist: check `bucket` and the region)",
-                "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
-                    " (the credentials were refused: check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-                }
-                "AccessDenied" => " (the credentials lack a permission; see the IAM policy in the publishing docs)",
-                _ => "",
-            };
-            if msg.is_empty() {
-                format!("HTTP {status}, {code}{hint}")
-            } else {
-                format!("HTTP {status}, {code}: {msg}{hint}")
-            }
-        }
-        SdkError::ResponseError(re) => {
-            format!(
-                "{endpoint} answered HTTP {} that could not be read: {}",
-                re.raw().status().as_u16(),
-                chain(e)
-            )
-        }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            format!("cannot reach {endpoint}: {}", chain(e))
-        }
-        _ => chain(e),
-    }
-}
-
-/// An error and its sources, each said once: `dispatch failure: io error: tcp connect
-/// error: Connection refused (os error 111)`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(x) = cur {
-        let s = x.to_string();
-        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = x.source();
-    }
-    parts.join(": ")
 }

@@ -17,7 +17,7 @@ const BLUE: [u8; 3] = [0, 0, 255];
 const WHITE: [u8; 3] = [255, 255, 255];
 
 /// Top left red, top right green, bottom left blue, bottom right white.
-fn quadrants(w: u32, h: u32) -> RgbImage {
+pub(crate) fn quadrants(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         Rgb(match (x < w / 2, y < h / 2) {
             (true, true) => RED,
@@ -28,7 +28,7 @@ fn quadrants(w: u32, h: u32) -> RgbImage {
     })
 }
 
-fn png(img: &RgbImage) -> Vec<u8> {
+pub(crate) fn png(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
         .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
@@ -79,7 +79,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 const CONFIG: &str = "base_url = \"https://example.com\"\ntitle = \"Images\"\n[[taxonomies]]\nname = \"tags\"\n";
 
 /// A site whose `gallery` page renders `body` with the `gallery.html` template.
-fn site(template: &str, extra_config: &str) -> TestSite {
+pub(crate) fn site(template: &str, extra_config: &str) -> TestSite {
     let s = TestSite::starter();
     s.write("config.toml", format!("{CONFIG}{extra_config}"));
     s.write("site/templates/gallery.html", template);

@@ -10,6 +10,7 @@ mod code_blocks;
 mod errors;
 mod fuzz;
 mod images;
+mod images_remote;
 mod import;
 mod import_hugo;
 mod incremental;

@@ -218,6 +218,7 @@ fn classify(method: &http::Method, query: &str) -> &'static str {
 fn error_response(status: u16) -> s3s::HttpResponse {
     let code = match status {
         403 => "AccessDenied",
+        404 => "NoSuchKey",
         503 => "SlowDown",
         _ => "InternalError",
     };
