@@ -901,18 +901,23 @@ fn assemble(
     // Assets: the site's over the theme's was already decided by the snapshot layers.
     let mut asset_plan = BuildPlan::default();
     let mut listed = Vec::new();
+    let search_source: Arc<str> = format!("the search index ([search] in {})", config.file).into();
     for f in search {
-        let mut file = OutputFile::new(f.bytes, format!("the search index ([search] in {})", config.file));
-        file.immutable = f.fingerprinted;
+        let file = OutputFile {
+            size: f.bytes.len() as u64,
+            bytes: f.bytes.into(),
+            sha256: f.sha256,
+            source: search_source.clone(),
+            immutable: f.fingerprinted,
+            streamed: false,
+        };
         if f.fingerprinted {
+            // No integrity: the fragments are fetched by the search client, never linked
+            // from HTML, and hashing every one again would cost the build for nothing.
             let entry = assets::ManifestEntry {
                 url: config.permalink(&format!("/{}", f.path)),
                 path: f.path.clone(),
-                integrity: if config.serve_mode {
-                    String::new()
-                } else {
-                    assets::sri(&file.bytes)
-                },
+                integrity: String::new(),
                 size: file.bytes.len(),
                 content_type: "application/json".into(),
                 width: None,

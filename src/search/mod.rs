@@ -28,6 +28,7 @@ pub mod tokenize;
 pub mod zola;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -60,6 +61,19 @@ pub struct SearchFile {
     pub path: String,
     pub bytes: Vec<u8>,
     pub fingerprinted: bool,
+    /// The sha256 of `bytes` (a fragment's name is made from it, so it is computed once).
+    pub sha256: [u8; 32],
+}
+
+impl SearchFile {
+    pub fn new(path: String, bytes: Vec<u8>) -> SearchFile {
+        SearchFile {
+            sha256: Sha256::digest(&bytes).into(),
+            path,
+            bytes,
+            fingerprinted: false,
+        }
+    }
 }
 
 /// What the index takes from one page or section.
@@ -147,17 +161,17 @@ pub struct Indexed {
     title: String,
     /// Text for excerpts (the first words of the description and body).
     text: String,
-    /// Term → score.
-    scores: Vec<(String, u32)>,
+    /// Term → score (terms shared with the worker's stem memo, not copied per page).
+    scores: Vec<(Arc<str>, u32)>,
     /// Word form → term, where they differ.
-    forms: Vec<(String, String)>,
+    forms: Vec<(String, Arc<str>)>,
     section: (String, String),
     /// Filter keys (`s:docs`, `t:tags:rust`).
     filters: Vec<String>,
 }
 
 /// Stems already computed by one worker: word form → term.
-type StemMemo = HashMap<String, String>;
+type StemMemo = HashMap<String, Arc<str>>;
 
 fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &mut StemMemo) -> Indexed {
     let weights = &config.search.fields;
@@ -172,7 +186,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
         (body.as_str(), weights.body),
     ];
     // Counts by word form first, so each distinct form is stemmed once.
-    let mut by_form: HashMap<String, ([u32; 4], bool)> = HashMap::default();
+    let mut by_form: HashMap<String, ([u32; 4], bool)> = HashMap::with_capacity_and_hasher(256, Default::default());
     for (f, (text, weight)) in fields.iter().enumerate() {
         if *weight == 0 {
             continue;
@@ -186,24 +200,24 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
             }
         });
     }
-    let mut counts: HashMap<String, [u32; 4]> = HashMap::default();
+    let mut counts: HashMap<Arc<str>, [u32; 4]> = HashMap::with_capacity_and_hasher(by_form.len(), Default::default());
     let mut forms = Vec::new();
     for (form, (c, cjk)) in by_form {
-        let term = if cjk {
-            form.clone()
+        let term: Arc<str> = if cjk {
+            Arc::from(form.as_str())
         } else if let Some(t) = memo.get(&form) {
             t.clone()
         } else {
-            let t = tok.stem(&form);
+            let t: Arc<str> = tok.stem(&form).into();
             memo.insert(form.clone(), t.clone());
             t
         };
-        let e = counts.entry(term.clone()).or_default();
+        if *form != *term {
+            forms.push((form, term.clone()));
+        }
+        let e = counts.entry(term).or_default();
         for (x, y) in e.iter_mut().zip(c) {
             *x += y;
-        }
-        if form != term {
-            forms.push((form, term));
         }
     }
     let scores = counts
@@ -223,16 +237,19 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
     filters.sort();
     filters.dedup();
     let excerpt_words = config.search.excerpt_length * 4;
-    // The excerpt needs no more of the body than its own length in words.
-    let lead = if doc.description.is_empty() {
-        body
-    } else {
-        format!("{} {}", doc.description, text::first_words(&body, excerpt_words))
-    };
+    // The excerpt: the description's first words, then the body's.
+    let mut excerpt = String::new();
+    let taken = text::push_first_words(&mut excerpt, doc.description, excerpt_words);
+    if taken < excerpt_words {
+        if !excerpt.is_empty() {
+            excerpt.push(' ');
+        }
+        text::push_first_words(&mut excerpt, &body, excerpt_words - taken);
+    }
     Indexed {
         path: doc.path.trim_start_matches('/').to_string(),
         title: doc.title.to_string(),
-        text: text::first_words(&lead, excerpt_words),
+        text: excerpt,
         scores,
         forms,
         section: (doc.section.0.to_string(), doc.section.1.to_string()),
@@ -319,7 +336,7 @@ fn collect_keys<'a>(docs: &[&'a Indexed], first: usize) -> HashMap<&'a str, Key<
             keys.entry(f).or_default().postings.push((id, 0));
         }
         for (form, term) in &d.forms {
-            keys.entry(form).or_default().stem = Some(term);
+            keys.entry(form).or_default().stem = Some(&**term);
         }
     }
     keys
@@ -353,11 +370,13 @@ fn sorted_keys<'a>(docs: &[&'a Indexed]) -> Vec<(&'a str, Key<'a>)> {
 /// One fragment file of `lang`'s index: its name is the hash of its bytes.
 fn fragment(lang: &str, value: &Value, hash_len: usize) -> (String, SearchFile) {
     let bytes = serde_json::to_vec(value).expect("JSON of strings and numbers");
-    let hash = crate::paths::hex(&Sha256::digest(&bytes))[..hash_len].to_string();
+    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+    let hash = crate::paths::hex(&sha256)[..hash_len].to_string();
     let file = SearchFile {
         path: format!("search/{lang}/{hash}.json"),
         bytes,
         fingerprinted: true,
+        sha256,
     };
     (hash, file)
 }
@@ -473,11 +492,7 @@ fn language_files(lang: &str, docs: &[&Indexed], config: &Config) -> Vec<SearchF
     });
     let mut bytes = serde_json::to_vec(&entry).expect("JSON of strings and numbers");
     bytes.push(b'\n');
-    files.push(SearchFile {
-        path: format!("search/{lang}.json"),
-        bytes,
-        fingerprinted: false,
-    });
+    files.push(SearchFile::new(format!("search/{lang}.json"), bytes));
     files
 }
 

@@ -141,12 +141,29 @@ pub fn collapse(text: &str) -> String {
 
 /// The first `words` words of `text` (CJK characters count one each), for excerpts.
 pub fn first_words(text: &str, words: usize) -> String {
+    let mut out = String::new();
+    push_first_words(&mut out, text, words);
+    out
+}
+
+/// Appends the first `words` words of `text` to `out` ([`first_words`]); returns how many
+/// words it took.
+pub fn push_first_words(out: &mut String, text: &str, words: usize) -> usize {
+    let bytes = text.as_bytes();
     let mut n = 0;
     let mut end = text.len();
     let mut in_word = false;
-    for (i, c) in text.char_indices() {
-        let cjk = super::tokenize::is_cjk(c);
-        if c.is_whitespace() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII (most text) needs no decoding and is never CJK.
+        let (space, cjk, len) = if b.is_ascii() {
+            (b.is_ascii_whitespace() || b == 0x0b, false, 1)
+        } else {
+            let c = text[i..].chars().next().expect("a char at a char boundary");
+            (c.is_whitespace(), super::tokenize::is_cjk(c), c.len_utf8())
+        };
+        if space {
             in_word = false;
         } else if cjk || !in_word {
             if n == words {
@@ -156,8 +173,10 @@ pub fn first_words(text: &str, words: usize) -> String {
             n += 1;
             in_word = !cjk;
         }
+        i += len;
     }
-    text[..end].trim_end().to_string()
+    out.push_str(text[..end].trim_end());
+    n
 }
 
 #[cfg(test)]

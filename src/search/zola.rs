@@ -43,18 +43,13 @@ pub fn files(docs: &[Document<'_>], config: &Config) -> Vec<SearchFile> {
                 ),
                 _ => (format!("search_index.{}.json", lang.code), index.clone()),
             };
-            out.push(SearchFile {
-                path: name,
-                bytes: bytes.into_bytes(),
-                fingerprinted: false,
-            });
+            out.push(SearchFile::new(name, bytes.into_bytes()));
         }
     }
-    out.push(SearchFile {
-        path: "elasticlunr.min.js".into(),
-        bytes: ELASTICLUNR_JS.as_bytes().to_vec(),
-        fingerprinted: false,
-    });
+    out.push(SearchFile::new(
+        "elasticlunr.min.js".into(),
+        ELASTICLUNR_JS.as_bytes().to_vec(),
+    ));
     out
 }
 
