@@ -50,9 +50,7 @@ generate_feeds = true
 feed_filenames = ["atom.xml"]
 build_search_index = false
 taxonomies = [{ name = "tags", feed = true }]
-
-[markdown]
-highlight_code = false
+# No [markdown.highlighting]: Zola 0.22 highlights nothing (the import keeps it off).
 """
 
 ZOLA_TEMPLATES = {
@@ -207,6 +205,20 @@ def measure(name: str, cmd: list[str], out: Path, runs: int, workdir: Path) -> d
     }
 
 
+def merge(ms: list[dict]) -> dict:
+    """One tool's single-run measurements as one result (medians)."""
+    if any(m.get("failed") for m in ms):
+        return {"name": ms[0]["name"], "failed": True}
+    times = [t for m in ms for t in m["times"]]
+    rss = [r for m in ms for r in m["rss_mb"]]
+    return {
+        "name": ms[0]["name"], "runs": len(times), "times": times, "median_s": statistics.median(times),
+        "rss_mb": rss, "rss_median_mb": statistics.median(rss),
+        "user_s": statistics.median(m["user_s"] for m in ms), "system_s": statistics.median(m["system_s"] for m in ms),
+        "files": ms[-1]["files"],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,50000")
@@ -233,12 +245,20 @@ def main() -> None:
         zsite, ssite = work / f"zola-{n}", work / f"sitegen-{n}"
         sitegen_from_zola(sitegen, zsite, ssite, pool, n)
         row = {"pages": n}
-        row["sitegen"] = measure(f"sitegen-{n}", [str(sitegen), "--root", str(ssite), "-q", "build"],
-                                 ssite / "public", args.runs, work)
-        if zola and n <= args.zola_max:
+        with_zola = bool(zola) and n <= args.zola_max
+        if with_zola:
             write_zola_site(zsite, pool, n)
-            row["zola"] = measure(f"zola-{n}", [zola, "--root", str(zsite), "build", "--force"],
-                                  zsite / "public", args.runs, work)
+        # Runs interleaved (sitegen, Zola, sitegen, ...), so both see the same machine.
+        runs = {"sitegen": [], "zola": []}
+        for _ in range(args.runs):
+            runs["sitegen"].append(measure(f"sitegen-{n}", [str(sitegen), "--root", str(ssite), "-q", "build"],
+                                           ssite / "public", 1, work))
+            if with_zola:
+                runs["zola"].append(measure(f"zola-{n}", [zola, "--root", str(zsite), "build", "--force"],
+                                            zsite / "public", 1, work))
+        for tool, ms in runs.items():
+            if ms:
+                row[tool] = merge(ms)
         results.append(row)
         if not args.keep:
             shutil.rmtree(ssite, ignore_errors=True)

@@ -54,10 +54,6 @@ impl Html {
             summary: Value::none(),
         }
     }
-
-    pub fn content(&self) -> &str {
-        self.content.as_str().unwrap_or("")
-    }
 }
 
 impl Renders {

@@ -850,8 +850,8 @@ fn search_index(
     let docs = crate::search::documents(
         model,
         config,
-        |i| (renders.page_html(i).content(), renders.page(i).toc.as_slice()),
-        |i| (renders.section_html(i).content(), renders.section(i).toc.as_slice()),
+        |i| (&renders.page_html(i).content, renders.page(i).toc.as_slice()),
+        |i| (&renders.section_html(i).content, renders.section(i).toc.as_slice()),
     );
     let mut files = crate::search::index_cached(&docs, config, cache);
     files.extend(crate::search::zola::files(&docs, config));

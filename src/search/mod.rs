@@ -85,6 +85,10 @@ pub struct Document<'a> {
     pub description: &'a str,
     /// The rendered Markdown.
     pub html: &'a str,
+    /// The template value `html` is the text of, when it has one: the cache then knows an
+    /// unchanged render by its identity (a reused render is the same allocation) instead of
+    /// hashing its text, and keeps it alive so the identity stays unique.
+    pub html_value: Option<&'a tera::Value>,
     pub toc: &'a [Heading],
     /// Its section, for the section filter: the folder under `content/` (`docs`) and title.
     pub section: (&'a str, &'a str),
@@ -97,8 +101,8 @@ pub struct Document<'a> {
 pub fn documents<'a>(
     model: &'a SiteModel,
     config: &Config,
-    page_render: impl Fn(usize) -> (&'a str, &'a [Heading]),
-    section_render: impl Fn(usize) -> (&'a str, &'a [Heading]),
+    page_render: impl Fn(usize) -> (&'a tera::Value, &'a [Heading]),
+    section_render: impl Fn(usize) -> (&'a tera::Value, &'a [Heading]),
 ) -> Vec<Document<'a>> {
     let wanted = |rel: &str| {
         config.search.sections.is_empty()
@@ -116,7 +120,7 @@ pub fn documents<'a>(
         if !config.search_enabled(&p.lang) || !wanted(&p.relative_path) {
             continue;
         }
-        let (html, toc) = page_render(i);
+        let (html_value, toc) = page_render(i);
         let terms =
             p.fm.taxonomies
                 .iter()
@@ -127,7 +131,8 @@ pub fn documents<'a>(
             lang: &p.lang,
             title: p.title(),
             description: p.fm.description.as_deref().unwrap_or(""),
-            html,
+            html: html_value.as_str().unwrap_or(""),
+            html_value: Some(html_value),
             toc,
             section: section_of(p.section),
             terms,
@@ -140,13 +145,14 @@ pub fn documents<'a>(
         if !wanted(&s.relative_path) || s.body().trim().is_empty() {
             continue;
         }
-        let (html, toc) = section_render(i);
+        let (html_value, toc) = section_render(i);
         docs.push(Document {
             path: &s.path,
             lang: &s.lang,
             title: s.fm.title.as_deref().unwrap_or(""),
             description: s.fm.description.as_deref().unwrap_or(""),
-            html,
+            html: html_value.as_str().unwrap_or(""),
+            html_value: Some(html_value),
             toc,
             section: section_of(i),
             terms: Vec::new(),
@@ -164,16 +170,78 @@ pub struct Indexed {
     /// Term → score (terms shared with the worker's stem memo, not copied per page).
     scores: Vec<(Arc<str>, u32)>,
     /// Word form → term, where they differ.
-    forms: Vec<(String, Arc<str>)>,
+    forms: Vec<(Arc<str>, Arc<str>)>,
     section: (String, String),
     /// Filter keys (`s:docs`, `t:tags:rust`).
     filters: Vec<String>,
 }
 
-/// Stems already computed by one worker: word form → term.
-type StemMemo = HashMap<String, Arc<str>>;
+/// One worker's memory of the words it has seen, so a page's words are counted in arrays
+/// (by id) rather than in a map per page, and each form is stemmed once per worker.
+#[derive(Default)]
+struct Worker {
+    /// Word form → its id: forms of up to 16 bytes by their bytes as one number (a word has
+    /// no NUL, so the zero padding is unambiguous; no string is hashed or compared), longer
+    /// ones by their text.
+    short_ids: HashMap<u128, u32>,
+    form_ids: HashMap<String, u32>,
+    /// By form id: the form and its term's id.
+    forms: Vec<(Arc<str>, u32)>,
+    /// Term → its id.
+    term_ids: HashMap<Arc<str>, u32>,
+    /// By term id.
+    terms: Vec<Arc<str>>,
+    /// Per page, by form id and by term id: counts per field, and the ids counted.
+    form_counts: Vec<[u32; 4]>,
+    form_seen: Vec<u32>,
+    term_counts: Vec<[u32; 4]>,
+    term_seen: Vec<u32>,
+}
 
-fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &mut StemMemo) -> Indexed {
+impl Worker {
+    /// The id of `form` (lowercased), made on its first sight along with its term's.
+    fn form_id(&mut self, form: &str, cjk: bool, tok: &Tokenizer) -> u32 {
+        let bytes = form.as_bytes();
+        if bytes.len() <= 16 {
+            let mut packed = [0u8; 16];
+            packed[..bytes.len()].copy_from_slice(bytes);
+            let key = u128::from_le_bytes(packed);
+            if let Some(&id) = self.short_ids.get(&key) {
+                return id;
+            }
+            let id = self.new_form(form, cjk, tok);
+            self.short_ids.insert(key, id);
+            return id;
+        }
+        if let Some(&id) = self.form_ids.get(form) {
+            return id;
+        }
+        let id = self.new_form(form, cjk, tok);
+        self.form_ids.insert(form.to_string(), id);
+        id
+    }
+
+    fn new_form(&mut self, form: &str, cjk: bool, tok: &Tokenizer) -> u32 {
+        let form_arc: Arc<str> = Arc::from(form);
+        let term: Arc<str> = if cjk { form_arc.clone() } else { tok.stem(form).into() };
+        let term_id = match self.term_ids.get(&term) {
+            Some(&t) => t,
+            None => {
+                let t = self.terms.len() as u32;
+                self.terms.push(term.clone());
+                self.term_ids.insert(term, t);
+                self.term_counts.push([0; 4]);
+                t
+            }
+        };
+        let id = self.forms.len() as u32;
+        self.forms.push((form_arc, term_id));
+        self.form_counts.push([0; 4]);
+        id
+    }
+}
+
+fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, w: &mut Worker) -> Indexed {
     let weights = &config.search.fields;
     let body = text::visible_text(doc.html);
     let mut headings = Vec::new();
@@ -186,40 +254,45 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, memo: &m
         (body.as_str(), weights.body),
     ];
     // Counts by word form first, so each distinct form is stemmed once.
-    let mut by_form: HashMap<String, ([u32; 4], bool)> = HashMap::with_capacity_and_hasher(256, Default::default());
     for (f, (text, weight)) in fields.iter().enumerate() {
         if *weight == 0 {
             continue;
         }
-        tokenize::for_each_word(text, |form, cjk| match by_form.get_mut(form) {
-            Some(e) => e.0[f] += 1,
-            None => {
-                let mut c = [0; 4];
-                c[f] = 1;
-                by_form.insert(form.to_string(), (c, cjk));
+        tokenize::for_each_word(text, |form, cjk| {
+            let id = w.form_id(form, cjk, tok) as usize;
+            let c = &mut w.form_counts[id];
+            if *c == [0; 4] {
+                w.form_seen.push(id as u32);
             }
+            c[f] += 1;
         });
     }
-    let mut counts: HashMap<Arc<str>, [u32; 4]> = HashMap::with_capacity_and_hasher(by_form.len(), Default::default());
+    // Then by term: the forms that stem to the same term add up.
     let mut forms = Vec::new();
-    for (form, (c, cjk)) in by_form {
-        let term: Arc<str> = if cjk {
-            Arc::from(form.as_str())
-        } else if let Some(t) = memo.get(&form) {
-            t.clone()
-        } else {
-            let t: Arc<str> = tok.stem(&form).into();
-            memo.insert(form.clone(), t.clone());
-            t
-        };
-        if *form != *term {
-            forms.push((form, term.clone()));
+    for id in std::mem::take(&mut w.form_seen) {
+        let c = std::mem::take(&mut w.form_counts[id as usize]);
+        let (form, term_id) = &w.forms[id as usize];
+        let term = &w.terms[*term_id as usize];
+        if **form != **term {
+            forms.push((form.clone(), term.clone()));
         }
-        let e = counts.entry(term).or_default();
-        for (x, y) in e.iter_mut().zip(c) {
+        let t = &mut w.term_counts[*term_id as usize];
+        if *t == [0; 4] {
+            w.term_seen.push(*term_id);
+        }
+        for (x, y) in t.iter_mut().zip(c) {
             *x += y;
         }
     }
+    let counts: Vec<(Arc<str>, [u32; 4])> = std::mem::take(&mut w.term_seen)
+        .into_iter()
+        .map(|t| {
+            (
+                w.terms[t as usize].clone(),
+                std::mem::take(&mut w.term_counts[t as usize]),
+            )
+        })
+        .collect();
     let scores = counts
         .into_iter()
         .map(|(term, c)| {
@@ -268,14 +341,30 @@ fn collect_headings(toc: &[Heading], out: &mut Vec<String>) {
 /// description, headings, section, terms and URL are the same is not tokenized again.
 #[derive(Default)]
 pub struct SearchCache {
-    docs: std::collections::HashMap<(String, String), (u64, std::sync::Arc<Indexed>)>,
+    docs: std::collections::HashMap<(String, String), Cached>,
 }
+
+/// One page's entry of the cache: its key, what it gave, and (when the key holds the
+/// identity of its HTML's value) that value, kept alive so no other can have its address.
+struct Cached {
+    key: u64,
+    indexed: Arc<Indexed>,
+    _html: Option<tera::Value>,
+}
+
+/// Texts at most this long are keyed by their bytes: a short string lives inside its value
+/// (no shared allocation), so its address says nothing.
+const SHORT_HTML: usize = 64;
 
 /// What decides a document's [`Indexed`] (with the config, which a builder is reset by).
 fn doc_key(d: &Document<'_>) -> u64 {
     let mut headings = Vec::new();
     collect_headings(d.toc, &mut headings);
-    crate::keys::hash_of((d.path, d.title, d.description, d.html, headings, d.section, &d.terms))
+    let small = (d.path, d.title, d.description, headings, d.section, &d.terms);
+    match d.html_value {
+        Some(_) if d.html.len() > SHORT_HTML => crate::keys::hash_of((small, d.html.as_ptr() as usize, d.html.len())),
+        _ => crate::keys::hash_of((small, d.html)),
+    }
 }
 
 /// The index files of `docs`, one set per language with search on (sorted by path).
@@ -295,18 +384,23 @@ pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCa
         mine.sort_by(|a, b| a.path.cmp(b.path));
         mine.dedup_by(|a, b| a.path == b.path);
         let tok = Tokenizer::new(&lang.code);
-        let indexed: Vec<(u64, std::sync::Arc<Indexed>)> = mine
+        let indexed: Vec<(u64, Arc<Indexed>)> = mine
             .par_iter()
-            .map_init(StemMemo::default, |memo, d| {
+            .map_init(Worker::default, |worker, d| {
                 let key = doc_key(d);
                 match cache.docs.get(&(lang.code.clone(), d.path.to_string())) {
-                    Some((k, i)) if *k == key => (key, i.clone()),
-                    _ => (key, std::sync::Arc::new(index_document(d, &tok, config, memo))),
+                    Some(c) if c.key == key => (key, c.indexed.clone()),
+                    _ => (key, Arc::new(index_document(d, &tok, config, worker))),
                 }
             })
             .collect();
         for (d, (key, i)) in mine.iter().zip(&indexed) {
-            next.insert((lang.code.clone(), d.path.to_string()), (*key, i.clone()));
+            let entry = Cached {
+                key: *key,
+                indexed: i.clone(),
+                _html: d.html_value.cloned(),
+            };
+            next.insert((lang.code.clone(), d.path.to_string()), entry);
         }
         let indexed: Vec<&Indexed> = indexed.iter().map(|(_, i)| &**i).collect();
         files.extend(language_files(&lang.code, &indexed, config));

@@ -77,6 +77,24 @@ pub fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FFFF) // CJK extensions B–F
 }
 
+/// Per byte: 1 for an ASCII lowercase letter or digit, 2 for an uppercase letter, else 0.
+const ASCII_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            2
+        } else if c.is_ascii_alphanumeric() {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 /// Calls `f` with each word of `text` (lowercased) and whether it is CJK: runs of letters
 /// and digits, and for CJK runs each bigram (or the lone character of a one-character run).
 pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
@@ -106,13 +124,18 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str, bool)) {
         // most pages) is passed as a slice of the text when it is lowercase already.
         let b = bytes[i];
         if b.is_ascii_alphanumeric() && plain.is_empty() && cjk.is_empty() {
-            let end = bytes[i..]
-                .iter()
-                .position(|c| !c.is_ascii_alphanumeric())
-                .map_or(bytes.len(), |n| i + n);
+            let mut end = i;
+            let mut upper = false;
+            while end < bytes.len() {
+                match ASCII_CLASS[bytes[end] as usize] {
+                    0 => break,
+                    c => upper |= c == 2,
+                }
+                end += 1;
+            }
             if end == bytes.len() || bytes[end].is_ascii() {
                 let word = &text[i..end];
-                if word.bytes().any(|c| c.is_ascii_uppercase()) {
+                if upper {
                     plain.push_str(word);
                     plain.make_ascii_lowercase();
                     f(&plain, false);
