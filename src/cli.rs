@@ -614,7 +614,7 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
     let start = Instant::now();
     let (config, target) = publish_target(cli, args, p)?;
     let out = cli.root.join(&config.output_dir);
-    let local = read_local(cli, args, &target, &out)?;
+    let local = read_local(cli, args, &target, &out, p)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -825,12 +825,26 @@ struct LocalSide {
 }
 
 /// Reads the output folder `out` with the target's include/exclude globs and header rules.
-fn read_local(cli: &Cli, args: &PublishArgs, target: &DeployTarget, out: &Path) -> Result<LocalSide, Errors> {
+fn read_local(
+    cli: &Cli,
+    args: &PublishArgs,
+    target: &DeployTarget,
+    out: &Path,
+    p: &Printer,
+) -> Result<LocalSide, Errors> {
     let shown = cli.config.display().to_string();
     let in_target = |e: String| Diagnostic::new(&shown, format!("deploy target `{}`: {e}", target.name));
     let filter = headers::PathFilter::new(&target.include, &target.exclude).map_err(in_target)?;
     let rules = headers::HeaderRules::new(&target.rules).map_err(in_target)?;
-    let files = local::scan(out, &filter, &rules)?;
+    let read = Instant::now();
+    let local::LocalScan { files, hashed } = local::scan(out, &filter, &rules)?;
+    p.detail(format!(
+        "Read {} files of `{}` in {} ms: {hashed} hashed, {} known from the build's record",
+        files.len(),
+        out.strip_prefix(".").unwrap_or(out).display(),
+        read.elapsed().as_millis(),
+        files.len() - hashed,
+    ));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -301,6 +301,82 @@ fn a_second_publish_without_changes_makes_no_put_delete_or_invalidation() {
     assert_eq!(d.s3.writes(), []);
 }
 
+/// From a `-v` publish: how many files it read, and how many of them it hashed.
+fn read_and_hashed(out: &str) -> (usize, usize) {
+    let line = out.lines().find(|l| l.starts_with("Read ")).expect(out);
+    let number = |s: &str| s.split(' ').next().unwrap().parse().unwrap();
+    let (_, hashed) = line.split_once(": ").unwrap();
+    (number(&line["Read ".len()..]), number(hashed))
+}
+
+#[test]
+fn a_publish_after_a_build_hashes_only_the_files_the_build_s_record_does_not_vouch_for() {
+    use std::io::Write;
+    let d = Deploy::new("");
+    d.build();
+    let n = d.local().len();
+    assert_eq!(read_and_hashed(&d.publish(&["-v"])), (n, 0));
+
+    // Touched (a new mtime, same bytes): that file is hashed again, and nothing goes up.
+    let touched = d.site.path("public/docs/a/index.html");
+    std::fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 1), "{out}");
+    assert_eq!(d.s3.writes(), []);
+
+    // Rewritten behind the record's back with other bytes of the same size, in place with
+    // its mtime put back, and through a rename (a new inode) with its mtime put back: the
+    // ctime and the inode show it, so both are hashed and uploaded.
+    let mut changed = Vec::new();
+    for (rel, in_place) in [("posts/post-1/index.html", true), ("posts/post-3/index.html", false)] {
+        let p = d.site.path(&format!("public/{rel}"));
+        let old = std::fs::read(&p).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        let new = String::from_utf8(old.clone()).unwrap().replacen("Post", "Tsop", 1);
+        assert_eq!(new.len(), old.len());
+        let f = if in_place {
+            let mut f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.write_all(new.as_bytes()).unwrap();
+            f
+        } else {
+            let tmp = d.site.path("public/posts/new.tmp");
+            std::fs::write(&tmp, &new).unwrap();
+            std::fs::rename(&tmp, &p).unwrap();
+            std::fs::File::options().write(true).open(&p).unwrap()
+        };
+        f.set_modified(mtime).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), old.len() as u64);
+        changed.push(rel.to_string());
+    }
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 3), "{out}");
+    assert_eq!(d.uploaded(), changed, "{out}");
+    assert_eq!(d.remote(), d.local());
+
+    // A corrupt record vouches for nothing: every file is hashed, nothing goes up.
+    let record = d.site.path(".public.sitegen-record");
+    let mut bytes = std::fs::read(&record).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x01;
+    std::fs::write(&record, bytes).unwrap();
+    d.s3.clear_log();
+    assert_eq!(read_and_hashed(&d.publish(&["-v"])), (n, n));
+    assert_eq!(d.s3.writes(), []);
+    // A rebuild writes a good record again (the rewritten pages go back to the built bytes).
+    d.build();
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 0), "{out}");
+    assert_eq!(d.uploaded(), changed, "{out}");
+}
+
 #[test]
 fn one_edited_page_uploads_it_and_the_pages_listing_it_and_invalidates_only_their_paths() {
     let d = Deploy::new("");
