@@ -734,7 +734,7 @@ impl Locked<'_> {
         let mut fresh = !look_again;
         loop {
             if !fresh {
-                let (index, warning) = publish::read_remote(self.store).await?;
+                let (index, warning) = publish::read_remote(self.store, &self.local.partitions).await?;
                 self.p.warnings(&warning.into_iter().collect::<Vec<_>>());
                 plan = plan::plan(&self.local.files, &index, &self.local.filter, &self.local.settings);
                 if nothing_to_do(&plan, self.target, self.start, self.p) {
@@ -822,6 +822,8 @@ struct LocalSide {
     filter: headers::PathFilter,
     files: Vec<publish::LocalFile>,
     settings: plan::PlanSettings,
+    /// How the bucket is listed: cut at the local keys, which it normally holds.
+    partitions: Vec<publish::listing::Partition>,
 }
 
 /// Reads the output folder `out` with the target's include/exclude globs and header rules.
@@ -850,10 +852,24 @@ fn read_local(
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let settings = publish::settings(target, args.force, args.max_deletes, now);
+    // Keys per LIST partition; `SITEGEN_LIST_PARTITION` (0: one sequential listing) lets the
+    // tests cut small sites into many partitions.
+    let per = std::env::var("SITEGEN_LIST_PARTITION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(publish::listing::PER_PARTITION);
+    let keys: Vec<String> = files.iter().map(|f| format!("{}{}", target.prefix, f.path)).collect();
+    let partitions = publish::listing::partitions(&keys, per);
+    let n = partitions.len();
+    p.detail(format!(
+        "Listing the bucket in {n} part{} at once",
+        if n == 1 { "" } else { "s" }
+    ));
     Ok(LocalSide {
         filter,
         files,
         settings,
+        partitions,
     })
 }
 
@@ -866,7 +882,7 @@ async fn plan_remote(target: &DeployTarget, local: &LocalSide, p: &Printer) -> R
     let sdk = publish::sdk_config(target).await;
     let mut store = S3Store::connect(target, &sdk).await?;
     store.verbose = p.verbose;
-    let (index, warning) = publish::read_remote(&store).await?;
+    let (index, warning) = publish::read_remote(&store, &local.partitions).await?;
     p.warnings(&warning.into_iter().collect::<Vec<_>>());
     let plan = plan::plan(&local.files, &index, &local.filter, &local.settings);
     let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| {

@@ -88,9 +88,11 @@ fn a_publish_takes_the_lock_checks_the_server_and_releases_it() {
     let d = Deploy::new("");
     d.build();
     d.publish(&[]);
-    // The lock is created, the server shown to refuse writes whose condition fails, the
+    // The state object is asked for (at the same time as the LIST, so also when there is
+    // none), the lock created, the server shown to refuse writes whose condition fails, the
     // state written over nothing and then over the intent's ETag, the lock deleted.
     insta::assert_snapshot!(own_requests(&d.s3), @r#"
+    GetObject     .sitegen-state.json  unconditional                      404
     PutObject     .sitegen-lock.json   If-None-Match: *                   200
     PutObject     .sitegen-lock.json   If-None-Match: *                   412
     PutObject     .sitegen-lock.json   If-Match: "sitegen-lock-probe"     412

@@ -12,12 +12,17 @@
 //! connections closed without an answer (before or after the request is carried out), cut
 //! in the middle of the request's or the answer's body, slow answers, and a request held
 //! until the test has killed the client ([`Fault::Hold`]).
+//!
+//! For the publish benchmark (`examples/s3_server.rs`), the layer can also add a latency to
+//! every answer ([`S3Server::set_latency`], as a distant S3 region would), and the store can
+//! answer ListObjectsV2 from one walk of the bucket's folder ([`S3Server::set_fast_list`]),
+//! with s3s-fs's answers (a test checks that) but without its cost per file.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -129,6 +134,9 @@ struct Store {
     fs: s3s_fs::FileSystem,
     conditions: Conditions,
     serial: tokio::sync::Mutex<()>,
+    /// Where s3s-fs keeps the buckets, for [`fast_list`].
+    root: PathBuf,
+    fast_list: Arc<AtomicBool>,
 }
 
 macro_rules! store_impl {
@@ -140,6 +148,17 @@ macro_rules! store_impl {
                     self.fs.$name(req).await
                 }
             )*
+
+            async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+                if !self.fast_list.load(Ordering::SeqCst) || req.input.delimiter.is_some() {
+                    return self.fs.list_objects_v2(req).await;
+                }
+                let root = self.root.clone();
+                tokio::task::spawn_blocking(move || fast_list(&root, req.input))
+                    .await
+                    .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?
+                    .map(S3Response::new)
+            }
 
             async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
                 if req.input.if_match.is_none() && req.input.if_none_match.is_none() {
@@ -177,13 +196,79 @@ store_impl! {
     head_object: HeadObjectInput => HeadObjectOutput,
     list_buckets: ListBucketsInput => ListBucketsOutput,
     list_objects: ListObjectsInput => ListObjectsOutput,
-    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
     create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
     upload_part: UploadPartInput => UploadPartOutput,
     upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
     list_parts: ListPartsInput => ListPartsOutput,
     complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
     abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
+}
+
+/// ListObjectsV2 without a delimiter, as s3s-fs 0.14.1 answers it (keys after the later of
+/// `StartAfter` and the continuation token, sorted, `max-keys` at a time, the last key as the
+/// next token), from one blocking walk of the bucket's folder. s3s-fs itself walks it with
+/// one blocking-pool round trip per file for every page, about a second per page at 10,000
+/// objects on this machine: far slower than S3, so a benchmark of round trips would measure
+/// that walk instead.
+fn fast_list(root: &std::path::Path, input: ListObjectsV2Input) -> S3Result<ListObjectsV2Output> {
+    let dir = root.join(&input.bucket);
+    if !dir.is_dir() {
+        return Err(s3s::s3_error!(NoSuchBucket));
+    }
+    let prefix = input.prefix.as_deref().unwrap_or("").trim_start_matches('/');
+    let after = match (input.continuation_token.as_deref(), input.start_after.as_deref()) {
+        (Some(ct), Some(sa)) => Some(ct.max(sa)),
+        (ct, sa) => ct.or(sa),
+    };
+    let max_keys = input.max_keys.unwrap_or(1000);
+    let mut objects: Vec<Object> = Vec::new();
+    for e in walkdir::WalkDir::new(&dir).min_depth(1) {
+        let e = e.map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(&dir).expect("under the bucket");
+        let Some(key) = rel
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<&str>>>()
+            .map(|parts| parts.join("/"))
+        else {
+            continue;
+        };
+        if !key.starts_with(prefix) || after.is_some_and(|a| key.as_str() <= a) {
+            continue;
+        }
+        let meta = e.metadata().map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        objects.push(Object {
+            key: Some(key),
+            last_modified: meta.modified().ok().map(Timestamp::from),
+            size: Some(meta.len() as i64),
+            ..Default::default()
+        });
+    }
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
+    let take = usize::try_from(max_keys).unwrap_or(1000);
+    let is_truncated = take > 0 && objects.len() > take;
+    objects.truncate(take);
+    let next_continuation_token = if is_truncated {
+        objects.last().and_then(|o| o.key.clone())
+    } else {
+        None
+    };
+    Ok(ListObjectsV2Output {
+        key_count: Some(objects.len() as i32),
+        max_keys: Some(max_keys),
+        is_truncated: Some(is_truncated),
+        contents: (!objects.is_empty()).then_some(objects),
+        continuation_token: input.continuation_token,
+        next_continuation_token,
+        encoding_type: input.encoding_type,
+        name: Some(input.bucket),
+        prefix: input.prefix,
+        start_after: input.start_after,
+        ..Default::default()
+    })
 }
 
 #[derive(Clone)]
@@ -196,6 +281,8 @@ struct Layer {
     fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
     count: Arc<AtomicUsize>,
     hold: Arc<Hold>,
+    /// Microseconds every answer waits before it is sent.
+    latency: Arc<AtomicU64>,
 }
 
 fn classify(method: &http::Method, query: &str) -> &'static str {
@@ -399,6 +486,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
         let fault = self.fault_for(n, op, &key);
         let layer = self.clone();
         Box::pin(async move {
+            let latency = layer.latency.load(Ordering::SeqCst);
+            if latency > 0 {
+                tokio::time::sleep(Duration::from_micros(latency)).await;
+            }
             let inner = layer.inner.clone();
             let call = |req| async move { hyper::service::Service::call(&inner, req).await };
             let resp = match fault {
@@ -458,6 +549,9 @@ pub struct S3Server {
     fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
     count: Arc<AtomicUsize>,
     hold: Arc<Hold>,
+    #[allow(dead_code)] // for `examples/s3_server.rs`, which includes this file
+    latency: Arc<AtomicU64>,
+    fast_list: Arc<AtomicBool>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -488,10 +582,13 @@ impl S3Server {
             .enable_all()
             .build()
             .unwrap();
+        let fast_list = Arc::new(AtomicBool::new(false));
         let store = Store {
             fs: s3s_fs::FileSystem::new(&root).unwrap(),
             conditions,
             serial: tokio::sync::Mutex::new(()),
+            root: root.clone(),
+            fast_list: fast_list.clone(),
         };
         let mut b = S3ServiceBuilder::new(store);
         b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -503,6 +600,7 @@ impl S3Server {
             fired: Arc::default(),
             count: Arc::default(),
             hold: Arc::default(),
+            latency: Arc::default(),
         };
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
@@ -533,8 +631,23 @@ impl S3Server {
             fired: layer.fired.clone(),
             count: layer.count.clone(),
             hold: layer.hold.clone(),
+            latency: layer.latency.clone(),
+            fast_list,
             runtime: Some(runtime),
         }
+    }
+
+    /// Makes every request wait `latency` before it is carried out and answered, as a
+    /// distant region's round trip would.
+    #[allow(dead_code)] // for `examples/s3_server.rs`, which includes this file
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency.store(latency.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// Answers ListObjectsV2 without a delimiter from one walk of the bucket's folder
+    /// ([`fast_list`]) instead of s3s-fs's walk with a blocking-pool round trip per file.
+    pub fn set_fast_list(&self, fast: bool) {
+        self.fast_list.store(fast, Ordering::SeqCst);
     }
 
     /// Every request since the start (or the last [`S3Server::clear_log`]).
