@@ -46,18 +46,18 @@ fn io_diag(p: &Path, what: &str, e: impl std::fmt::Display) -> Diagnostic {
 
 /// Every publishable file under `dir`, sorted by path.
 pub fn scan(dir: &Path, filter: &PathFilter, rules: &HeaderRules) -> Result<LocalScan, Diagnostic> {
+    read(dir, list(dir, filter)?, rules)
+}
+
+/// The output-relative paths of the publishable files under `dir` (what the LIST partitions
+/// are cut at: known before any file is read).
+pub fn list(dir: &Path, filter: &PathFilter) -> Result<Vec<String>, Diagnostic> {
     if !dir.is_dir() {
         return Err(Diagnostic::new(
             dir.display().to_string(),
             "the output folder does not exist: run `sitegen build` first, or `sitegen publish --build`",
         ));
     }
-    let manifest_path = dir.join(MANIFEST);
-    let immutable = match std::fs::read(&manifest_path) {
-        Ok(bytes) => fingerprinted(&bytes).map_err(|e| io_diag(&manifest_path, "read the asset manifest", e))?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeSet::new(),
-        Err(e) => return Err(io_diag(&manifest_path, "read", e)),
-    };
     let mut paths = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| io_diag(dir, "list the output folder", e))?;
@@ -76,6 +76,17 @@ pub fn scan(dir: &Path, filter: &PathFilter, rules: &HeaderRules) -> Result<Loca
             paths.push(rel);
         }
     }
+    Ok(paths)
+}
+
+/// The files at `paths` (from [`list`]) under `dir`, with their sha256, size and headers.
+pub fn read(dir: &Path, paths: Vec<String>, rules: &HeaderRules) -> Result<LocalScan, Diagnostic> {
+    let manifest_path = dir.join(MANIFEST);
+    let immutable = match std::fs::read(&manifest_path) {
+        Ok(bytes) => fingerprinted(&bytes).map_err(|e| io_diag(&manifest_path, "read the asset manifest", e))?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeSet::new(),
+        Err(e) => return Err(io_diag(&manifest_path, "read", e)),
+    };
     let record = OutputRecord::read(dir);
     let read: Vec<(LocalFile, bool)> = paths
         .into_par_iter()
