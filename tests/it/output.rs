@@ -249,3 +249,50 @@ fn every_build_records_each_output_s_sha256_beside_the_output_folder() {
     assert_eq!(again, inodes);
     assert_eq!(record(&site), expected);
 }
+
+#[test]
+fn build_watch_keeps_the_record_current_file_by_file() {
+    let site = TestSite::fixture("blog");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+        .current_dir(site.root())
+        .args(["build", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let watching = lines
+        .find(|l| l.as_ref().unwrap().starts_with("Watching"))
+        .unwrap()
+        .unwrap();
+    assert!(watching.starts_with("Watching"), "{watching}");
+    std::thread::spawn(move || for _ in lines {});
+    let current = |site: &TestSite| {
+        let files = snapshot_dir(&site.path("public"));
+        let expected: std::collections::BTreeMap<String, (String, bool)> = files
+            .iter()
+            .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
+            .collect();
+        record(site) == expected
+    };
+    assert!(current(&site));
+    site.edit(
+        "site/content/docs/a.md",
+        "First doc.",
+        "First doc, edited while watching.",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = site.path("public/docs/a/index.html");
+    let edited = || {
+        std::fs::read_to_string(&page)
+            .unwrap_or_default()
+            .contains("edited while watching")
+    };
+    while !(edited() && current(&site)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(edited(), "the edit was never written");
+    assert!(current(&site), "the record does not vouch for the output as written");
+}
