@@ -7,14 +7,17 @@
 //! An entry vouches for a file only while the file's metadata is still exactly what was
 //! recorded: any write, truncation, replacement (`sed -i`, an editor's save, another build
 //! tool) or `touch` changes the ctime, and most change the mtime or inode too, so such a file
-//! is hashed again. A file changed in the same clock tick as the recording could keep its
-//! timestamps; the writer therefore leaves out (or waits out) every file whose ctime is not
-//! older than the moment recording began, as Git does for its "racily clean" index entries.
-//! A missing, truncated or otherwise corrupt record is no record at all (a checksum covers
-//! the whole file), so bad input costs hashing time, never a wrong "unchanged".
+//! is hashed again. A file changed later but in the same tick of the file system's clock as
+//! its recorded ctime would keep it (Git's "racily clean" index entries), so the writer
+//! reads that clock before stamping and stamps again, once the clock has moved past them,
+//! the files whose ctime is not older than that reading: every change after the write then
+//! gets a later ctime than the one recorded. (Like the swap, this assumes that nothing else
+//! writes into the output folder while sitegen writes it.) A missing, truncated or otherwise
+//! corrupt record is no record at all (a checksum covers the whole file), so bad input costs
+//! hashing time, never a wrong "unchanged".
 //!
-//! The format is one line per file, sorted by path, tab-separated (compact at a million files,
-//! and appendable without a JSON parser):
+//! The format is one line per file, sorted by path, tab-separated (compact at a million
+//! files, and read without a JSON parser):
 //!
 //! ```text
 //! sitegen-output-record 1
@@ -237,8 +240,8 @@ impl FsClock {
 /// Records `written` (output-relative paths under `out` and the sha256 of the bytes just
 /// written or linked there) as they are on disk now, with the entries of `kept` as they
 /// were, and replaces the record of `out` with the result, atomically. Files whose ctime is
-/// not older than the moment this began are looked at again once the clock has moved on,
-/// and left out if they are still changing.
+/// not older than the moment this began are stamped again once the clock has moved past
+/// them, and left out if they changed meanwhile.
 pub fn write<'a>(
     out: &Path,
     written: impl IntoIterator<Item = (&'a str, [u8; 32])>,
