@@ -288,7 +288,10 @@ fn record_into(out: &Path, tmp: &Path, written: Vec<(&str, [u8; 32])>, mut recor
     {
         let moved_on = clock.after(latest)?;
         for (rel, _, s) in stamped.iter_mut().filter(|(_, _, s)| racy(s)) {
-            *s = stamp(rel).filter(|s| s.ctime < moved_on);
+            // Unchanged since the first look, and older than the clock now: a later change
+            // gets a later ctime.
+            let again = stamp(rel);
+            *s = again.filter(|a| Some(*a) == *s && a.ctime < moved_on);
         }
     }
     for (rel, sha256, s) in stamped {
