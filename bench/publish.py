@@ -15,10 +15,18 @@ For each: wall time, and the requests the server saw, by operation. This is a be
 a test: nothing asserts on the figures. Results are printed and written to
 bench/target-publish/results.md.
 
+With `--latency MS`, only sitegen runs: the initial upload goes to a plain server, which is
+then restarted on the same files with every request delayed by MS milliseconds (a round
+trip to a distant S3 region) and ListObjectsV2 answered from one walk of the bucket
+(`--fast-list`: s3s-fs's own listing costs about a second per page at 10,000 objects, far
+more than S3's, and would be what is measured); then the no-op and the one-page edit (a
+different page each time, rebuilt) are timed, median of 3 each. Results go to bench/target-publish/results-latency.md.
+
 Usage:
   python3 bench/publish.py                 # 10,000 files, debug build of sitegen
   python3 bench/publish.py --release       # release build (slower to compile, faster to hash)
   python3 bench/publish.py --pages 500     # smaller site (smoke test)
+  python3 bench/publish.py --latency 150   # sitegen only, 150 ms added to every request
 Needs: cargo, python3 with venv (awscli is installed into bench/target-publish/venv).
 """
 
@@ -106,21 +114,21 @@ def generate(site: Path, pages: int):
         )
 
 
-def edit_one_page(site: Path):
-    p = site / "site" / "content" / "blog" / "post-05000.md"
-    if not p.exists():
-        p = sorted((site / "site" / "content" / "blog").glob("post-*.md"))[len(list((site / "site" / "content" / "blog").glob("post-*.md"))) // 2]
+def edit_one_page(site: Path, which: int = 0):
+    """Edits a page in the middle of the blog (`which` picks another one each time)."""
+    posts = sorted((site / "site" / "content" / "blog").glob("post-*.md"))
+    p = posts[(len(posts) // 2 + 101 * which) % len(posts)]
     p.write_text(p.read_text().replace("Paragraph 0", "Paragraph zero (edited)"))
 
 
 class Server:
-    def __init__(self, exe: Path):
+    def __init__(self, exe: Path, extra=(), fresh=True):
         self.root = WORK / "s3"
         self.log = WORK / "s3.log"
-        if self.root.exists():
+        if fresh and self.root.exists():
             shutil.rmtree(self.root)
         self.proc = subprocess.Popen(
-            [str(exe), "--root", str(self.root), "--port", str(PORT), "--log", str(self.log)],
+            [str(exe), "--root", str(self.root), "--port", str(PORT), "--log", str(self.log), *extra],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -174,6 +182,41 @@ def scenarios(tool: str, publish, build, site: Path, server: Server, pages: int)
     return rows
 
 
+def latency_scenarios(sitegen: Path, s3_server: Path, site: Path, pages: int, latency: int) -> list[tuple]:
+    """Initial upload without latency; no-op and one page with `latency` ms per request."""
+    build = lambda: sh([str(sitegen), "--root", str(site), "build", "-q"])
+    publish = [str(sitegen), "publish", "-q"]
+    generate(site, pages)
+    build()
+    files = sum(1 for p in (site / "public").rglob("*") if p.is_file())
+    server = Server(s3_server)
+    try:
+        server.requests()
+        t = timed(publish, site)
+        rows = [("sitegen publish", "initial (no latency)", files, t, server.requests())]
+    finally:
+        server.stop()
+    server = Server(s3_server, ["--latency", str(latency), "--fast-list"], fresh=False)
+    try:
+        server.requests()
+        times, reqs = [], None
+        for _ in range(3):
+            times.append(timed(publish, site))
+            reqs = server.requests()
+        rows.append(("sitegen publish", f"no-op, {latency} ms a request", files, statistics.median(times), reqs))
+        times = []
+        for which in range(3):
+            edit_one_page(site, which)
+            build()
+            server.requests()
+            times.append(timed(publish, site))
+            reqs = server.requests()
+        rows.append(("sitegen publish", f"one page, {latency} ms a request", files, statistics.median(times), reqs))
+    finally:
+        server.stop()
+    return rows
+
+
 def fmt(c: collections.Counter) -> str:
     total = sum(c.values())
     parts = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
@@ -184,11 +227,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=9_780, help="pages to generate (default: 10,000 output files)")
     ap.add_argument("--release", action="store_true", help="benchmark a release build of sitegen")
+    ap.add_argument("--latency", type=int, default=0, metavar="MS",
+                    help="sitegen only: no-op and one-page publishes with MS milliseconds added to every request")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     sitegen, s3_server = binaries(args.release)
-    aws = awscli()
     site = WORK / "site"
+    if args.latency:
+        rows = latency_scenarios(sitegen, s3_server, site, args.pages, args.latency)
+        out = [
+            f"Site: {rows[0][2]} files. sitegen: {'release' if args.release else 'debug'} build. "
+            f"Server: s3s-fs 0.14.1 on 127.0.0.1 (SigV4), {args.latency} ms added to every request, "
+            f"LIST from one walk (--fast-list). Machine: {os.cpu_count()} cores.",
+            "",
+            "| tool | scenario | time | requests (by operation) |",
+            "|------|----------|-----:|--------------------------|",
+        ]
+        for tool, scen, _, t, reqs in rows:
+            out.append(f"| {tool} | {scen} | {t:.2f} s | {fmt(reqs)} |")
+        text = "\n".join(out) + "\n"
+        (WORK / "results-latency.md").write_text(text)
+        print(text)
+        return
+    aws = awscli()
     build = lambda: sh([str(sitegen), "--root", str(site), "build", "-q"])
     rows = []
     for tool, publish in [

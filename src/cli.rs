@@ -614,7 +614,6 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
     let start = Instant::now();
     let (config, target) = publish_target(cli, args, p)?;
     let out = cli.root.join(&config.output_dir);
-    let local = read_local(cli, args, &target, &out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -622,7 +621,7 @@ fn cmd_publish(cli: &Cli, args: &PublishArgs, p: &Printer) -> Result<(), Errors>
     // Planned without the lock: a publish with nothing to do takes none (and costs only the
     // LIST and the state GET). One that changes the bucket locks it, and the state write's
     // compare-and-swap tells it whether another publish changed the bucket meanwhile.
-    let (plan, store, cdn, lock_listed) = runtime.block_on(plan_remote(&target, &local, p))?;
+    let (local, (plan, store, cdn, lock_listed)) = read_and_plan(cli, args, &target, &out, p, &runtime)?;
 
     if args.dry_run {
         let _ = write!(std::io::stdout(), "{}", plan.table());
@@ -734,7 +733,7 @@ impl Locked<'_> {
         let mut fresh = !look_again;
         loop {
             if !fresh {
-                let (index, warning) = publish::read_remote(self.store).await?;
+                let (index, warning) = publish::read_remote(self.store, &self.local.partitions).await?;
                 self.p.warnings(&warning.into_iter().collect::<Vec<_>>());
                 plan = plan::plan(&self.local.files, &index, &self.local.filter, &self.local.settings);
                 if nothing_to_do(&plan, self.target, self.start, self.p) {
@@ -822,45 +821,96 @@ struct LocalSide {
     filter: headers::PathFilter,
     files: Vec<publish::LocalFile>,
     settings: plan::PlanSettings,
+    /// How the bucket is listed: cut at the local keys, which it normally holds.
+    partitions: Vec<publish::listing::Partition>,
 }
 
-/// Reads the output folder `out` with the target's include/exclude globs and header rules.
-fn read_local(cli: &Cli, args: &PublishArgs, target: &DeployTarget, out: &Path) -> Result<LocalSide, Errors> {
+/// Reads the output folder `out` (with the target's include/exclude globs and header rules)
+/// and the bucket, both at once: the bucket's LIST needs only the output's file names, so it
+/// goes out while the files are read (and hashed where the output record does not vouch for
+/// them). Then plans.
+fn read_and_plan(
+    cli: &Cli,
+    args: &PublishArgs,
+    target: &DeployTarget,
+    out: &Path,
+    p: &Printer,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(LocalSide, Remote), Errors> {
     let shown = cli.config.display().to_string();
     let in_target = |e: String| Diagnostic::new(&shown, format!("deploy target `{}`: {e}", target.name));
     let filter = headers::PathFilter::new(&target.include, &target.exclude).map_err(in_target)?;
     let rules = headers::HeaderRules::new(&target.rules).map_err(in_target)?;
-    let files = local::scan(out, &filter, &rules)?;
+    let paths = local::list(out, &filter)?;
+    // Keys per LIST partition; `SITEGEN_LIST_PARTITION` (0: one sequential listing) lets the
+    // tests cut small sites into many partitions.
+    let per = std::env::var("SITEGEN_LIST_PARTITION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(publish::listing::PER_PARTITION);
+    let keys: Vec<String> = paths.iter().map(|path| format!("{}{path}", target.prefix)).collect();
+    let partitions = publish::listing::partitions(&keys, per);
+    drop(keys);
+    let (scanned, remote) = std::thread::scope(|s| {
+        let reading = s.spawn(|| {
+            let start = Instant::now();
+            (local::read(out, paths, &rules), start.elapsed())
+        });
+        let remote = runtime.block_on(read_remote_side(target, &partitions, p));
+        (
+            reading.join().expect("reading the output folder does not panic"),
+            remote,
+        )
+    });
+    let (local::LocalScan { files, hashed }, took) = (scanned.0?, scanned.1);
+    p.detail(format!(
+        "Read {} files of `{}` in {} ms: {hashed} hashed, {} known from the build's record",
+        files.len(),
+        out.strip_prefix(".").unwrap_or(out).display(),
+        took.as_millis(),
+        files.len() - hashed,
+    ));
+    let n = partitions.len();
+    p.detail(format!(
+        "Listed the bucket in {n} part{} at once",
+        if n == 1 { "" } else { "s" }
+    ));
+    let (store, index, cdn) = remote?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let settings = publish::settings(target, args.force, args.max_deletes, now);
-    Ok(LocalSide {
+    let local = LocalSide {
+        settings: publish::settings(target, args.force, args.max_deletes, now),
         filter,
         files,
-        settings,
-    })
+        partitions,
+    };
+    let plan = plan::plan(&local.files, &index, &local.filter, &local.settings);
+    Ok((local, (plan, Arc::new(store), cdn, index.lock_listed)))
 }
 
 /// The plan, the clients that apply it, and whether the LIST showed a lock.
 type Remote = (PublishPlan, Arc<S3Store>, Option<Invalidator>, bool);
 
-/// Reads the bucket (warning about an unreadable state object) and plans against it; with the
-/// clients that apply the plan.
-async fn plan_remote(target: &DeployTarget, local: &LocalSide, p: &Printer) -> Result<Remote, Diagnostic> {
+/// Reads the bucket in `partitions` (warning about an unreadable state object); with the
+/// clients that apply a plan.
+async fn read_remote_side(
+    target: &DeployTarget,
+    partitions: &[publish::listing::Partition],
+    p: &Printer,
+) -> Result<(S3Store, plan::RemoteIndex, Option<Invalidator>), Diagnostic> {
     let sdk = publish::sdk_config(target).await;
     let mut store = S3Store::connect(target, &sdk).await?;
     store.verbose = p.verbose;
-    let (index, warning) = publish::read_remote(&store).await?;
+    let (index, warning) = publish::read_remote(&store, partitions).await?;
     p.warnings(&warning.into_iter().collect::<Vec<_>>());
-    let plan = plan::plan(&local.files, &index, &local.filter, &local.settings);
     let cdn = (!target.cloudfront_distribution_ids.is_empty()).then(|| {
         let mut i = Invalidator::new(&sdk);
         i.verbose = p.verbose;
         i
     });
-    Ok((plan, Arc::new(store), cdn, index.lock_listed))
+    Ok((store, index, cdn))
 }
 
 /// On a terminal, asks before deleting (unless `--yes`); any answer but yes cancels the run.

@@ -2,6 +2,9 @@
 //! output folder and swapped in with two renames, so a reader (or a sync tool) never sees half
 //! a site, and a failure leaves the old output as it was. Files whose bytes did not change are
 //! hard-linked from the old output instead of rewritten, so they keep their mtime and inode.
+//! After each write, [`record`] notes every file's sha256 and metadata beside the folder.
+
+pub mod record;
 
 use std::fs;
 use std::io;
@@ -12,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::build::{BuildPlan, OutputFile, OutputSink};
 use crate::error::Diagnostic;
+use record::OutputRecord;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -35,9 +39,14 @@ fn io_diag(p: &Path, what: &str, e: io::Error) -> Diagnostic {
     Diagnostic::new(p.display().to_string(), format!("cannot {what}: {e}"))
 }
 
-fn same_bytes(old: &Path, new: &[u8]) -> bool {
+/// Whether the old output's file at `rel` has `new`'s bytes: known without reading it when
+/// the old output's record vouches for it.
+fn same_bytes(old: &Path, rel: &str, new: &OutputFile, record: &OutputRecord) -> bool {
     match fs::metadata(old) {
-        Ok(m) if m.is_file() && m.len() == new.len() as u64 => fs::read(old).map(|b| b == new).unwrap_or(false),
+        Ok(m) if m.is_file() && m.len() == new.bytes.len() as u64 => match record.vouches(rel, &m) {
+            Some(sha256) => sha256 == new.sha256,
+            None => fs::read(old).map(|b| *b == *new.bytes).unwrap_or(false),
+        },
         _ => false,
     }
 }
@@ -55,6 +64,8 @@ pub fn write_to_disk(plan: &BuildPlan, out: &Path) -> Result<WriteStats, Diagnos
 pub struct Staging {
     out: PathBuf,
     tmp: PathBuf,
+    /// The old output's record, for [`same_bytes`].
+    record: OutputRecord,
     written: AtomicUsize,
     unchanged: AtomicUsize,
     finished: AtomicBool,
@@ -71,6 +82,7 @@ impl Staging {
         Ok(Staging {
             out: out.to_path_buf(),
             tmp,
+            record: OutputRecord::read(out),
             written: AtomicUsize::new(0),
             unchanged: AtomicUsize::new(0),
             finished: AtomicBool::new(false),
@@ -79,17 +91,17 @@ impl Staging {
 
     /// Puts one file in the new output: hard-linked from the old output when its bytes are
     /// the same (so it keeps its mtime and inode), else written.
-    fn put_bytes(&self, rel: &str, bytes: &[u8]) -> Result<(), Diagnostic> {
+    fn put_file(&self, rel: &str, file: &OutputFile) -> Result<(), Diagnostic> {
         let target = self.tmp.join(rel);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| io_diag(parent, "create folder", e))?;
         }
         let old = self.out.join(rel);
-        if same_bytes(&old, bytes) && fs::hard_link(&old, &target).is_ok() {
+        if same_bytes(&old, rel, file, &self.record) && fs::hard_link(&old, &target).is_ok() {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        fs::write(&target, bytes).map_err(|e| io_diag(&target, "write", e))?;
+        fs::write(&target, &file.bytes).map_err(|e| io_diag(&target, "write", e))?;
         self.written.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -99,7 +111,7 @@ impl Staging {
         plan.files
             .par_iter()
             .filter(|(_, f)| !f.streamed)
-            .try_for_each(|(rel, file)| self.put_bytes(rel, &file.bytes))?;
+            .try_for_each(|(rel, file)| self.put_file(rel, file))?;
         let (out, tmp) = (&self.out, &self.tmp);
         let mut stats = WriteStats {
             written: self.written.load(Ordering::Relaxed),
@@ -129,13 +141,19 @@ impl Staging {
             fs::rename(tmp, out).map_err(|e| io_diag(out, "move the new output in place", e))?;
             self.finished.store(true, Ordering::SeqCst);
         }
+        // After the old output is gone: unlinking it changed the ctime of every file kept.
+        record::write(
+            out,
+            plan.files.iter().map(|(rel, f)| (rel.as_str(), f.sha256)),
+            OutputRecord::default(),
+        )?;
         Ok(stats)
     }
 }
 
 impl OutputSink for Staging {
     fn put(&self, path: &str, file: &OutputFile) -> Result<(), Diagnostic> {
-        self.put_bytes(path, &file.bytes)
+        self.put_file(path, file)
     }
 }
 
@@ -198,7 +216,7 @@ pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<Wri
         unchanged: new.files.len() - order.len(),
         ..WriteStats::default()
     };
-    for rel in order {
+    for &rel in &order {
         let file = &new.files[rel];
         let target = out.join(rel);
         if let Some(parent) = target.parent() {
@@ -223,6 +241,9 @@ pub fn write_changes(old: &BuildPlan, new: &BuildPlan, out: &Path) -> Result<Wri
             Err(e) => return Err(io_diag(&p, "remove", e)),
         }
     }
+    let mut kept = OutputRecord::read(out);
+    kept.retain(|rel| new.files.contains_key(rel));
+    record::write(out, order.iter().map(|rel| (*rel, new.files[*rel].sha256)), kept)?;
     Ok(stats)
 }
 

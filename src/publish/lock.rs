@@ -273,7 +273,8 @@ pub async fn clear_expired(store: &S3Store) -> Result<Found, Diagnostic> {
 
 /// Checks that the server refuses writes whose condition fails; one that accepts them would
 /// let two publishes "hold" the lock at once. The probes write the lock's own bytes again, so
-/// a server that ignores them changes nothing; its lock is then removed.
+/// a server that ignores them changes nothing; its lock is then removed. They are sent
+/// together: the server decides each on its own.
 async fn verify_conditions(
     store: &S3Store,
     record: &LockRecord,
@@ -291,8 +292,14 @@ async fn verify_conditions(
             "`If-Match` with an ETag the object does not have",
         ),
     ];
-    for (condition, what) in probes {
-        match store.put_lock(record.to_bytes(), &condition).await {
+    // Both at once (a round trip less); their answers are read in order.
+    let bytes = record.to_bytes();
+    let answers = tokio::join!(
+        store.put_lock(bytes.clone(), &probes[0].0),
+        store.put_lock(bytes, &probes[1].0)
+    );
+    for ((_, what), answer) in probes.iter().zip([answers.0, answers.1]) {
+        match answer {
             Err(WriteError::Conflict) => {}
             Ok(_) => {
                 let _ = store.delete_lock("").await;

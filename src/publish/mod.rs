@@ -12,11 +12,13 @@
 //! headers of every object it uploaded in `PREFIX.sitegen-state.json`, next to the size and
 //! ETag the upload produced. A listed object whose size and ETag match its record is known by
 //! content without a HEAD; anything else (unrecorded, or changed behind sitegen's back) is
-//! uploaded again. So a no-op publish of N files costs ceil(N/1000) LISTs and one GET.
+//! uploaded again. So a no-op publish of N files costs about N/950 LISTs and one GET, all
+//! sent at once ([`listing`]): about one round trip.
 
 pub mod apply;
 pub mod cloudfront;
 pub mod headers;
+pub mod listing;
 pub mod local;
 pub mod lock;
 pub mod plan;
@@ -109,20 +111,38 @@ pub async fn sdk_config(target: &crate::config::DeployTarget) -> aws_config::Sdk
     crate::aws::sdk_config(target.region.as_deref()).await
 }
 
-/// Lists the target's prefix and reads the state object into a [`plan::RemoteIndex`]. An
-/// unreadable state object is not fatal: it is ignored (every file is then uploaded again)
-/// and the returned warning says so.
+/// Lists the target's prefix in `partitions` ([`listing`]) and reads the state object into
+/// a [`plan::RemoteIndex`], the GET at the same time as the LISTs. An unreadable state object
+/// is not fatal: it is ignored (every file is then uploaded again) and the returned warning
+/// says so.
 pub async fn read_remote(
     store: &s3::S3Store,
+    partitions: &[listing::Partition],
 ) -> Result<(plan::RemoteIndex, Option<crate::error::Diagnostic>), crate::error::Diagnostic> {
-    let (listing, list_requests) = store.list().await?;
-    // The LIST shows whether there is a state object; without one there is nothing to GET
-    // (and a GET of a missing key may answer 403 rather than 404 under a prefix-scoped policy).
-    let stored = if listing.iter().any(|o| o.key == STATE_KEY) {
-        store.get_state().await?
-    } else {
-        store.expect_state(s3::Condition::Absent);
-        None
+    let getter = store.clone();
+    let state = tokio::spawn(async move { getter.get_state().await });
+    let (listing, list_requests) = match store.list(partitions).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            state.abort();
+            return Err(e);
+        }
+    };
+    let got = state.await.map_err(|e| {
+        crate::error::Diagnostic::new(
+            format!("s3://{}/{}{STATE_KEY}", store.bucket, store.prefix),
+            format!("cannot read the state object: {e}"),
+        )
+    })?;
+    // A failed GET matters only when the LIST shows a state object: a GET of a missing key
+    // may answer 403 rather than 404 under a prefix-scoped policy.
+    let stored = match got {
+        Ok(stored) => stored,
+        Err(_) if !listing.iter().any(|o| o.key == STATE_KEY) => {
+            store.expect_state(s3::Condition::Absent);
+            None
+        }
+        Err(e) => return Err(e),
     };
     let (state, warning) = match stored {
         None => (None, None),

@@ -42,8 +42,10 @@ pub struct RemoteIndex {
     pub objects: BTreeMap<String, RemoteEntry>,
     /// The state object as it was read (empty when there was none).
     pub state: PublishState,
-    /// LIST requests the index took, and whether a state object was found.
+    /// LIST requests the index took, GETs of the state object (sent whether or not the
+    /// LIST shows one), and whether a state object was found.
     pub list_requests: usize,
+    pub state_requests: usize,
     pub state_found: bool,
     /// Whether the LIST showed a lock object (a publish running, or one that died).
     pub lock_listed: bool,
@@ -81,6 +83,7 @@ impl RemoteIndex {
             objects,
             state,
             list_requests,
+            state_requests: 1,
             state_found,
             lock_listed,
         }
@@ -601,7 +604,7 @@ fn requests(
     settled.pending_invalidation.clear();
     let state_write = !uploads.is_empty() || !deletes.is_empty() || settled != remote.state;
     Requests {
-        index: remote.list_requests + usize::from(remote.state_found),
+        index: remote.list_requests + remote.state_requests,
         upload: uploads
             .iter()
             .map(|u| if u.parts > 1 { u.parts as usize + 2 } else { 1 })

@@ -1,4 +1,4 @@
-//! The S3 adapter: list a prefix, read and write the state object, upload a file (one PUT, or
+//! The S3 adapter: list a prefix (in partitions at once, [`super::listing`]), read and write the state object, upload a file (one PUT, or
 //! multipart above the threshold, streamed from disk either way), delete in batches. Every
 //! call goes through the SDK's standard retry (backoff with jitter on throttling, 5xx and
 //! timeouts). Errors become one [`Diagnostic`] naming the bucket and key, with the cause in
@@ -20,7 +20,10 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use base64::Engine as _;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
+use super::listing::{self, Partition};
 use super::plan::{RemoteObject, Upload, PAGE};
 use super::state::PublishState;
 use super::{LOCK_KEY, STATE_KEY};
@@ -107,8 +110,40 @@ impl S3Store {
         Diagnostic::new(at, format!("cannot {what}: {cause}"))
     }
 
-    /// Every object under the prefix (keys made relative to it), and the LIST requests it took.
-    pub async fn list(&self) -> Result<(Vec<RemoteObject>, usize), Diagnostic> {
+    /// Every object under the prefix (keys made relative to it), and the LIST requests it
+    /// took. The `partitions` ([`listing`]) are listed at once, up to
+    /// [`listing::CONCURRENCY`] at a time, and joined in order, which gives exactly the
+    /// keys of one sequential listing.
+    pub async fn list(&self, partitions: &[Partition]) -> Result<(Vec<RemoteObject>, usize), Diagnostic> {
+        if partitions.len() <= 1 {
+            return self
+                .list_partition(partitions.first().cloned().unwrap_or_default())
+                .await;
+        }
+        let permits = Arc::new(Semaphore::new(listing::CONCURRENCY));
+        let mut tasks = JoinSet::new();
+        for (i, p) in partitions.iter().cloned().enumerate() {
+            let (store, permits) = (self.clone(), permits.clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+                (i, store.list_partition(p).await)
+            });
+        }
+        let mut parts: Vec<Vec<RemoteObject>> = vec![Vec::new(); partitions.len()];
+        let mut requests = 0;
+        while let Some(done) = tasks.join_next().await {
+            // An error ends the listing; dropping `tasks` cancels the other partitions.
+            let (i, listed) = done.map_err(|e| self.diag(None, "list the bucket", e.to_string()))?;
+            let (objects, n) = listed?;
+            parts[i] = objects;
+            requests += n;
+        }
+        Ok((parts.into_iter().flatten().collect(), requests))
+    }
+
+    /// The objects of one partition, page after page while its pages end below its upper
+    /// boundary.
+    async fn list_partition(&self, p: Partition) -> Result<(Vec<RemoteObject>, usize), Diagnostic> {
         let mut out = Vec::new();
         let mut token = None;
         let mut requests = 0;
@@ -119,12 +154,17 @@ impl S3Store {
                 .bucket(&self.bucket)
                 .prefix(&self.prefix)
                 .max_keys(PAGE as i32)
+                .set_start_after(p.start_after.clone())
                 .set_continuation_token(token.take())
                 .send()
                 .await
                 .map_err(|e| self.diag(None, "list the bucket", describe(&e, &self.endpoint, self.verbose)))?;
             requests += 1;
-            for o in resp.contents() {
+            let objects = resp.contents();
+            let keys: Vec<&str> = objects.iter().map(|o| o.key().unwrap_or("")).collect();
+            let truncated = resp.is_truncated() == Some(true) && resp.next_continuation_token().is_some();
+            let (keep, more) = p.step(&keys, truncated);
+            for o in &objects[..keep] {
                 let Some(key) = o.key() else { continue };
                 // Defence in depth: a server that returns keys outside the prefix gets them ignored.
                 let Some(rel) = key.strip_prefix(self.prefix.as_str()) else {
@@ -136,10 +176,10 @@ impl S3Store {
                     etag: o.e_tag().unwrap_or("").to_string(),
                 });
             }
-            match resp.next_continuation_token() {
-                Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => break,
+            if !more {
+                break;
             }
+            token = resp.next_continuation_token().map(str::to_string);
         }
         Ok((out, requests))
     }

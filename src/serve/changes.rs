@@ -144,6 +144,7 @@ mod tests {
         assert!(!relevant(root, &ignored, Path::new("/site/site/content/.#a.md")));
         assert!(!relevant(root, &ignored, Path::new("/site/.git/index")));
         assert!(!relevant(root, &ignored, Path::new("/site/.public.sitegen-tmp-12/a")));
+        assert!(!relevant(root, &ignored, Path::new("/site/.public.sitegen-record")));
         assert!(!relevant(root, &ignored, Path::new("/elsewhere/a.md")));
         assert!(!relevant(root, &ignored, Path::new("/site/target/release/x")));
         assert!(!relevant(root, &ignored, Path::new("/site/node_modules/x/index.js")));

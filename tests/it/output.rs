@@ -11,7 +11,7 @@ fn assert_no_temporary_folders(site: &TestSite) {
     let leftovers: Vec<_> = std::fs::read_dir(site.root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("sitegen"))
+        .filter(|n| n.contains("sitegen") && n != ".public.sitegen-record")
         .collect();
     assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
 }
@@ -177,4 +177,122 @@ fn a_build_that_fails_while_streaming_leaves_public_and_no_temporary_folder() {
     assert!(stderr.contains("the output folder was left as it was"), "{stderr}");
     assert_eq!(snapshot_dir(&site.path("public")), before);
     assert_no_temporary_folders(&site);
+}
+
+/// The output record beside `public/`: path → (sha256 hex, whether it vouches for the file as
+/// it is now).
+fn record(site: &TestSite) -> std::collections::BTreeMap<String, (String, bool)> {
+    use sitegen::output::record::OutputRecord;
+    let out = site.path("public");
+    let r = OutputRecord::read(&out);
+    snapshot_dir(&out)
+        .keys()
+        .filter_map(|rel| {
+            let e = r.get(rel)?;
+            let meta = std::fs::symlink_metadata(out.join(rel)).unwrap();
+            Some((
+                rel.clone(),
+                (sitegen::paths::hex(&e.sha256), r.vouches(rel, &meta).is_some()),
+            ))
+        })
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sitegen::paths::hex(&sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn every_build_records_each_output_s_sha256_beside_the_output_folder() {
+    let site = TestSite::fixture("blog");
+    site.cmd(&["build", "-q"]).assert().success();
+    let files = snapshot_dir(&site.path("public"));
+    let expected: std::collections::BTreeMap<String, (String, bool)> = files
+        .iter()
+        .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
+        .collect();
+    assert_eq!(record(&site), expected);
+    assert!(site.path(".public.sitegen-record").is_file());
+
+    // A rebuild: the kept files are hard links to the old ones, with a new ctime (the link
+    // and the old folder's removal changed it); the record follows.
+    site.edit("site/content/docs/a.md", "First doc.", "First doc, edited.");
+    site.cmd(&["build", "-q"]).assert().success();
+    let files = snapshot_dir(&site.path("public"));
+    let expected: std::collections::BTreeMap<String, (String, bool)> = files
+        .iter()
+        .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
+        .collect();
+    assert_eq!(record(&site), expected);
+
+    // A corrupt record is no record: the next build compares bytes, as without one, keeps
+    // every unchanged file and writes a good record again.
+    let p = site.path(".public.sitegen-record");
+    let mut bytes = std::fs::read(&p).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    std::fs::write(&p, bytes).unwrap();
+    assert!(record(&site).is_empty());
+    let inodes: Vec<u64> = files
+        .keys()
+        .map(|rel| std::fs::metadata(site.path("public").join(rel)).unwrap().ino())
+        .collect();
+    let out = site.cmd(&["build"]).assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains(&format!("(0 written, {} unchanged, 0 removed)", files.len())));
+    let again: Vec<u64> = files
+        .keys()
+        .map(|rel| std::fs::metadata(site.path("public").join(rel)).unwrap().ino())
+        .collect();
+    assert_eq!(again, inodes);
+    assert_eq!(record(&site), expected);
+}
+
+#[test]
+fn build_watch_keeps_the_record_current_file_by_file() {
+    let site = TestSite::fixture("blog");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+        .current_dir(site.root())
+        .args(["build", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let watching = lines
+        .find(|l| l.as_ref().unwrap().starts_with("Watching"))
+        .unwrap()
+        .unwrap();
+    assert!(watching.starts_with("Watching"), "{watching}");
+    std::thread::spawn(move || for _ in lines {});
+    let current = |site: &TestSite| {
+        let files = snapshot_dir(&site.path("public"));
+        let expected: std::collections::BTreeMap<String, (String, bool)> = files
+            .iter()
+            .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
+            .collect();
+        record(site) == expected
+    };
+    assert!(current(&site));
+    site.edit(
+        "site/content/docs/a.md",
+        "First doc.",
+        "First doc, edited while watching.",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = site.path("public/docs/a/index.html");
+    let edited = || {
+        std::fs::read_to_string(&page)
+            .unwrap_or_default()
+            .contains("edited while watching")
+    };
+    while !(edited() && current(&site)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(edited(), "the edit was never written");
+    assert!(current(&site), "the record does not vouch for the output as written");
 }

@@ -301,6 +301,233 @@ fn a_second_publish_without_changes_makes_no_put_delete_or_invalidation() {
     assert_eq!(d.s3.writes(), []);
 }
 
+/// From a `-v` publish: how many files it read, and how many of them it hashed.
+fn read_and_hashed(out: &str) -> (usize, usize) {
+    let line = out.lines().find(|l| l.starts_with("Read ")).expect(out);
+    let number = |s: &str| s.split(' ').next().unwrap().parse().unwrap();
+    let (_, hashed) = line.split_once(": ").unwrap();
+    (number(&line["Read ".len()..]), number(hashed))
+}
+
+#[test]
+fn a_publish_after_a_build_hashes_only_the_files_the_build_s_record_does_not_vouch_for() {
+    use std::io::Write;
+    let d = Deploy::new("");
+    d.build();
+    let n = d.local().len();
+    assert_eq!(read_and_hashed(&d.publish(&["-v"])), (n, 0));
+
+    // Touched (a new mtime, same bytes): that file is hashed again, and nothing goes up.
+    let touched = d.site.path("public/docs/a/index.html");
+    std::fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 1), "{out}");
+    assert_eq!(d.s3.writes(), []);
+
+    // Rewritten behind the record's back with other bytes of the same size, in place with
+    // its mtime put back, and through a rename (a new inode) with its mtime put back: the
+    // ctime and the inode show it, so both are hashed and uploaded.
+    let mut changed = Vec::new();
+    for (rel, in_place) in [("posts/post-1/index.html", true), ("posts/post-3/index.html", false)] {
+        let p = d.site.path(&format!("public/{rel}"));
+        let old = std::fs::read(&p).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        let new = String::from_utf8(old.clone()).unwrap().replacen("Post", "Tsop", 1);
+        assert_eq!(new.len(), old.len());
+        let f = if in_place {
+            let mut f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.write_all(new.as_bytes()).unwrap();
+            f
+        } else {
+            let tmp = d.site.path("public/posts/new.tmp");
+            std::fs::write(&tmp, &new).unwrap();
+            std::fs::rename(&tmp, &p).unwrap();
+            std::fs::File::options().write(true).open(&p).unwrap()
+        };
+        f.set_modified(mtime).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), old.len() as u64);
+        changed.push(rel.to_string());
+    }
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 3), "{out}");
+    assert_eq!(d.uploaded(), changed, "{out}");
+    assert_eq!(d.remote(), d.local());
+
+    // A corrupt record vouches for nothing: every file is hashed, nothing goes up.
+    let record = d.site.path(".public.sitegen-record");
+    let mut bytes = std::fs::read(&record).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x01;
+    std::fs::write(&record, bytes).unwrap();
+    d.s3.clear_log();
+    assert_eq!(read_and_hashed(&d.publish(&["-v"])), (n, n));
+    assert_eq!(d.s3.writes(), []);
+    // A rebuild writes a good record again (the rewritten pages go back to the built bytes).
+    d.build();
+    d.s3.clear_log();
+    let out = d.publish(&["-v"]);
+    assert_eq!(read_and_hashed(&out), (n, 0), "{out}");
+    assert_eq!(d.uploaded(), changed, "{out}");
+}
+
+/// The S3 adapter on `s3` under `prefix`, for the tests that call it directly, with the
+/// runtime to call it on.
+fn adapter(s3: &S3Server, prefix: &str) -> (tokio::runtime::Runtime, sitegen::publish::s3::S3Store) {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let target: sitegen::config::DeployTarget = toml::from_str(&format!(
+        "name = \"test\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\nprefix = \"{prefix}\"\n",
+        s3.endpoint
+    ))
+    .unwrap();
+    let sdk = aws_config::SdkConfig::builder()
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "test",
+        )))
+        .region(Region::new("us-east-1"))
+        .behavior_version(BehaviorVersion::latest())
+        .build();
+    let store = rt
+        .block_on(sitegen::publish::s3::S3Store::connect(&target, &sdk))
+        .unwrap();
+    (rt, store)
+}
+
+#[test]
+fn a_listing_in_partitions_equals_the_sequential_listing_key_for_key() {
+    use sitegen::publish::listing::{partitions, Partition};
+    let s3 = S3Server::start();
+    // 1,500 pages under `p/`, sitegen's state object, a run of 1,100 keys the output does
+    // not have (more than a page, inside one partition), keys before and after the pages,
+    // and keys outside the prefix.
+    let mut keys: Vec<String> = (0..1500).map(|i| format!("p/page-{i:04}.html")).collect();
+    keys.extend((0..1100).map(|i| format!("p/page-0500-old/{i:04}.html")));
+    keys.extend(
+        [
+            "p/.sitegen-state.json",
+            "p/0-first",
+            "p/zz-last",
+            "o-outside",
+            "q/outside",
+            "p-outside",
+        ]
+        .map(String::from),
+    );
+    for k in &keys {
+        s3.put_behind_our_back(k, k.as_bytes());
+    }
+    // What the output folder would give: every other page, and pages the bucket lacks.
+    let mut local: Vec<String> = (0..1500).step_by(2).map(|i| format!("p/page-{i:04}.html")).collect();
+    local.extend(["p/page-0250-new.html", "p/page-9999-new.html"].map(String::from));
+
+    let (rt, store) = adapter(&s3, "p/");
+    let lists = |parts: &[Partition]| {
+        s3.clear_log();
+        let (objects, requests) = rt.block_on(store.list(parts)).unwrap();
+        assert_eq!(requests, s3.counts()["ListObjectsV2"], "the requests are counted");
+        (objects, requests)
+    };
+    let (sequential, pages) = lists(&[Partition::all()]);
+    let expected: Vec<String> = s3
+        .objects()
+        .keys()
+        .filter_map(|k| k.strip_prefix("p/").map(String::from))
+        .collect();
+    assert_eq!(sequential.iter().map(|o| o.key.clone()).collect::<Vec<_>>(), expected);
+    assert_eq!(pages, 3);
+    // One page per partition, and one more for the partition that holds the run (with
+    // 950 keys a partition, a single one: the sequential listing).
+    for (per, count, requests) in [(60, 13, 14), (200, 4, 5), (950, 1, 3)] {
+        let parts = partitions(&local, per);
+        let (listed, n) = lists(&parts);
+        assert_eq!(listed, sequential, "{per} keys per partition");
+        assert_eq!((parts.len(), n), (count, requests), "{per} keys per partition");
+    }
+
+    // The benchmark server's quicker listing answers as s3s-fs does, also after a write
+    // and a delete through the server.
+    s3.set_fast_list(true);
+    assert_eq!(lists(&[Partition::all()]), (sequential.clone(), pages));
+    assert_eq!(lists(&partitions(&local, 60)), (sequential.clone(), 14));
+    let condition = sitegen::publish::s3::Condition::Always;
+    assert!(rt.block_on(store.put_lock(b"{}".to_vec(), &condition)).is_ok());
+    let (deleted, failed, _) = rt.block_on(store.delete(&["p/page-0001.html".to_string()]));
+    assert_eq!((deleted.len(), failed.len()), (1, 0));
+    let fast = lists(&partitions(&local, 60));
+    s3.set_fast_list(false);
+    assert_eq!(fast, lists(&partitions(&local, 60)));
+    assert_eq!(fast.0.len(), sequential.len());
+
+    // The whole bucket (no prefix), and a prefix with nothing under it.
+    let (rt, whole) = adapter(&s3, "");
+    let all = |parts: &[Partition]| rt.block_on(whole.list(parts)).unwrap().0;
+    assert_eq!(all(&partitions(&local, 60)), all(&[Partition::all()]));
+    assert_eq!(all(&[Partition::all()]).len(), keys.len());
+    let (rt, empty) = adapter(&s3, "empty/");
+    let none: Vec<String> = local.iter().map(|k| k.replacen("p/", "empty/", 1)).collect();
+    let parts = partitions(&none, 60);
+    s3.clear_log();
+    assert_eq!(rt.block_on(empty.list(&parts)).unwrap(), (Vec::new(), parts.len()));
+    assert_eq!(s3.counts()["ListObjectsV2"], parts.len());
+}
+
+#[test]
+fn a_publish_lists_its_partitions_and_reads_the_state_at_once() {
+    let d = Deploy::new("");
+    d.build();
+    d.publish(&[]);
+    let run = |per: &str, args: &[&str]| {
+        let mut c = d.site.cmd(&[&["publish"], args].concat());
+        aws_env(&mut c, NO_CLOUDFRONT);
+        c.env("SITEGEN_LIST_PARTITION", per);
+        d.s3.clear_log();
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), d.s3.counts())
+    };
+    let n = d.local().len();
+    // 10 keys per partition: one LIST each, and the state GET.
+    let (out, counts) = run("10", &[]);
+    let parts = n.div_ceil(10);
+    assert_eq!(counts, BTreeMap::from([("GetObject", 1), ("ListObjectsV2", parts)]));
+    assert!(
+        out.starts_with(&format!(
+            "Nothing to publish to `test`: {n} files unchanged ({} requests,",
+            parts + 1
+        )),
+        "{out}"
+    );
+    // The same plan as a sequential listing gives, also with changes to make.
+    edit_post_2(&d);
+    d.build();
+    d.s3.put_behind_our_back("posts/old/index.html", b"gone");
+    let (cut, _) = run("3", &["--dry-run"]);
+    let (whole, counts) = run("0", &["--dry-run"]);
+    assert_eq!(counts, BTreeMap::from([("GetObject", 1), ("ListObjectsV2", 1)]));
+    let plan = |table: &str| -> Vec<String> {
+        let cost = "to read the bucket";
+        table.lines().filter(|l| !l.contains(cost)).map(String::from).collect()
+    };
+    assert_eq!(plan(&cut), plan(&whole));
+    assert!(
+        cut.contains(&format!("requests: {} to read the bucket", n.div_ceil(3) + 1)),
+        "{cut}"
+    );
+    assert!(whole.contains("requests: 2 to read the bucket"), "{whole}");
+    assert!(whole.contains("posts/old/index.html"), "{whole}");
+}
+
 #[test]
 fn one_edited_page_uploads_it_and_the_pages_listing_it_and_invalidates_only_their_paths() {
     let d = Deploy::new("");

@@ -88,12 +88,17 @@ fn a_publish_takes_the_lock_checks_the_server_and_releases_it() {
     let d = Deploy::new("");
     d.build();
     d.publish(&[]);
-    // The lock is created, the server shown to refuse writes whose condition fails, the
-    // state written over nothing and then over the intent's ETag, the lock deleted.
-    insta::assert_snapshot!(own_requests(&d.s3), @r#"
+    // The state object is asked for (at the same time as the LIST, so also when there is
+    // none), the lock created, the server shown to refuse writes whose condition fails (both
+    // probes at once, so in either order), the state written over nothing and then over the
+    // intent's ETag, the lock deleted.
+    let mut lines: Vec<String> = own_requests(&d.s3).lines().map(String::from).collect();
+    lines[2..4].sort();
+    insta::assert_snapshot!(lines.join("\n"), @r#"
+    GetObject     .sitegen-state.json  unconditional                      404
     PutObject     .sitegen-lock.json   If-None-Match: *                   200
-    PutObject     .sitegen-lock.json   If-None-Match: *                   412
     PutObject     .sitegen-lock.json   If-Match: "sitegen-lock-probe"     412
+    PutObject     .sitegen-lock.json   If-None-Match: *                   412
     PutObject     .sitegen-state.json  If-None-Match: *                   200
     PutObject     .sitegen-state.json  If-Match: ETAG                     200
     DeleteObject  .sitegen-lock.json   If-Match: ETAG                     204

@@ -12,12 +12,17 @@
 //! connections closed without an answer (before or after the request is carried out), cut
 //! in the middle of the request's or the answer's body, slow answers, and a request held
 //! until the test has killed the client ([`Fault::Hold`]).
+//!
+//! For the publish benchmark (`examples/s3_server.rs`), the layer can also add a latency to
+//! every answer ([`S3Server::set_latency`], as a distant S3 region would), and the store can
+//! answer ListObjectsV2 from one walk of the bucket's folder ([`S3Server::set_fast_list`]),
+//! with s3s-fs's answers (a test checks that) but without its cost per file.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -129,6 +134,14 @@ struct Store {
     fs: s3s_fs::FileSystem,
     conditions: Conditions,
     serial: tokio::sync::Mutex<()>,
+    /// Where s3s-fs keeps the buckets, for [`fast_list`].
+    root: PathBuf,
+    fast_list: Arc<AtomicBool>,
+    /// Writes behind the server's back so far: a walk kept for [`fast_list`] is good while
+    /// this has not changed (the server's own writes and deletes update it).
+    writes: Arc<AtomicU64>,
+    /// The last walk, held while a walk runs, so that LISTs sent together wait for one.
+    walked: tokio::sync::Mutex<Option<Walk>>,
 }
 
 macro_rules! store_impl {
@@ -141,7 +154,74 @@ macro_rules! store_impl {
                 }
             )*
 
-            async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+            async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+                if !self.fast_list.load(Ordering::SeqCst) || req.input.delimiter.is_some() {
+                    return self.fs.list_objects_v2(req).await;
+                }
+                let mut walked = self.walked.lock().await;
+                let writes = self.writes.load(Ordering::SeqCst);
+                let all = match walked.clone() {
+                    Some((at, bucket, all)) if at == writes && bucket == req.input.bucket => all,
+                    _ => {
+                        let dir = self.root.join(&req.input.bucket);
+                        if !dir.is_dir() {
+                            return Err(s3s::s3_error!(NoSuchBucket));
+                        }
+                        let all = tokio::task::spawn_blocking(move || walk(&dir))
+                            .await
+                            .map_err(|e| s3s::s3_error!(InternalError, "{e}"))??;
+                        let all = Arc::new(all);
+                        *walked = Some((writes, req.input.bucket.clone(), all.clone()));
+                        all
+                    }
+                };
+                drop(walked);
+                Ok(S3Response::new(fast_list(&all, req.input)))
+            }
+
+            async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let put = self.put(req).await;
+                self.noted(&bucket, &[&key]).await;
+                put
+            }
+
+            async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let copied = self.fs.copy_object(req).await;
+                self.noted(&bucket, &[&key]).await;
+                copied
+            }
+
+            async fn complete_multipart_upload(
+                &self,
+                req: S3Request<CompleteMultipartUploadInput>,
+            ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let done = self.fs.complete_multipart_upload(req).await;
+                self.noted(&bucket, &[&key]).await;
+                done
+            }
+
+            async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let deleted = self.fs.delete_object(req).await;
+                self.noted(&bucket, &[&key]).await;
+                deleted
+            }
+
+            async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                let bucket = req.input.bucket.clone();
+                let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
+                let deleted = self.fs.delete_objects(req).await;
+                self.noted(&bucket, &keys.iter().map(String::as_str).collect::<Vec<_>>()).await;
+                deleted
+            }
+        }
+
+        impl Store {
+            /// s3s-fs's PutObject, with conditional writes as [`Store::conditions`] says.
+            async fn put(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
                 if req.input.if_match.is_none() && req.input.if_none_match.is_none() {
                     return self.fs.put_object(req).await;
                 }
@@ -165,25 +245,147 @@ macro_rules! store_impl {
     };
 }
 
+impl Store {
+    /// Brings the walk kept for [`fast_list`] up to date with `keys` of `bucket`, which a
+    /// request may have written or deleted: each is looked at again on disk.
+    async fn noted(&self, bucket: &str, keys: &[&str]) {
+        let mut walked = self.walked.lock().await;
+        let Some((_, walked_bucket, all)) = walked.as_mut() else {
+            return;
+        };
+        if walked_bucket != bucket {
+            return;
+        }
+        let all = Arc::make_mut(all);
+        for key in keys {
+            let meta = std::fs::metadata(self.root.join(bucket).join(key))
+                .ok()
+                .filter(|m| m.is_file());
+            let at = all.binary_search_by(|o| o.key.as_str().cmp(key));
+            match (meta, at) {
+                (Some(meta), at) => {
+                    let listed = Listed {
+                        key: key.to_string(),
+                        size: meta.len() as i64,
+                        modified: meta.modified().ok().map(Timestamp::from),
+                    };
+                    match at {
+                        Ok(i) => all[i] = listed,
+                        Err(i) => all.insert(i, listed),
+                    }
+                }
+                (None, Ok(i)) => {
+                    all.remove(i);
+                }
+                (None, Err(_)) => {}
+            }
+        }
+    }
+}
+
 store_impl! {
     create_bucket: CreateBucketInput => CreateBucketOutput,
-    copy_object: CopyObjectInput => CopyObjectOutput,
     delete_bucket: DeleteBucketInput => DeleteBucketOutput,
-    delete_object: DeleteObjectInput => DeleteObjectOutput,
-    delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
     get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
     get_object: GetObjectInput => GetObjectOutput,
     head_bucket: HeadBucketInput => HeadBucketOutput,
     head_object: HeadObjectInput => HeadObjectOutput,
     list_buckets: ListBucketsInput => ListBucketsOutput,
     list_objects: ListObjectsInput => ListObjectsOutput,
-    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
     create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
     upload_part: UploadPartInput => UploadPartOutput,
     upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
     list_parts: ListPartsInput => ListPartsOutput,
-    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
     abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
+}
+
+/// A walk of a bucket for [`fast_list`]: the write count it was made at, the bucket, its
+/// objects.
+type Walk = (u64, String, Arc<Vec<Listed>>);
+
+/// One object of the bucket as [`fast_list`] keeps it.
+#[derive(Clone)]
+struct Listed {
+    key: String,
+    size: i64,
+    modified: Option<Timestamp>,
+}
+
+/// The bucket's objects, sorted by key, from one blocking walk of its folder.
+fn walk(dir: &std::path::Path) -> S3Result<Vec<Listed>> {
+    let mut all = Vec::new();
+    for e in walkdir::WalkDir::new(dir).min_depth(1) {
+        let e = e.map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir).expect("under the bucket");
+        let Some(parts) = rel
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<&str>>>()
+        else {
+            continue;
+        };
+        let meta = e.metadata().map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        all.push(Listed {
+            key: parts.join("/"),
+            size: meta.len() as i64,
+            modified: meta.modified().ok().map(Timestamp::from),
+        });
+    }
+    all.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(all)
+}
+
+/// ListObjectsV2 without a delimiter over `all` (sorted), as s3s-fs 0.14.1 answers it: keys
+/// under the prefix after the later of `StartAfter` and the continuation token, `max-keys`
+/// at a time, the last key as the next token. s3s-fs itself walks the bucket's folder for
+/// every page, with a blocking-pool round trip per file: about a second per page at 10,000
+/// objects on this machine, far slower than S3, so a benchmark of round trips would measure
+/// that walk instead. [`Store`] keeps one walk, brought up to date by its own writes and
+/// deletes ([`Store::noted`]) and made again after a write behind its back.
+fn fast_list(all: &[Listed], input: ListObjectsV2Input) -> ListObjectsV2Output {
+    let prefix = input.prefix.as_deref().unwrap_or("").trim_start_matches('/');
+    let after = match (input.continuation_token.as_deref(), input.start_after.as_deref()) {
+        (Some(ct), Some(sa)) => Some(ct.max(sa)),
+        (ct, sa) => ct.or(sa),
+    };
+    let max_keys = input.max_keys.unwrap_or(1000);
+    let take = usize::try_from(max_keys).unwrap_or(1000);
+    let from = all
+        .partition_point(|o| o.key.as_str() < prefix)
+        .max(after.map_or(0, |a| all.partition_point(|o| o.key.as_str() <= a)));
+    let mut matching = all[from..].iter().take_while(|o| o.key.starts_with(prefix));
+    let objects: Vec<Object> = matching
+        .by_ref()
+        .take(take)
+        .map(|o| Object {
+            key: Some(o.key.clone()),
+            last_modified: o.modified.clone(),
+            size: Some(o.size),
+            ..Default::default()
+        })
+        .collect();
+    let is_truncated = take > 0 && matching.next().is_some();
+    let next_continuation_token = if is_truncated {
+        objects.last().and_then(|o| o.key.clone())
+    } else {
+        None
+    };
+    ListObjectsV2Output {
+        key_count: Some(objects.len() as i32),
+        max_keys: Some(max_keys),
+        is_truncated: Some(is_truncated),
+        contents: (!objects.is_empty()).then_some(objects),
+        continuation_token: input.continuation_token,
+        next_continuation_token,
+        encoding_type: input.encoding_type,
+        name: Some(input.bucket),
+        prefix: input.prefix,
+        start_after: input.start_after,
+        ..Default::default()
+    }
 }
 
 #[derive(Clone)]
@@ -196,6 +398,8 @@ struct Layer {
     fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
     count: Arc<AtomicUsize>,
     hold: Arc<Hold>,
+    /// Microseconds every answer waits before it is sent.
+    latency: Arc<AtomicU64>,
 }
 
 fn classify(method: &http::Method, query: &str) -> &'static str {
@@ -399,6 +603,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Layer {
         let fault = self.fault_for(n, op, &key);
         let layer = self.clone();
         Box::pin(async move {
+            let latency = layer.latency.load(Ordering::SeqCst);
+            if latency > 0 {
+                tokio::time::sleep(Duration::from_micros(latency)).await;
+            }
             let inner = layer.inner.clone();
             let call = |req| async move { hyper::service::Service::call(&inner, req).await };
             let resp = match fault {
@@ -458,6 +666,10 @@ pub struct S3Server {
     fired: Arc<Mutex<BTreeMap<&'static str, usize>>>,
     count: Arc<AtomicUsize>,
     hold: Arc<Hold>,
+    #[allow(dead_code)] // for `examples/s3_server.rs`, which includes this file
+    latency: Arc<AtomicU64>,
+    fast_list: Arc<AtomicBool>,
+    writes: Arc<AtomicU64>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -488,10 +700,16 @@ impl S3Server {
             .enable_all()
             .build()
             .unwrap();
+        let fast_list = Arc::new(AtomicBool::new(false));
+        let writes = Arc::new(AtomicU64::new(0));
         let store = Store {
             fs: s3s_fs::FileSystem::new(&root).unwrap(),
             conditions,
             serial: tokio::sync::Mutex::new(()),
+            root: root.clone(),
+            fast_list: fast_list.clone(),
+            writes: writes.clone(),
+            walked: tokio::sync::Mutex::new(None),
         };
         let mut b = S3ServiceBuilder::new(store);
         b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -503,6 +721,7 @@ impl S3Server {
             fired: Arc::default(),
             count: Arc::default(),
             hold: Arc::default(),
+            latency: Arc::default(),
         };
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
@@ -533,8 +752,25 @@ impl S3Server {
             fired: layer.fired.clone(),
             count: layer.count.clone(),
             hold: layer.hold.clone(),
+            latency: layer.latency.clone(),
+            fast_list,
+            writes,
             runtime: Some(runtime),
         }
+    }
+
+    /// Makes every request wait `latency` before it is carried out and answered, as a
+    /// distant region's round trip would.
+    #[allow(dead_code)] // for `examples/s3_server.rs`, which includes this file
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency.store(latency.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// Answers ListObjectsV2 without a delimiter from one walk of the bucket's folder, kept
+    /// up to date by the server's writes ([`fast_list`]), instead of s3s-fs's walk with a
+    /// blocking-pool round trip per file for every page.
+    pub fn set_fast_list(&self, fast: bool) {
+        self.fast_list.store(fast, Ordering::SeqCst);
     }
 
     /// Every request since the start (or the last [`S3Server::clear_log`]).
@@ -666,6 +902,7 @@ impl S3Server {
         let p = self.bucket_dir().join(key);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, bytes).unwrap();
+        self.writes.fetch_add(1, Ordering::SeqCst);
     }
 }
 
