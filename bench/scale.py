@@ -128,7 +128,12 @@ def pool_pages(size: int) -> list[dict]:
     """`size` distinct bodies; their links to other pages point at pages every site has."""
     g = gen.Gen(size, seed=7, code="real")
     g.paths = [page_path(i) for i in range(size)]
-    return [g.page(i) for i in range(size)]
+    pages = [g.page(i) for i in range(size)]
+    # Zola reads `{{ name(...) }}` and `{% name() %}` even inside code blocks as shortcode
+    # calls; real code has such text now and then.
+    for p in pages:
+        p["body"] = p["body"].replace("{{", "{ {").replace("{%", "{ %").replace("%}", "% }").replace("}}", "} }")
+    return pages
 
 
 def write_content(content: Path, pool: list[dict], n: int, more: str) -> None:

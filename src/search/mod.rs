@@ -180,10 +180,9 @@ pub struct Indexed {
 /// (by id) rather than in a map per page, and each form is stemmed once per worker.
 #[derive(Default)]
 struct Worker {
-    /// Word form → its id: forms of up to 16 bytes by their bytes as one number (a word has
-    /// no NUL, so the zero padding is unambiguous; no string is hashed or compared), longer
-    /// ones by their text.
-    short_ids: HashMap<u128, u32>,
+    /// Word form → its id: forms of up to 16 bytes by [`short_key`] (no string is hashed or
+    /// compared), longer ones by their text.
+    short_ids: HashMap<(u64, u64, u32), u32>,
     form_ids: HashMap<String, u32>,
     /// By form id: the form and its term's id.
     forms: Vec<(Arc<str>, u32)>,
@@ -201,11 +200,7 @@ struct Worker {
 impl Worker {
     /// The id of `form` (lowercased), made on its first sight along with its term's.
     fn form_id(&mut self, form: &str, cjk: bool, tok: &Tokenizer) -> u32 {
-        let bytes = form.as_bytes();
-        if bytes.len() <= 16 {
-            let mut packed = [0u8; 16];
-            packed[..bytes.len()].copy_from_slice(bytes);
-            let key = u128::from_le_bytes(packed);
+        if let Some(key) = short_key(form.as_bytes()) {
             if let Some(&id) = self.short_ids.get(&key) {
                 return id;
             }
@@ -238,6 +233,26 @@ impl Worker {
         self.forms.push((form_arc, term_id));
         self.form_counts.push([0; 4]);
         id
+    }
+}
+
+/// The bytes of a string of at most 16 bytes as numbers, with its length: loads that overlap
+/// in the middle cover every byte, and with the length they say which string it is.
+#[inline]
+fn short_key(b: &[u8]) -> Option<(u64, u64, u32)> {
+    let n = b.len();
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let half = |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")));
+    match n {
+        0 => Some((0, 0, 0)),
+        1..=3 => Some((
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+            n as u32,
+        )),
+        4..=7 => Some((half(0) | half(n - 4) << 32, 0, n as u32)),
+        8..=16 => Some((word(0), word(n - 8), n as u32)),
+        _ => None,
     }
 }
 
@@ -642,6 +657,33 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_keys_tell_every_string_of_up_to_16_bytes_apart() {
+        // Every string over a 3-letter alphabet up to length 9, and longer ones that share
+        // their first and last 8 bytes with others.
+        let mut seen = std::collections::HashMap::new();
+        let mut words = vec![String::new()];
+        for len in 1..=9 {
+            let prev: Vec<String> = words.iter().filter(|w| w.len() == len - 1).cloned().collect();
+            for w in prev {
+                for c in ['a', 'b', 'c'] {
+                    words.push(format!("{w}{c}"));
+                }
+            }
+        }
+        words.extend(["abcdefghbcdefghi", "abcdefghi", "abcdefgh_bcdefghi", "abcdefgXbcdefghi"].map(String::from));
+        for w in &words {
+            if let Some(k) = short_key(w.as_bytes()) {
+                if let Some(other) = seen.insert(k, w.clone()) {
+                    panic!("{w:?} and {other:?} have the same key");
+                }
+            } else {
+                assert!(w.len() > 16);
+            }
+        }
+        assert!(seen.len() > 29_000);
+    }
 
     #[test]
     fn packed_numbers_read_back() {

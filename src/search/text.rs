@@ -3,13 +3,15 @@
 
 /// The visible text of an HTML fragment, with runs of whitespace collapsed to one space.
 pub fn visible_text(html: &str) -> String {
+    let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        push_text(&mut out, &rest[..lt]);
-        let tag = &rest[lt..];
-        let Some(gt) = tag.find('>') else {
-            rest = "";
+    let mut pos = 0;
+    // memchr over the bytes: highlighted code has a tag every few characters.
+    while let Some(lt) = memchr::memchr(b'<', &bytes[pos..]).map(|i| pos + i) {
+        push_text(&mut out, &html[pos..lt]);
+        let tag = &html[lt..];
+        let Some(gt) = memchr::memchr(b'>', tag.as_bytes()) else {
+            pos = bytes.len();
             break;
         };
         // The tag's name, lowercased into a small buffer (no allocation per tag: highlighted
@@ -25,17 +27,18 @@ pub fn visible_text(html: &str) -> String {
         } else {
             "-"
         };
-        rest = &tag[gt + 1..];
+        pos = lt + gt + 1;
         if tag.starts_with("<!--") {
-            rest = tag.find("-->").map(|e| &tag[e + 3..]).unwrap_or("");
+            pos = tag.find("-->").map_or(bytes.len(), |e| lt + e + 3);
             continue;
         }
         if matches!(name, "script" | "style" | "template") && !tag.starts_with("</") {
+            let rest = &html[pos..];
             let close = format!("</{name}");
             let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
-                Some(i) => rest[i..].find('>').map(|e| &rest[i + e + 1..]).unwrap_or(""),
-                None => "",
+            pos = match lower.find(&close) {
+                Some(i) => rest[i..].find('>').map_or(bytes.len(), |e| pos + i + e + 1),
+                None => bytes.len(),
             };
             continue;
         }
@@ -71,13 +74,13 @@ pub fn visible_text(html: &str) -> String {
             out.push(' ');
         }
     }
-    push_text(&mut out, rest);
+    push_text(&mut out, &html[pos..]);
     collapse(&out)
 }
 
 fn push_text(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(amp) = rest.find('&') {
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..amp]);
         let ent = &rest[amp..];
         match ent
