@@ -130,14 +130,36 @@ fn decode(name: &str) -> Option<char> {
     })
 }
 
-/// `text` with whitespace runs as one space, trimmed.
+/// `text` with whitespace runs as one space, trimmed (what `split_whitespace` joined by
+/// spaces gives, read byte by byte: ASCII needs no decoding).
 pub fn collapse(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for w in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut in_space = true;
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (space, len) = if b.is_ascii() {
+            (b.is_ascii_whitespace() || b == 0x0b, 1)
+        } else {
+            let c = text[i..].chars().next().expect("a char at a char boundary");
+            (c.is_whitespace(), c.len_utf8())
+        };
+        if space && !in_space {
+            out.push_str(&text[run..i]);
+            in_space = true;
+        } else if !space && in_space {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            run = i;
+            in_space = false;
         }
-        out.push_str(w);
+        i += len;
+    }
+    if !in_space {
+        out.push_str(&text[run..]);
     }
     out
 }
@@ -191,6 +213,21 @@ mod tests {
         let html = "<h2 id=\"a\">Install &amp; run</h2><p>Use <code>sitegen&nbsp;build</code>.</p>\
                     <script>var x = 1 < 2;</script><!-- note --><ul><li>one</li><li>two&#x21;</li></ul>";
         assert_eq!(visible_text(html), "Install & run Use sitegen build. one two!");
+    }
+
+    #[test]
+    fn collapse_is_split_whitespace_joined() {
+        for t in [
+            "",
+            " ",
+            "a",
+            "  a  b\t\nc \u{0b}d\u{0c}e\r",
+            "x\u{a0}y\u{3000}z\u{2028}",
+            "日本 語  テキスト ",
+            "\u{a0}lead and trail\u{85}",
+        ] {
+            assert_eq!(collapse(t), t.split_whitespace().collect::<Vec<_>>().join(" "), "{t:?}");
+        }
     }
 
     #[test]
