@@ -465,19 +465,7 @@ impl Builder {
             &mut run.errors,
         );
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
-        // The search index needs only the Markdown renders: it is made alongside the
-        // templates' rendering, filling the cores where that phase leaves them idle.
-        let mut search_cache = std::mem::take(&mut self.search);
-        let (rendered, search) = rayon::join(
-            || self.render(jobs, &templates, &config, &keys, opts),
-            || search_index(&model, &renders, &config, &mut search_cache),
-        );
-        self.search = search_cache;
-        let mut rendered = rendered?;
-        let scans: Vec<PageScan> = rendered
-            .iter_mut()
-            .filter_map(|r| r.as_mut().ok().and_then(|r| r.3.take()))
-            .collect();
+        let (rendered, scans, search) = self.render_and_index(jobs, (&model, &renders), &templates, &keys, opts)?;
         run.phase("render templates and search index")?;
         let content = self.originals.files(&model, &tree, &config, &mut run.errors);
         let mut assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
@@ -679,6 +667,40 @@ impl Builder {
             .with_translations(translations)
             .at(opts.now.unwrap_or_default()),
         )
+    }
+
+    /// Renders the jobs and, alongside (the search index needs only the Markdown renders, so
+    /// it fills the cores where rendering leaves them idle), makes the search index; the
+    /// streamed outputs' URLs are taken out for the link check.
+    #[allow(clippy::type_complexity)] // (outputs, their scans, the index), used once
+    fn render_and_index(
+        &mut self,
+        jobs: Vec<jobs::RenderJob>,
+        (model, renders): (&SiteModel, &Renders),
+        templates: &Templates,
+        keys: &OutputKeys,
+        opts: &BuildOptions,
+    ) -> Result<
+        (
+            Vec<Result<Rendering, Diagnostic>>,
+            Vec<PageScan>,
+            Vec<crate::search::SearchFile>,
+        ),
+        BuildError,
+    > {
+        let config = &*templates.site.config;
+        let mut search_cache = std::mem::take(&mut self.search);
+        let (rendered, search) = rayon::join(
+            || self.render(jobs, templates, config, keys, opts),
+            || search_index(model, renders, config, &mut search_cache),
+        );
+        self.search = search_cache;
+        let mut rendered = rendered?;
+        let scans = rendered
+            .iter_mut()
+            .filter_map(|r| r.as_mut().ok().and_then(|r| r.3.take()))
+            .collect();
+        Ok((rendered, scans, search))
     }
 
     /// Renders the jobs in parallel, reusing the last build's output where its key and
