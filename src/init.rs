@@ -70,7 +70,7 @@ Link to other pages by their file: [the blog](@/blog/_index.md).
     ),
     ("site/static/.gitkeep", ""),
     ("site/data/.gitkeep", ""),
-    (".gitignore", "/public\n/.sitegen\n"),
+    (".gitignore", "/public\n/.sitegen\n/.public.sitegen-record\n"),
 ];
 
 /// Writes the starter site; refuses a folder that already has files unless `force`.
