@@ -364,7 +364,7 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         p.detail(format!("  {name:<18} {:>6} ms", d.as_millis()));
     }
     p.detail(format!(
-        "rendered in {} ms, written in {} ms",
+        "rendered and written in {} ms (each output as it was made), swapped in in {} ms",
         rendered.as_millis(),
         (start.elapsed() - rendered).as_millis()
     ));
