@@ -235,19 +235,9 @@ def main():
     site = WORK / "site"
     if args.latency:
         rows = latency_scenarios(sitegen, s3_server, site, args.pages, args.latency)
-        out = [
-            f"Site: {rows[0][2]} files. sitegen: {'release' if args.release else 'debug'} build. "
-            f"Server: s3s-fs 0.14.1 on 127.0.0.1 (SigV4), {args.latency} ms added to every request, "
-            f"LIST from one walk (--fast-list). Machine: {os.cpu_count()} cores.",
-            "",
-            "| tool | scenario | time | requests (by operation) |",
-            "|------|----------|-----:|--------------------------|",
-        ]
-        for tool, scen, _, t, reqs in rows:
-            out.append(f"| {tool} | {scen} | {t:.2f} s | {fmt(reqs)} |")
-        text = "\n".join(out) + "\n"
-        (WORK / "results-latency.md").write_text(text)
-        print(text)
+        report(rows, f"Site: {rows[0][2]} files. sitegen: {'release' if args.release else 'debug'} build. "
+               f"Server: s3s-fs 0.14.1 on 127.0.0.1 (SigV4), {args.latency} ms added to every request, "
+               f"LIST from one walk (--fast-list). Machine: {os.cpu_count()} cores.", "results-latency.md")
         return
     aws = awscli()
     build = lambda: sh([str(sitegen), "--root", str(site), "build", "-q"])
@@ -263,17 +253,18 @@ def main():
         finally:
             server.stop()
     version = subprocess.run([str(aws), "--version"], capture_output=True, text=True).stdout.strip()
-    out = [
-        f"Site: {rows[0][2]} files. sitegen: {'release' if args.release else 'debug'} build; "
-        f"{version}. Server: s3s-fs 0.14.1 on 127.0.0.1 (SigV4). Machine: {os.cpu_count()} cores.",
-        "",
-        "| tool | scenario | time | requests (by operation) |",
-        "|------|----------|-----:|--------------------------|",
-    ]
+    report(rows, f"Site: {rows[0][2]} files. sitegen: {'release' if args.release else 'debug'} build; "
+           f"{version}. Server: s3s-fs 0.14.1 on 127.0.0.1 (SigV4). Machine: {os.cpu_count()} cores.", "results.md")
+
+
+def report(rows, heading, name):
+    """Prints the table of `rows` under `heading` and writes it to bench/target-publish/NAME."""
+    out = [heading, "", "| tool | scenario | time | requests (by operation) |",
+           "|------|----------|-----:|--------------------------|"]
     for tool, scen, _, t, reqs in rows:
         out.append(f"| {tool} | {scen} | {t:.2f} s | {fmt(reqs)} |")
     text = "\n".join(out) + "\n"
-    (WORK / "results.md").write_text(text)
+    (WORK / name).write_text(text)
     print(text)
 
 

@@ -95,14 +95,7 @@ fn build_watch_started_on_a_broken_site_leaves_no_stale_output() {
     site.cmd(&["build", "-q"]).assert().success();
     site.write("public/stale.html", "from an older build");
     site.write("site/content/blog/broken.md", "+++\ntitle = \n+++\n");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
-        .current_dir(site.root())
-        .args(["build", "--watch"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let (mut child, mut lines) = site.watch();
     let first = lines.next().unwrap().unwrap();
     assert!(first.contains("build failed"), "{first}");
     assert!(site.path("public/stale.html").exists(), "a failed build writes nothing");

@@ -102,6 +102,25 @@ impl TestSite {
         c
     }
 
+    /// `sitegen build --watch` in the site, with its stdout's lines (stderr dropped).
+    #[allow(clippy::type_complexity)] // the child and its lines, as the tests use them
+    pub fn watch(
+        &self,
+    ) -> (
+        std::process::Child,
+        std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    ) {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
+            .current_dir(self.root())
+            .args(["build", "--watch"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        (child, lines)
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("cannot read `{rel}`: {e}"))
     }

@@ -198,6 +198,14 @@ fn record(site: &TestSite) -> std::collections::BTreeMap<String, (String, bool)>
         .collect()
 }
 
+/// What the record should say of `files`: each one's sha256, vouched for.
+fn vouched(files: &std::collections::BTreeMap<String, Vec<u8>>) -> std::collections::BTreeMap<String, (String, bool)> {
+    files
+        .iter()
+        .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
+        .collect()
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sitegen::paths::hex(&sha2::Sha256::digest(bytes))
@@ -208,10 +216,7 @@ fn every_build_records_each_output_s_sha256_beside_the_output_folder() {
     let site = TestSite::fixture("blog");
     site.cmd(&["build", "-q"]).assert().success();
     let files = snapshot_dir(&site.path("public"));
-    let expected: std::collections::BTreeMap<String, (String, bool)> = files
-        .iter()
-        .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
-        .collect();
+    let expected = vouched(&files);
     assert_eq!(record(&site), expected);
     assert!(site.path(".public.sitegen-record").is_file());
 
@@ -220,10 +225,7 @@ fn every_build_records_each_output_s_sha256_beside_the_output_folder() {
     site.edit("site/content/docs/a.md", "First doc.", "First doc, edited.");
     site.cmd(&["build", "-q"]).assert().success();
     let files = snapshot_dir(&site.path("public"));
-    let expected: std::collections::BTreeMap<String, (String, bool)> = files
-        .iter()
-        .map(|(rel, b)| (rel.clone(), (sha256_hex(b), true)))
-        .collect();
+    let expected = vouched(&files);
     assert_eq!(record(&site), expected);
 
     // A corrupt record is no record: the next build compares bytes, as without one, keeps
@@ -253,14 +255,7 @@ fn every_build_records_each_output_s_sha256_beside_the_output_folder() {
 #[test]
 fn build_watch_keeps_the_record_current_file_by_file() {
     let site = TestSite::fixture("blog");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
-        .current_dir(site.root())
-        .args(["build", "--watch"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let (mut child, mut lines) = site.watch();
     let watching = lines
         .find(|l| l.as_ref().unwrap().starts_with("Watching"))
         .unwrap()
