@@ -258,7 +258,7 @@ fn short_key(b: &[u8]) -> Option<(u64, u64, u32)> {
 
 fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, w: &mut Worker) -> Indexed {
     let weights = &config.search.fields;
-    let body = text::visible_text(doc.html);
+    let body = text::spaced_text(doc.html);
     let mut headings = Vec::new();
     collect_headings(doc.toc, &mut headings);
     let headings = text::visible_text(&headings.join(" "));
@@ -334,6 +334,8 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, w: &mut 
         }
         text::push_first_words(&mut excerpt, &body, excerpt_words - taken);
     }
+    // Only the excerpt's whitespace is collapsed (the body's is read by the tokenizer).
+    let excerpt = text::collapse(&excerpt);
     Indexed {
         path: doc.path.trim_start_matches('/').to_string(),
         title: doc.title.to_string(),
@@ -683,6 +685,38 @@ mod tests {
             }
         }
         assert!(seen.len() > 29_000);
+    }
+
+    #[test]
+    fn the_body_is_read_with_its_whitespace_and_the_excerpt_collapsed() {
+        let config = Config::parse(
+            "config.toml",
+            "base_url = \"https://example.com\"\n[search]\nenabled = true\n",
+        )
+        .expect("a valid config");
+        let html = "<h2>Setup  guide</h2>\n\n<p>Install\n   the <em>tool</em>,\tthen\n\nrun it.</p><ul><li>one</li><li>two</li></ul>";
+        let doc = Document {
+            path: "/docs/setup/",
+            lang: "en",
+            title: "Setup",
+            description: "How  to\nstart.",
+            html,
+            html_value: None,
+            toc: &[],
+            section: ("docs", "Docs"),
+            terms: Vec::new(),
+        };
+        let indexed = index_document(&doc, &Tokenizer::new("en"), &config, &mut Worker::default());
+        assert_eq!(
+            indexed.text,
+            "How to start. Setup guide Install the tool, then run it. one two"
+        );
+        let terms: Vec<&str> = indexed.scores.iter().map(|(t, _)| &**t).collect();
+        for t in [
+            "setup", "guid", "instal", "tool", "then", "run", "it", "one", "two", "how", "start",
+        ] {
+            assert!(terms.contains(&t), "{t} in {terms:?}");
+        }
     }
 
     #[test]

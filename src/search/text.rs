@@ -3,8 +3,16 @@
 
 /// The visible text of an HTML fragment, with runs of whitespace collapsed to one space.
 pub fn visible_text(html: &str) -> String {
+    collapse(&spaced_text(html))
+}
+
+/// The visible text of an HTML fragment with its whitespace as it is (a block end is one
+/// more space): what the tokenizer reads, which splits at any run of whitespace anyway, so
+/// only the excerpt needs collapsing, not the whole body.
+pub fn spaced_text(html: &str) -> String {
     let bytes = html.as_bytes();
-    let mut out = String::with_capacity(html.len() / 2);
+    // Prose is most of its HTML: room for all of it (the string lives only while it is read).
+    let mut out = String::with_capacity(html.len());
     let mut pos = 0;
     // memchr over the bytes: highlighted code has a tag every few characters.
     while let Some(lt) = memchr::memchr(b'<', &bytes[pos..]).map(|i| pos + i) {
@@ -75,7 +83,7 @@ pub fn visible_text(html: &str) -> String {
         }
     }
     push_text(&mut out, &html[pos..]);
-    collapse(&out)
+    out
 }
 
 fn push_text(out: &mut String, text: &str) {
