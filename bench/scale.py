@@ -182,12 +182,17 @@ def sitegen_from_zola(sitegen: Path, zola_site: Path, dest: Path, pool: list[dic
     write_content(content, pool, n, "<!-- more -->")
 
 
-def measure(name: str, cmd: list[str], out: Path, runs: int, workdir: Path) -> dict:
+def measure(name: str, cmd: list[str], out: Path, runs: int, workdir: Path, keep_out: bool = False,
+            before=None) -> dict:
+    """`runs` builds under /usr/bin/time -v, each into an empty output folder or, with
+    `keep_out`, over the last build's output (`before()` runs first, untimed)."""
     times, rss, user, system = [], [], [], []
     log_file = workdir / f"{name}.time.txt"
     for _ in range(runs):
-        if out.exists():
+        if out.exists() and not keep_out:
             shutil.rmtree(out)
+        if before:
+            before()
         log_file.unlink(missing_ok=True)
         t0 = time.perf_counter()
         r = subprocess.run(["/usr/bin/time", "-v", "-o", str(log_file)] + cmd,
@@ -232,6 +237,9 @@ def main() -> None:
     ap.add_argument("--zola-max", type=int, default=200000, help="largest site Zola builds")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "target" / "scale"))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--rebuild", action="store_true",
+                    help="also time builds over an existing output: sitegen with nothing changed and with every "
+                         "page changed (a template edit), Zola's (it empties its output folder itself)")
     args = ap.parse_args()
     sitegen = Path(os.environ.get("SITEGEN", ROOT / "target" / "release" / "sitegen")).resolve()
     zola = os.environ.get("ZOLA")
@@ -264,6 +272,8 @@ def main() -> None:
         for tool, ms in runs.items():
             if ms:
                 row[tool] = merge(ms)
+        if args.rebuild:
+            rebuild(row, sitegen, ssite, zola if with_zola else None, zsite, args.runs, work)
         results.append(row)
         if not args.keep:
             shutil.rmtree(ssite, ignore_errors=True)
@@ -273,6 +283,29 @@ def main() -> None:
     (ROOT / "bench" / "target").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "target" / "scale-results.md").write_text(report)
     (ROOT / "bench" / "target" / "scale-results.json").write_text(json.dumps(results, indent=1))
+
+
+def rebuild(row: dict, sitegen: Path, ssite: Path, zola: str | None, zsite: Path, runs: int, work: Path) -> None:
+    """Builds over the existing output, on the disk the sites are on: the write path (hard
+    links for unchanged files, writes, the old output's removal, the swap)."""
+    base = next(ssite.rglob("templates/base.html"))
+    edits = iter(range(1_000_000))
+
+    def edit_template():
+        with open(base, "a", encoding="utf-8") as f:
+            f.write(f"\n<!-- edit {next(edits)} -->\n")
+
+    cmd = [str(sitegen), "--root", str(ssite), "-q", "build"]
+    measure(f"sitegen-{row['pages']}-warm", cmd, ssite / "public", 1, work)  # an output to build over
+    kinds = {"unchanged": [], "all changed": [], "zola": []}
+    for _ in range(runs):
+        kinds["unchanged"].append(measure(f"sitegen-{row['pages']}-unchanged", cmd, ssite / "public", 1, work, True))
+        kinds["all changed"].append(measure(f"sitegen-{row['pages']}-changed", cmd, ssite / "public", 1, work, True,
+                                            edit_template))
+        if zola:
+            kinds["zola"].append(measure(f"zola-{row['pages']}-rebuild", [zola, "--root", str(zsite), "build", "--force"],
+                                         zsite / "public", 1, work, True))
+    row["rebuild"] = {k: merge(v) for k, v in kinds.items() if v}
 
 
 def render(results: list[dict], sizes: list[int]) -> str:
@@ -289,6 +322,17 @@ def render(results: list[dict], sizes: list[int]) -> str:
         lines.append(
             f"| {r['pages']:,} | {s['median_s']:.2f} s | {zw} | {ratio} | {s['median_s'] / r['pages'] * 1e6:.0f} | "
             f"{s['rss_median_mb']:,.0f} MB | {zr} | {s['rss_median_mb'] * 1024 / r['pages']:.1f} |")
+    if any("rebuild" in r for r in results):
+        lines += ["", "Builds over an existing output (medians; user and system CPU seconds):", "",
+                  "| pages | sitegen, nothing changed | sitegen, every page changed | Zola (empties its output first) |",
+                  "|---:|---:|---:|---:|"]
+        for r in results:
+            b = r.get("rebuild")
+            if not b:
+                continue
+            cell = lambda m: (f"{m['median_s']:.2f} s ({m['user_s']:.2f} u, {m['system_s']:.2f} s)"  # noqa: E731
+                              if m and not m.get("failed") else "–")
+            lines.append(f"| {r['pages']:,} | {cell(b.get('unchanged'))} | {cell(b.get('all changed'))} | {cell(b.get('zola'))} |")
     return "\n".join(lines) + "\n"
 
 

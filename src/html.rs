@@ -1,15 +1,84 @@
 //! A small HTML attribute scanner: finds `name=value` pairs inside tags only (never in text,
 //! comments or escaped code), quoted or not. Used to rewrite asset URLs and to check links.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// One attribute of a tag: its lower-case name, the byte range of its value and the byte
 /// range of its tag's name (the same range for every attribute of one tag).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
-    pub name: String,
+    /// Borrowed from [`COMMON`] for the usual names (no allocation per attribute).
+    pub name: Cow<'static, str>,
     pub value: Range<usize>,
     pub tag: Range<usize>,
+}
+
+/// Attribute names common enough to be shared rather than copied per attribute.
+const COMMON: &[&str] = &[
+    "href",
+    "src",
+    "srcset",
+    "class",
+    "id",
+    "rel",
+    "type",
+    "alt",
+    "title",
+    "lang",
+    "content",
+    "name",
+    "property",
+    "style",
+    "width",
+    "height",
+    "loading",
+    "decoding",
+    "integrity",
+    "crossorigin",
+    "role",
+    "hreflang",
+    "media",
+    "sizes",
+    "charset",
+    "aria-label",
+    "aria-hidden",
+    "hidden",
+    "datetime",
+    "dir",
+    "target",
+    "value",
+    "placeholder",
+    "for",
+    "data-index",
+    "poster",
+    "action",
+    "colspan",
+    "align",
+];
+
+/// `raw`, lower-cased: one of [`COMMON`] when it is one, else a new string.
+fn attr_name(raw: &str) -> Cow<'static, str> {
+    match COMMON.iter().find(|c| c.eq_ignore_ascii_case(raw)) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(raw.to_ascii_lowercase()),
+    }
+}
+
+/// Where the closing tag of `name` (`</name`, any case) starts in `html`, searching from
+/// `from`; without a copy of the rest of the document.
+pub fn find_closing_tag(html: &str, from: usize, name: &str) -> Option<usize> {
+    let b = html.as_bytes();
+    let mut i = from;
+    while let Some(off) = memchr::memmem::find(&b[i..], b"</") {
+        let at = i + off;
+        let rest = &b[at + 2..];
+        if rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+            return Some(at);
+        }
+        i = at + 2;
+    }
+    None
 }
 
 impl Attr {
@@ -41,7 +110,7 @@ pub fn attributes(html: &str) -> Vec<Attr> {
             p += 1;
         }
         let tag_range = lt + 1..p;
-        let tag = html[tag_range.clone()].to_ascii_lowercase();
+        let tag = &html[tag_range.clone()];
         // Attributes until `>`.
         loop {
             while p < b.len() && (b[p].is_ascii_whitespace() || b[p] == b'/') {
@@ -54,7 +123,7 @@ pub fn attributes(html: &str) -> Vec<Attr> {
             while p < b.len() && !b[p].is_ascii_whitespace() && b[p] != b'=' && b[p] != b'>' && b[p] != b'/' {
                 p += 1;
             }
-            let name = html[ns..p].to_ascii_lowercase();
+            let name = attr_name(&html[ns..p]);
             while p < b.len() && b[p].is_ascii_whitespace() {
                 p += 1;
             }
@@ -89,20 +158,15 @@ pub fn attributes(html: &str) -> Vec<Attr> {
             }
         }
         i = (p + 1).min(b.len());
-        if tag == "script" || tag == "style" {
-            let close = format!("</{tag}");
-            i = html[i..]
-                .to_ascii_lowercase()
-                .find(&close)
-                .map(|e| i + e)
-                .unwrap_or(b.len());
+        if tag.eq_ignore_ascii_case("script") || tag.eq_ignore_ascii_case("style") {
+            i = find_closing_tag(html, i, tag).unwrap_or(b.len());
         }
     }
     out
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == needle)
+    memchr::memchr(needle, hay)
 }
 
 #[cfg(test)]
@@ -110,7 +174,28 @@ mod tests {
     use super::*;
 
     fn pairs(html: &str) -> Vec<(String, &str)> {
-        attributes(html).into_iter().map(|a| (a.name, &html[a.value])).collect()
+        attributes(html)
+            .into_iter()
+            .map(|a| (a.name.into_owned(), &html[a.value]))
+            .collect()
+    }
+
+    #[test]
+    fn closing_tags_are_found_in_any_case_without_a_copy() {
+        let html = "<script>a < b; </p> </SCRIPT > tail";
+        assert_eq!(find_closing_tag(html, 8, "script"), Some(20));
+        assert_eq!(find_closing_tag(html, 8, "style"), None);
+        assert_eq!(find_closing_tag("</scrip", 0, "script"), None);
+    }
+
+    #[test]
+    fn attribute_names_are_lower_case_shared_or_not() {
+        let html = r#"<A HREF="/x" Data-Foo=1 ARIA-LABEL='l'>"#;
+        let attrs = attributes(html);
+        let names: Vec<&str> = attrs.iter().map(|a| &*a.name).collect();
+        assert_eq!(names, ["href", "data-foo", "aria-label"]);
+        assert!(matches!(attrs[0].name, Cow::Borrowed(_)));
+        assert!(matches!(attrs[1].name, Cow::Owned(_)));
     }
 
     #[test]

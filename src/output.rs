@@ -119,8 +119,6 @@ impl Staging {
             removed: 0,
         };
         if out.exists() {
-            let kept = plan.files.keys().filter(|rel| out.join(rel).is_file()).count();
-            stats.removed = count_files(out).saturating_sub(kept);
             let old = sibling(out, "old");
             if old.exists() {
                 let _ = fs::remove_dir_all(&old);
@@ -131,7 +129,7 @@ impl Staging {
                 return Err(io_diag(out, "move the new output in place", e));
             }
             self.finished.store(true, Ordering::SeqCst);
-            fs::remove_dir_all(&old).map_err(|e| io_diag(&old, "remove the old output", e))?;
+            stats.removed = remove_old(&old, "", plan).map_err(|e| io_diag(&old, "remove the old output", e))?;
         } else {
             if let Some(parent) = out.parent() {
                 if !parent.as_os_str().is_empty() {
@@ -175,12 +173,32 @@ impl OutputSink for Discard {
     }
 }
 
-fn count_files(dir: &Path) -> usize {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .count()
+/// Removes the old output `dir` (its files at `rel` below the output) after the swap, folders
+/// in parallel (a page per folder makes unlinking the bulk of a rebuild's writing), and counts
+/// its files that `plan` does not have: one walk instead of a count, a look at every planned
+/// path and a sequential removal.
+fn remove_old(dir: &Path, rel: &str, plan: &BuildPlan) -> io::Result<usize> {
+    let entries = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
+    let removed = entries
+        .par_iter()
+        .map(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let child = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if e.file_type()?.is_dir() {
+                remove_old(&e.path(), &child, plan)
+            } else {
+                fs::remove_file(e.path())?;
+                Ok(usize::from(!plan.files.contains_key(&child)))
+            }
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    fs::remove_dir(dir)?;
+    Ok(removed)
 }
 
 /// The files of `new` that differ from `old`, in the order to write them: assets first, then

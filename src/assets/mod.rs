@@ -114,7 +114,7 @@ impl AssetSet {
         let mut copied = 0;
         for attr in crate::html::attributes(html) {
             if !matches!(
-                attr.name.as_str(),
+                &*attr.name,
                 "src" | "href" | "srcset" | "poster" | "content" | "data-src"
             ) {
                 continue;

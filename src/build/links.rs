@@ -174,7 +174,7 @@ impl<'a> LinkScanner<'a> {
         // Each URL once per page: `Sites::of` names every place it has in the Markdown.
         let mut seen = HashSet::new();
         for (i, a) in attrs.iter().enumerate() {
-            let written: Vec<&str> = match a.name.as_str() {
+            let written: Vec<&str> = match &*a.name {
                 "href" if a.in_tag(text, "base") || hints_an_origin(text, &attrs, i) => continue,
                 "href" | "src" => vec![text[a.value.clone()].trim()],
                 "srcset" => srcset_urls(&text[a.value.clone()]),
@@ -367,14 +367,21 @@ impl Sites<'_> {
 /// `rel="dns-prefetch"`: an origin to connect to early, not a document to fetch.
 fn hints_an_origin(text: &str, attrs: &[crate::html::Attr], i: usize) -> bool {
     let tag = &attrs[i].tag;
+    // A tag's attributes are next to each other in `attrs`.
+    let same_tag = |a: &&crate::html::Attr| a.tag == *tag;
     attrs[i].in_tag(text, "link")
-        && attrs.iter().any(|a| {
-            a.tag == *tag && a.name == "rel" && {
-                let rel = text[a.value.clone()].to_ascii_lowercase();
-                rel.split_ascii_whitespace()
-                    .any(|r| r == "preconnect" || r == "dns-prefetch")
-            }
-        })
+        && attrs[..i]
+            .iter()
+            .rev()
+            .take_while(same_tag)
+            .chain(attrs[i..].iter().take_while(same_tag))
+            .any(|a| {
+                a.name == "rel" && {
+                    let rel = text[a.value.clone()].to_ascii_lowercase();
+                    rel.split_ascii_whitespace()
+                        .any(|r| r == "preconnect" || r == "dns-prefetch")
+                }
+            })
 }
 
 /// The URLs of a `srcset` (`a.png 1x, b.png 2x`).

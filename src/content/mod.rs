@@ -9,6 +9,8 @@ pub mod languages;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::config::{Config, Language, TaxonomyConfig};
@@ -726,18 +728,25 @@ impl Loader<'_> {
     /// lists each page in its section. Returns each page's entry, in page order.
     fn read_pages(&mut self, md_files: &[MdFile]) -> Vec<Arc<PageEntry>> {
         let mut page_terms: Vec<Arc<PageEntry>> = Vec::new();
-        for f in md_files.iter().filter(|f| !is_section_file(&f.canonical)) {
+        let files: Vec<&MdFile> = md_files
+            .iter()
+            .filter(|f| !is_section_file(&f.canonical))
+            .filter(|f| f.lang.as_ref().is_some_and(|lang| !self.in_hidden(&f.canonical, lang)))
+            .collect();
+        // Each file's own part (front matter, slug, URL, dates), parsed in parallel: it
+        // depends on the file alone.
+        let (cache, config, languages) = (self.cache, self.config, &self.model.languages);
+        let entries: Vec<Result<Arc<PageEntry>, Diagnostic>> = files
+            .par_iter()
+            .map(|f| match cache.pages.get(f.rel.as_str()).filter(|(s, _)| *s == f.sha) {
+                Some((_, e)) => e.clone(),
+                None => page_entry(&f.rel, &f.origin, &f.text, config, languages).map(Arc::new),
+            })
+            .collect();
+        for (f, entry) in files.into_iter().zip(entries) {
             let MdFile {
                 rel, origin, text, sha, ..
             } = f;
-            let Some(lang) = &f.lang else { continue };
-            if self.in_hidden(&f.canonical, lang) {
-                continue;
-            }
-            let entry = match self.cache.pages.get(rel.as_str()).filter(|(s, _)| s == sha) {
-                Some((_, e)) => e.clone(),
-                None => page_entry(rel, origin, text, self.config, &self.model.languages).map(Arc::new),
-            };
             self.next_cache.pages.insert(rel.clone(), (*sha, entry.clone()));
             let e = match entry {
                 Ok(e) => e,

@@ -315,7 +315,7 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, w: &mut 
                 .iter()
                 .zip(fields.iter())
                 .filter(|(n, _)| **n > 0)
-                .map(|(n, (_, w))| f64::from(*w) * (1.0 + f64::from(*n).ln()))
+                .map(|(n, (_, w))| f64::from(*w) * log_count(*n))
                 .sum();
             (term, (s * 4.0).round().clamp(1.0, 65535.0) as u32)
         })
@@ -347,6 +347,17 @@ fn index_document(doc: &Document<'_>, tok: &Tokenizer, config: &Config, w: &mut 
     }
 }
 
+/// `1 + ln(n)`, the weight of a word seen `n` times in a field: from a table for the counts
+/// most words have (a page has hundreds of distinct words, each scored per field).
+fn log_count(n: u32) -> f64 {
+    static TABLE: std::sync::LazyLock<[f64; 256]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|i| 1.0 + (i as f64).ln()));
+    match TABLE.get(n as usize) {
+        Some(w) => *w,
+        None => 1.0 + f64::from(n).ln(),
+    }
+}
+
 fn collect_headings(toc: &[Heading], out: &mut Vec<String>) {
     for h in toc {
         out.push(h.title.clone());
@@ -359,6 +370,19 @@ fn collect_headings(toc: &[Heading], out: &mut Vec<String>) {
 #[derive(Default)]
 pub struct SearchCache {
     docs: std::collections::HashMap<(String, String), Cached>,
+    /// Set for a one-shot build (no next build to lend pages to): pages are then neither
+    /// keyed nor kept.
+    off: bool,
+}
+
+impl SearchCache {
+    /// No cache: for a build that has no next one.
+    pub fn none() -> SearchCache {
+        SearchCache {
+            off: true,
+            ..SearchCache::default()
+        }
+    }
 }
 
 /// One page's entry of the cache: its key, what it gave, and (when the key holds the
@@ -386,7 +410,7 @@ fn doc_key(d: &Document<'_>) -> u64 {
 
 /// The index files of `docs`, one set per language with search on (sorted by path).
 pub fn index(docs: &[Document<'_>], config: &Config) -> Vec<SearchFile> {
-    index_cached(docs, config, &mut SearchCache::default())
+    index_cached(docs, config, &mut SearchCache::none())
 }
 
 /// [`index`], taking unchanged pages from `cache` and leaving this build's in it.
@@ -404,6 +428,9 @@ pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCa
         let indexed: Vec<(u64, Arc<Indexed>)> = mine
             .par_iter()
             .map_init(Worker::default, |worker, d| {
+                if cache.off {
+                    return (0, Arc::new(index_document(d, &tok, config, worker)));
+                }
                 let key = doc_key(d);
                 match cache.docs.get(&(lang.code.clone(), d.path.to_string())) {
                     Some(c) if c.key == key => (key, c.indexed.clone()),
@@ -411,7 +438,7 @@ pub fn index_cached(docs: &[Document<'_>], config: &Config, cache: &mut SearchCa
                 }
             })
             .collect();
-        for (d, (key, i)) in mine.iter().zip(&indexed) {
+        for (d, (key, i)) in mine.iter().zip(&indexed).filter(|_| !cache.off) {
             let entry = Cached {
                 key: *key,
                 indexed: i.clone(),

@@ -41,11 +41,8 @@ pub fn spaced_text(html: &str) -> String {
             continue;
         }
         if matches!(name, "script" | "style" | "template") && !tag.starts_with("</") {
-            let rest = &html[pos..];
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            pos = match lower.find(&close) {
-                Some(i) => rest[i..].find('>').map_or(bytes.len(), |e| pos + i + e + 1),
+            pos = match crate::html::find_closing_tag(html, pos, name) {
+                Some(i) => html[i..].find('>').map_or(bytes.len(), |e| i + e + 1),
                 None => bytes.len(),
             };
             continue;

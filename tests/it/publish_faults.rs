@@ -130,7 +130,7 @@ fn missing_references(bucket: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
         for a in sitegen::html::attributes(&html) {
             let value = &html[a.value.clone()];
             let tag = html[a.tag.clone()].to_ascii_lowercase();
-            match (tag.as_str(), a.name.as_str()) {
+            match (tag.as_str(), &*a.name) {
                 ("link", "href") | ("script", "src") | ("img", "src") | ("source", "src") => {
                     named.extend(key_of(value))
                 }
