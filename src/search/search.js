@@ -216,11 +216,47 @@
     parent.appendChild(document.createTextNode(text.slice(at)));
   }
 
+  var boxes = 0;
+
+  // A filter a theme asked for by its label (`data-section-label`, `data-term-label`): made
+  // here, hidden until the entry file says there is something to filter by.
+  function filter(box, cls, label, all) {
+    var sel = box.querySelector("select." + cls);
+    if (sel || !label) return sel;
+    sel = document.createElement("select");
+    sel.className = cls;
+    sel.setAttribute("aria-label", label);
+    sel.hidden = true;
+    var o = document.createElement("option");
+    o.value = "";
+    o.textContent = all || "";
+    sel.appendChild(o);
+    box.appendChild(sel);
+    return sel;
+  }
+
   function setup(box) {
     var input = box.querySelector("input[type=search]");
+    if (!input) return;
+    // What a theme may leave out (the default theme's box is an input alone, so every page
+    // carries a few hundred bytes less) is made here: the filters, the result list, and
+    // the input's combobox attributes.
+    var sectionSel = filter(box, "search-section", box.dataset.sectionLabel, box.dataset.allSections);
+    var termSel = filter(box, "search-term", box.dataset.termLabel, box.dataset.allTerms);
     var list = box.querySelector(".search-results");
-    var sectionSel = box.querySelector("select.search-section");
-    var termSel = box.querySelector("select.search-term");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "search-results";
+      list.setAttribute("role", "listbox");
+      list.hidden = true;
+      box.appendChild(list);
+    }
+    if (!list.id) list.id = "search-results" + (boxes ? "-" + boxes : "");
+    boxes++;
+    [["autocomplete", "off"], ["spellcheck", "false"], ["role", "combobox"], ["aria-expanded", "false"],
+     ["aria-controls", list.id], ["aria-autocomplete", "list"]].forEach(function (a) {
+      if (!input.hasAttribute(a[0])) input.setAttribute(a[0], a[1]);
+    });
     var index = null, seq = 0, timer = 0, selected = -1;
 
     function load() {
@@ -290,7 +326,7 @@
       r.results.forEach(function (d, i) {
         var li = document.createElement("li");
         li.setAttribute("role", "option");
-        li.id = "search-result-" + i;
+        li.id = list.id + "-" + i;
         var a = document.createElement("a");
         a.href = d.url;
         var title = document.createElement("span");
