@@ -15,7 +15,7 @@ site imported by `sitegen import zola` (a small copy is imported once for its co
 templates, then both layouts get the same N pages), so both do the same work.
 
 Each build runs under `/usr/bin/time -v` (wall time, peak RSS) with the output folder
-removed first (not timed). Zola runs only at sizes up to --zola-max (it holds every page in
+removed first and `sync` run (not timed). Zola runs only at sizes up to --zola-max (it holds every page in
 memory: at 1M pages it would need about 45 GB). Sites are written under --workdir (default
 bench/target/scale, on disk: a million pages is ~5 GB of Markdown) and removed after use
 unless --keep. Results: stdout, bench/target/scale-results.md and .json. A benchmark, not a
@@ -193,6 +193,9 @@ def measure(name: str, cmd: list[str], out: Path, runs: int, workdir: Path, keep
             shutil.rmtree(out)
         if before:
             before()
+        # Each build starts with nothing left to write back (untimed): otherwise the dirty
+        # pages of the runs before it throttle its writes, and later runs get slower.
+        os.sync()
         log_file.unlink(missing_ok=True)
         t0 = time.perf_counter()
         r = subprocess.run(["/usr/bin/time", "-v", "-o", str(log_file)] + cmd,
