@@ -333,6 +333,49 @@ fn the_docs_search_box_finds_pages_as_you_type_and_the_keyboard_opens_them() {
 
 #[test]
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
+fn a_theme_box_with_its_own_result_list_keeps_it_and_gets_no_filters_it_did_not_ask_for() {
+    // The default theme's layout with a box written out by the theme itself: its own list
+    // (with its own id) and no filter labels.
+    let site = TestSite::fixture("blog");
+    let config = site.read("config.toml");
+    site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
+    let base = include_str!("../../themes/default/templates/base.html");
+    let start = base
+        .find("    <div class=\"search\"")
+        .expect("the default theme's search box");
+    let end = start + base[start..].find("</div>").expect("the box's end") + "</div>".len();
+    let own = r#"<div class="search" data-index="{{ search_url }}">
+      <input type="search" placeholder="Find">
+      <ul class="search-results theme-list" id="theme-results" hidden></ul>
+      <script src="{{ asset(path='js/search.js') }}" defer></script>
+    </div>"#;
+    site.write(
+        "site/templates/base.html",
+        format!("{}{own}{}", &base[..start], &base[end..]),
+    );
+    let server = Serve::start(site.root());
+    let mut b = Browser::open(&format!("{}/posts/post-1/", server.url));
+    page_loaded(&mut b, "/posts/post-1/");
+    type_query(&mut b, "body");
+    wait_results(&mut b, "r.includes('/posts/post-2/')", "results in the theme's list");
+    assert_eq!(b.eval("document.querySelectorAll('.search-results').length"), 1);
+    assert_eq!(
+        b.eval("document.querySelectorAll('.theme-list li[role=option]').length > 0"),
+        true
+    );
+    assert_eq!(b.eval("document.querySelectorAll('.search select').length"), 0);
+    assert_eq!(
+        b.eval("document.querySelector('.search input').getAttribute('aria-controls')"),
+        "theme-results"
+    );
+    assert_eq!(
+        b.eval("document.querySelector('.search input').getAttribute('role')"),
+        "combobox"
+    );
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
     let site = TestSite::fixture("multilingual");
     let config = site.read("config.toml");
