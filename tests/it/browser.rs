@@ -275,6 +275,14 @@ fn wait_results(b: &mut Browser, cond: &str, what: &str) {
     b.wait_for(&format!("(r => {cond})({RESULTS})"), what);
 }
 
+/// A copy of the fixture site `name` with `[search]` on.
+fn fixture_with_search(name: &str) -> TestSite {
+    let site = TestSite::fixture(name);
+    let config = site.read("config.toml");
+    site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
+    site
+}
+
 /// A copy of the repository's own docs site (config.toml, site/, themes/).
 fn docs_site() -> TestSite {
     let dir = tempfile::tempdir().unwrap();
@@ -336,9 +344,7 @@ fn the_docs_search_box_finds_pages_as_you_type_and_the_keyboard_opens_them() {
 fn a_theme_box_with_its_own_result_list_keeps_it_and_gets_no_filters_it_did_not_ask_for() {
     // The default theme's layout with a box written out by the theme itself: its own list
     // (with its own id) and no filter labels.
-    let site = TestSite::fixture("blog");
-    let config = site.read("config.toml");
-    site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
+    let site = fixture_with_search("blog");
     let base = include_str!("../../themes/default/templates/base.html");
     let start = base
         .find("    <div class=\"search\"")
@@ -377,9 +383,7 @@ fn a_theme_box_with_its_own_result_list_keeps_it_and_gets_no_filters_it_did_not_
 #[test]
 #[ignore = "needs Chromium (Debian package `chromium`): run .ci/run, or cargo test --test it browser -- --ignored"]
 fn a_japanese_query_finds_the_japanese_page_and_an_edit_reaches_the_index() {
-    let site = TestSite::fixture("multilingual");
-    let config = site.read("config.toml");
-    site.write("config.toml", format!("{config}\n[search]\nenabled = true\n"));
+    let site = fixture_with_search("multilingual");
     let server = Serve::start(site.root());
     let mut b = Browser::open(&format!("{}/ja/", server.url));
     page_loaded(&mut b, "/ja/");
