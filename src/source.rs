@@ -75,6 +75,19 @@ impl SourceFile {
     }
 }
 
+impl SourceFile {
+    /// The same file without its bytes: origin and sha256 kept, so it still exists for
+    /// template functions that ask and still keys what depends on it.
+    pub fn emptied(&self) -> SourceFile {
+        SourceFile(Arc::new(SourceFileData {
+            origin: self.origin.clone(),
+            bytes: Arc::from(Vec::new()),
+            text: self.text.as_ref().map(|_| Arc::from("")),
+            sha256: self.sha256,
+        }))
+    }
+}
+
 /// The snapshot. Keys are logical paths with `/` separators.
 #[derive(Debug, Clone, Default)]
 pub struct SourceTree {
@@ -98,6 +111,26 @@ impl SourceTree {
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (&**k, v))
+    }
+
+    /// The snapshot without the text of the Markdown files under `content/` (each still
+    /// listed, with its sha256): what a one-shot build keeps once the site model holds them,
+    /// so a page's text is freed as soon as its Markdown is rendered. Only when no template
+    /// calls `load_data` (the one template function that reads a content file's bytes).
+    pub fn without_markdown_texts(&self) -> Option<SourceTree> {
+        let reads_files = self
+            .under("templates/")
+            .any(|(_, f)| f.text.as_deref().is_some_and(|t| t.contains("load_data")));
+        if reads_files {
+            return None;
+        }
+        let mut files = self.files.clone();
+        for (k, f) in files.iter_mut() {
+            if k.starts_with("content/") && k.ends_with(".md") {
+                *f = f.emptied();
+            }
+        }
+        Some(SourceTree { files })
     }
 
     /// The folders on disk that make the snapshot, lowest layer first, with their logical
@@ -464,5 +497,53 @@ mod tests {
             &new.get("content/keep.md").unwrap().0
         ));
         assert!(new.get("templates/page.html").is_some(), "the embedded theme stays");
+    }
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> SourceTree {
+        let mut t = SourceTree::default();
+        for (k, v) in files {
+            t.insert(*k, SourceFile::new(format!("site/{k}"), v.as_bytes()));
+        }
+        t
+    }
+
+    #[test]
+    fn markdown_texts_are_emptied_and_the_rest_kept() {
+        let t = tree(&[
+            ("content/a.md", "+++\ntitle = \"A\"\n+++\nbody"),
+            ("content/b/data.json", "{}"),
+            ("templates/page.html", "{{ page.content }}"),
+            ("data/x.md", "kept"),
+        ]);
+        let trimmed = t.without_markdown_texts().expect("no template reads files");
+        let a = trimmed.get("content/a.md").unwrap();
+        assert_eq!(a.text.as_deref(), Some(""));
+        assert!(a.bytes.is_empty());
+        assert_eq!(
+            a.sha256,
+            t.get("content/a.md").unwrap().sha256,
+            "still keys what depends on it"
+        );
+        assert_eq!(a.origin, "site/content/a.md");
+        for kept in ["content/b/data.json", "templates/page.html", "data/x.md"] {
+            assert_eq!(trimmed.get(kept).unwrap().bytes, t.get(kept).unwrap().bytes, "{kept}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_trimmed_when_a_template_loads_data() {
+        let t = tree(&[
+            ("content/a.md", "text"),
+            (
+                "templates/shortcodes/inc.html",
+                "{{ load_data(path=\"content/a.md\") }}",
+            ),
+        ]);
+        assert!(t.without_markdown_texts().is_none());
     }
 }

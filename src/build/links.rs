@@ -296,14 +296,32 @@ impl Site<'_> {
     /// The output file a site path (`/blog/a/?q#x`) would be served from, when the plan has
     /// nothing there.
     fn missing(&self, local: &str) -> Option<String> {
-        let local = local.split(['#', '?']).next().unwrap_or("");
-        let local = if local.is_empty() { "/" } else { local };
-        let target = crate::paths::output_path(&crate::paths::percent_decode(local));
         let files = &self.plan.files;
-        let exists = files.contains_key(&target)
-            || self.planned.contains(target.as_str())
-            || files.contains_key(&format!("{}/index.html", target.trim_end_matches('/')));
-        (!exists).then_some(target)
+        missing_from(local, |p| files.contains_key(p) || self.planned.contains(p))
+    }
+}
+
+/// The output file a site path (`/blog/a/?q#x`) would be served from, when `exists` says
+/// nothing is built there.
+fn missing_from(local: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+    let local = local.split(['#', '?']).next().unwrap_or("");
+    let local = if local.is_empty() { "/" } else { local };
+    let target = crate::paths::output_path(&crate::paths::percent_decode(local));
+    let found = exists(&target) || exists(&format!("{}/index.html", target.trim_end_matches('/')));
+    (!found).then_some(target)
+}
+
+impl PageScan {
+    /// Forgets the links into the site that lead to an output `exists` knows of, keeping
+    /// the rest for [`check_links`]: a streaming build checks each page's links as it is
+    /// rendered against the outputs known before rendering (pages, assets), so it holds
+    /// only the URLs still in question instead of every URL of every page.
+    pub fn keep_unresolved(&mut self, exists: impl Fn(&str) -> bool) {
+        self.urls.retain(|(_, found)| match found {
+            Found::Internal(local) => missing_from(local, &exists).is_some(),
+            Found::Above | Found::External(_) => true,
+        });
+        self.urls.shrink_to_fit();
     }
 }
 
@@ -494,5 +512,21 @@ mod tests {
             vec!["a.png", "b.png", "c.png"]
         );
         assert_eq!(parent_url("/404.html"), "/");
+    }
+
+    #[test]
+    fn a_scan_keeps_only_the_links_still_in_question() {
+        site_for("https://example.com/", |s| {
+            let html = concat!(
+                r#"<a href="/b/">b</a><a href="/b/index.html#x">b again</a><a href="c.png">c</a>"#,
+                r#"<a href="/gone/">gone</a><a href="/b/%20x">encoded</a><a href="../../up/">up</a>"#,
+                r#"<a href="https://example.org/">out</a>"#
+            );
+            let mut scan = s.scan("a/index.html", html, &Arc::from("content/a.md"));
+            let known = ["b/index.html", "a/c.png", "b/ x/index.html"];
+            scan.keep_unresolved(|p| known.contains(&p));
+            let left: Vec<&str> = scan.urls.iter().map(|(u, _)| u.as_str()).collect();
+            assert_eq!(left, vec!["/gone/", "../../up/", "https://example.org/"]);
+        });
     }
 }

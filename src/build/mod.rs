@@ -396,7 +396,8 @@ impl Builder {
         config: Arc<Config>,
         opts: &BuildOptions,
     ) -> Result<BuildResult, BuildError> {
-        let mut result = self.plan(tree.clone(), config.clone(), opts)?;
+        let mut tree = tree;
+        let mut result = self.plan_in(&mut tree, config.clone(), opts)?;
         let made = self
             .make_images(&mut result, &tree, &config, opts.progress)
             .and_then(|()| match &opts.sink {
@@ -420,6 +421,18 @@ impl Builder {
         config: Arc<Config>,
         opts: &BuildOptions,
     ) -> Result<BuildResult, BuildError> {
+        let mut tree = tree;
+        self.plan_in(&mut tree, config, opts)
+    }
+
+    /// [`Builder::plan`]; a one-shot builder may replace `tree` with the snapshot it kept
+    /// (without the Markdown texts it no longer needs).
+    fn plan_in(
+        &mut self,
+        tree: &mut Arc<SourceTree>,
+        config: Arc<Config>,
+        opts: &BuildOptions,
+    ) -> Result<BuildResult, BuildError> {
         if self.config.as_deref() != Some(&*config) {
             *self = Builder {
                 one_shot: self.one_shot,
@@ -437,12 +450,12 @@ impl Builder {
 
     fn plan_phases(
         &mut self,
-        tree: Arc<SourceTree>,
+        tree: &mut Arc<SourceTree>,
         config: Arc<Config>,
         opts: &BuildOptions,
     ) -> Result<BuildResult, BuildError> {
         let mut run = Run::new(opts);
-        let assets = self.assets(&tree, &config, &mut run.errors);
+        let assets = self.assets(tree, &config, &mut run.errors);
         if opts.assets_only {
             run.check()?;
             return Ok(assets_only(&assets));
@@ -453,13 +466,23 @@ impl Builder {
             future: opts.future,
             now: opts.now.unwrap_or_default(),
         };
-        let (model, errs) = SiteModel::load_cached(&tree, &config, visibility, &mut self.front_matter);
+        let (mut model, errs) = SiteModel::load_cached(tree, &config, visibility, &mut self.front_matter);
         run.errors.extend(errs);
-        let (translations, errs) = crate::content::languages::Translations::load(&tree, &config);
+        // A one-shot build frees each page's text after its Markdown phase: from here on the
+        // pages hold the only copy (the caller handed over its snapshot).
+        let mut free_texts = false;
+        if self.one_shot {
+            if let Some(t) = tree.without_markdown_texts() {
+                *tree = Arc::new(t);
+                free_texts = true;
+            }
+        }
+        let tree = &*tree;
+        let (translations, errs) = crate::content::languages::Translations::load(tree, &config);
         run.errors.extend(errs);
-        let site = self.site_data(&tree, &config, &model, &assets, opts, translations);
+        let site = self.site_data(tree, &config, &model, &assets, opts, translations);
         run.phase("load content")?;
-        let templates = match Templates::load(&tree, site.clone()) {
+        let templates = match Templates::load(tree, site.clone()) {
             Ok(t) => t,
             Err(e) => {
                 run.errors.extend(e);
@@ -478,6 +501,14 @@ impl Builder {
         run.phase("load templates")?;
         let renders = self.render_markdown(&model, &templates, templates_key);
         renders.report(&model, &mut run.errors);
+        if free_texts {
+            // What is read of a page's text after its render: the front matter (positions
+            // of errors in it). The body goes; its render holds what the templates show.
+            model
+                .pages
+                .par_iter_mut()
+                .for_each(|p| p.text = Arc::from(&p.text[..p.body_offset]));
+        }
         run.phase("markdown")?;
         let (values, site_values, new_values) = build_values(&model, &renders, &config, &self.values);
         let mut keys = OutputKeys {
@@ -496,9 +527,21 @@ impl Builder {
             &mut run.errors,
         );
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
-        let (rendered, scans, search) = self.render_and_index(jobs, (&model, &renders), &templates, &keys, opts)?;
+        // What the plan will surely hold, for checking a streamed page's links at once.
+        let known: HashSet<String> = if opts.sink.is_some() && opts.check_links {
+            jobs.iter()
+                .map(|j| j.output.clone())
+                .chain(assets.assets.values().map(|a| a.path.clone()))
+                .chain(renders.image_jobs().map(|j| j.output.clone()))
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let (rendered, scans, search) =
+            self.render_and_index(jobs, (&model, &renders), &templates, (&keys, &known), opts)?;
+        drop(known);
         run.phase("render templates and search index")?;
-        let content = self.originals.files(&model, &tree, &config, &mut run.errors);
+        let content = self.originals.files(&model, tree, &config, &mut run.errors);
         let mut assembled = assemble(rendered, &renders, &assets, content, search, &config, &mut run.errors);
         // Keep what this build made for the next one, even when it failed: the caches hold
         // only values that are correct for their keys.
@@ -709,7 +752,7 @@ impl Builder {
         jobs: Vec<jobs::RenderJob>,
         (model, renders): (&SiteModel, &Renders),
         templates: &Templates,
-        keys: &OutputKeys,
+        (keys, known): (&OutputKeys, &HashSet<String>),
         opts: &BuildOptions,
     ) -> Result<
         (
@@ -726,7 +769,7 @@ impl Builder {
             std::mem::take(&mut self.search)
         };
         let (rendered, search) = rayon::join(
-            || self.render(jobs, templates, config, keys, opts),
+            || self.render(jobs, templates, config, (keys, known), opts),
             || search_index(model, renders, config, &mut search_cache),
         );
         self.search = search_cache;
@@ -745,7 +788,7 @@ impl Builder {
         jobs: Vec<jobs::RenderJob>,
         templates: &Templates,
         config: &Config,
-        keys: &OutputKeys,
+        (keys, known): (&OutputKeys, &HashSet<String>),
         opts: &BuildOptions,
     ) -> Result<Vec<Result<Rendering, Diagnostic>>, BuildError> {
         let site = &templates.site;
@@ -754,8 +797,11 @@ impl Builder {
         // links read first, for the check), so only the outputs in flight are in memory.
         let stream = |path: &str, c: &mut CachedOutput| -> Result<Option<PageScan>, Diagnostic> {
             let Some(sink) = &opts.sink else { return Ok(None) };
-            let scan = (opts.check_links && path.ends_with(".html"))
-                .then(|| scanner.scan(path, &String::from_utf8_lossy(&c.file.bytes), &c.file.source));
+            let scan = (opts.check_links && path.ends_with(".html")).then(|| {
+                let mut scan = scanner.scan(path, &String::from_utf8_lossy(&c.file.bytes), &c.file.source);
+                scan.keep_unresolved(|p| known.contains(p));
+                scan
+            });
             c.file.stream_to(path, &**sink)?;
             Ok(scan)
         };

@@ -42,6 +42,38 @@ fn rust_book_check_fails() {
     );
 }
 
+/// `sitegen build` streams its pages and settles each page's links to known outputs as it is
+/// rendered: the broken ones are still reported at their Markdown line, the rest are not.
+#[test]
+fn rust_book_build_reports_the_same_broken_links_while_streaming() {
+    let s = TestSite::fixture("rust-book");
+    let out = s.cmd(&["build"]).assert().get_output().stderr.clone();
+    let out = String::from_utf8(out).unwrap();
+    let check = s.cmd(&["check"]).assert().failure().get_output().stderr.clone();
+    let check = String::from_utf8(check).unwrap();
+    let broken = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.contains("broken relative link"))
+            .map(|l| {
+                l.trim_start_matches("warning: ")
+                    .trim_start_matches("error: ")
+                    .to_string()
+            })
+            .collect()
+    };
+    assert!(
+        broken(&out).iter().any(|l| l.starts_with(
+            "site/content/appendix-01-keywords.md:58:25: broken relative link `../reference/items/unions.html`"
+        )),
+        "{out}"
+    );
+    assert_eq!(broken(&out), broken(&check), "build:\n{out}\ncheck:\n{check}");
+    assert!(
+        !out.contains("appendix-02-operators"),
+        "a link to a page that is there: {out}"
+    );
+}
+
 fn link_site() -> TestSite {
     let s = TestSite::fixture("markdown");
     s.write("site/content/docs/_index.md", "+++\ntitle = \"Docs\"\n+++\n")

@@ -110,6 +110,19 @@ fn load_data_of_one_file_in_two_formats() {
     assert_eq!(site.output("404.html"), "json=1|txt={ \"a\" :  1 }\n|again=1");
 }
 
+/// A one-shot build frees the Markdown it has rendered, but not when a template reads
+/// content files with `load_data`.
+#[test]
+fn load_data_of_a_content_markdown_file() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/templates/404.html",
+        r#"{% set t = load_data(path="content/posts/post-1.md", format="txt") %}{{ t | safe }}"#,
+    );
+    let text = std::fs::read_to_string(site.path("site/content/posts/post-1.md")).unwrap();
+    assert_eq!(site.output("404.html"), text);
+}
+
 /// Zola's `redirect_to`: the section's own page is a redirect (the alias page), to a path
 /// under `base_url` or a full URL; its pages are still built.
 #[test]
