@@ -29,7 +29,13 @@ pub(super) struct RenderJob {
     /// from `path` and the config).
     vars: Vec<(&'static str, Value)>,
     source: String,
+    /// The page whose own job this is: its `page` value gets the fields the shared value
+    /// left out ([`super::values::own_page_value`]) when it is rendered.
+    own_page: Option<usize>,
 }
+
+/// Makes page `i`'s own value from its shared value, for the job that renders the page.
+pub(super) type OwnPage<'a> = &'a (dyn Fn(usize, &Value) -> Value + Sync);
 
 impl RenderJob {
     pub fn new(output: String, template: impl Into<String>, path: &str, source: impl Into<String>) -> RenderJob {
@@ -40,6 +46,7 @@ impl RenderJob {
             lang: String::new(),
             vars: Vec::new(),
             source: source.into(),
+            own_page: None,
         }
     }
 
@@ -69,7 +76,13 @@ impl RenderJob {
         ))
     }
 
-    fn context(&self, config: &Config, templates: &Templates) -> Context {
+    /// The job of page `i`'s own output.
+    pub fn own_page(mut self, i: usize) -> RenderJob {
+        self.own_page = Some(i);
+        self
+    }
+
+    fn context(&self, config: &Config, templates: &Templates, own: Option<OwnPage<'_>>) -> Context {
         let mut c = Context::new();
         c.insert("current_path", &self.path);
         c.insert("current_url", &config.permalink(&self.path));
@@ -86,7 +99,10 @@ impl RenderJob {
             c.insert_value("config", v.clone());
         }
         for (k, v) in &self.vars {
-            c.insert_value(*k, v.clone());
+            match (self.own_page, own) {
+                (Some(i), Some(own)) if *k == "page" => c.insert_value(*k, own(i, v)),
+                _ => c.insert_value(*k, v.clone()),
+            }
         }
         c
     }
@@ -98,9 +114,10 @@ pub(super) fn render_output(
     job: &RenderJob,
     templates: &Templates,
     config: &Config,
+    own: Option<OwnPage<'_>>,
 ) -> Result<RenderedOutput, Diagnostic> {
     let site = &templates.site;
-    let mut html = templates.render(&job.template, &job.context(config, templates))?;
+    let mut html = templates.render(&job.template, &job.context(config, templates, own))?;
     let deps: Vec<(Dep, u64)> = site
         .take_deps(&job.path)
         .into_iter()
@@ -283,7 +300,8 @@ impl Jobs<'_, '_> {
             self.jobs.push(
                 RenderJob::new(output_path(&p.path), tpl, &p.path, p.origin.as_str())
                     .in_lang(&p.lang)
-                    .with("page", page),
+                    .with("page", page)
+                    .own_page(i),
             );
             for a in &p.fm.aliases {
                 self.jobs

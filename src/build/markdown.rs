@@ -28,18 +28,26 @@ pub(super) struct Renders {
 
 /// A render's HTML and summary as template values, made once when it is rendered: the
 /// page's value shares them and the search index reads them, so each page's HTML is held
-/// once (the render's own strings are emptied).
+/// once (the render's own strings are emptied). A one-shot build whose listings read no
+/// page's content holds a page's HTML LZ4-compressed instead (`packed`), until its own job
+/// asks for it ([`Html::content`]).
 #[derive(Clone)]
 pub(super) struct Html {
-    pub content: Value,
+    content: Value,
+    packed: Option<Arc<[u8]>>,
     pub summary: Value,
 }
 
 impl Html {
-    /// Moves `r`'s HTML and summary into values.
-    pub fn take(r: &mut Rendered) -> Html {
+    /// Moves `r`'s HTML and summary into values; `pack`: the HTML compressed.
+    pub fn take(r: &mut Rendered, pack: bool) -> Html {
         let html = Html {
-            content: Value::safe_string(&r.html),
+            content: if pack {
+                Value::none()
+            } else {
+                Value::safe_string(&r.html)
+            },
+            packed: pack.then(|| Arc::from(lz4_flex::compress_prepend_size(r.html.as_bytes()))),
             summary: r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
         };
         r.html = String::new();
@@ -51,8 +59,26 @@ impl Html {
     pub fn none() -> Html {
         Html {
             content: Value::safe_string(""),
+            packed: None,
             summary: Value::none(),
         }
+    }
+
+    /// The HTML as a template value (unpacked anew when it is held compressed).
+    pub fn content(&self) -> Value {
+        match &self.packed {
+            Some(bytes) => {
+                let html = lz4_flex::decompress_size_prepended(bytes).expect("packed by Html::take");
+                Value::safe_string(std::str::from_utf8(&html).expect("packed from a str"))
+            }
+            None => self.content.clone(),
+        }
+    }
+
+    /// The HTML as it is held, when it is not compressed (the search index reads it in
+    /// place; a build with search on does not pack).
+    pub fn content_value(&self) -> Option<&Value> {
+        self.packed.is_none().then_some(&self.content)
     }
 }
 
@@ -194,7 +220,14 @@ pub(super) fn links_key(r: &Rendered, site: &SiteData, lang: &str) -> u64 {
 
 impl Builder {
     /// Renders every page's and section's Markdown, in parallel, reusing what can be.
-    pub(super) fn render_markdown(&self, model: &SiteModel, templates: &Templates, templates_key: u64) -> Renders {
+    /// `pack`: hold the pages' HTML compressed ([`Html`]).
+    pub(super) fn render_markdown(
+        &self,
+        model: &SiteModel,
+        templates: &Templates,
+        templates_key: u64,
+        pack: bool,
+    ) -> Renders {
         let site = &templates.site;
         let tree = &site.tree;
         let images_unchanged = |r: &Rendered| {
@@ -212,7 +245,8 @@ impl Builder {
                           anchors: AnchorLinks,
                           text: &str,
                           body_offset: usize,
-                          sha: [u8; 32]| {
+                          sha: [u8; 32],
+                          page: bool| {
                 let uses_templates = text.contains("{{") || text.contains("{%") || custom_anchor;
                 // With shortcodes, the render also depends on the templates and on what the
                 // shortcodes see of the page (by content: its value is made anew each build).
@@ -243,7 +277,7 @@ impl Builder {
                     image_jobs,
                     links_key: links_key(&result.0, site, lang),
                     templates_key: tkey,
-                    html: Html::take(&mut result.0),
+                    html: Html::take(&mut result.0, pack && page),
                     result: Arc::new(result),
                 }
             };
@@ -260,6 +294,7 @@ impl Builder {
                         &p.text,
                         p.body_offset,
                         p.sha256,
+                        true,
                     )
                 })
                 .collect();
@@ -276,6 +311,7 @@ impl Builder {
                         &s.text,
                         s.body_offset,
                         s.sha256,
+                        false,
                     )
                 })
                 .collect();
@@ -306,7 +342,14 @@ fn shortcode_contexts(model: &SiteModel, config: &Config) -> HashMap<String, (&'
     let none = Rendered::default();
     let no_html = Html::none();
     let pages = model.pages.iter().filter(|p| uses(&p.text)).map(|p| {
-        let v = super::values::page_value(model, p, (&none, &no_html), config, (None, None));
+        let v = super::values::page_value(
+            model,
+            p,
+            (&none, &no_html),
+            config,
+            (None, None),
+            super::listed::Omit::NONE,
+        );
         (markdown::render_key(&p.origin), ("page", v))
     });
     let sections = model.sections.iter().filter(|s| uses(&s.text)).map(|s| {

@@ -12,6 +12,7 @@
 
 mod jobs;
 mod links;
+mod listed;
 mod markdown;
 mod originals;
 mod preview;
@@ -499,7 +500,12 @@ impl Builder {
                 .collect::<Vec<_>>(),
         );
         run.phase("load templates")?;
-        let renders = self.render_markdown(&model, &templates, templates_key);
+        // Which heavy fields templates read of listed pages: a one-shot build with none
+        // reading content (and no search index, which reads every page's HTML at once)
+        // holds the pages' HTML compressed until their own jobs.
+        let listed = listed::listed_reads(tree, &config.feed_filenames);
+        let pack = self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled;
+        let renders = self.render_markdown(&model, &templates, templates_key, pack);
         renders.report(&model, &mut run.errors);
         if free_texts {
             // What is read of a page's text after its render: the front matter (positions
@@ -510,7 +516,10 @@ impl Builder {
                 .for_each(|p| p.text = Arc::from(&p.text[..p.body_offset]));
         }
         run.phase("markdown")?;
-        let (values, site_values, new_values) = build_values(&model, &renders, &config, &self.values);
+        // Shared page values leave out what no template reads of a listed page.
+        let every_summary = (0..model.pages.len()).all(|i| !renders.page_html(i).summary.is_none());
+        let omit = listed.omit(every_summary);
+        let (values, site_values, new_values) = build_values(&model, &renders, &config, &self.values, omit);
         let mut keys = OutputKeys {
             templates: templates_key,
             assets: assets_key(&assets, &config),
@@ -538,7 +547,7 @@ impl Builder {
             HashSet::new()
         };
         let (rendered, scans, search) =
-            self.render_and_index(jobs, (&model, &renders), &templates, (&keys, &known), opts)?;
+            self.render_and_index(jobs, (&model, &renders), &templates, (&keys, &known), omit, opts)?;
         drop(known);
         run.phase("render templates and search index")?;
         let content = self.originals.files(&model, tree, &config, &mut run.errors);
@@ -753,6 +762,7 @@ impl Builder {
         (model, renders): (&SiteModel, &Renders),
         templates: &Templates,
         (keys, known): (&OutputKeys, &HashSet<String>),
+        omit: listed::Omit,
         opts: &BuildOptions,
     ) -> Result<
         (
@@ -769,7 +779,12 @@ impl Builder {
             std::mem::take(&mut self.search)
         };
         let (rendered, search) = rayon::join(
-            || self.render(jobs, templates, config, (keys, known), opts),
+            || {
+                let own = |i: usize, v: &tera::Value| {
+                    values::own_page_value(v, (renders.page(i), renders.page_html(i)), omit)
+                };
+                self.render(jobs, templates, config, (keys, known), &own, opts)
+            },
             || search_index(model, renders, config, &mut search_cache),
         );
         self.search = search_cache;
@@ -789,6 +804,7 @@ impl Builder {
         templates: &Templates,
         config: &Config,
         (keys, known): (&OutputKeys, &HashSet<String>),
+        own: jobs::OwnPage<'_>,
         opts: &BuildOptions,
     ) -> Result<Vec<Result<Rendering, Diagnostic>>, BuildError> {
         let site = &templates.site;
@@ -818,16 +834,18 @@ impl Builder {
                         return Some(stream(&job.output, &mut c).map(|scan| (job.output, c, false, scan)));
                     }
                 }
-                Some(render_output(&job, templates, config).and_then(|(file, deps, images)| {
-                    let mut cached = CachedOutput {
-                        key,
-                        deps,
-                        file,
-                        images,
-                    };
-                    let scan = stream(&job.output, &mut cached)?;
-                    Ok((job.output, cached, true, scan))
-                }))
+                Some(
+                    render_output(&job, templates, config, Some(own)).and_then(|(file, deps, images)| {
+                        let mut cached = CachedOutput {
+                            key,
+                            deps,
+                            file,
+                            images,
+                        };
+                        let scan = stream(&job.output, &mut cached)?;
+                        Ok((job.output, cached, true, scan))
+                    }),
+                )
             })
             .collect();
         rendered.into_iter().map(|r| r.ok_or(BuildError::Cancelled)).collect()
@@ -953,8 +971,21 @@ fn search_index(
     let docs = crate::search::documents(
         model,
         config,
-        |i| (&renders.page_html(i).content, renders.page(i).toc.as_slice()),
-        |i| (&renders.section_html(i).content, renders.section(i).toc.as_slice()),
+        |i| {
+            (
+                renders.page_html(i).content_value().expect("not packed with search on"),
+                renders.page(i).toc.as_slice(),
+            )
+        },
+        |i| {
+            (
+                renders
+                    .section_html(i)
+                    .content_value()
+                    .expect("sections are not packed"),
+                renders.section(i).toc.as_slice(),
+            )
+        },
     );
     let mut files = crate::search::index_cached(&docs, config, cache);
     files.extend(crate::search::zola::files(&docs, config));

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::jobs::{page_template, render_output, RenderJob};
+use super::listed::Omit;
 use super::markdown::{links_key, render_one, with_env, Html};
 use super::values::page_value;
 use super::{Builder, CachedMarkdown, LastBuild, OutputFile};
@@ -112,7 +113,7 @@ impl Builder {
         for (i, file, text) in edited {
             let page = edited_page(model, i, file, text)?;
             let (mut r, jobs) = self.preview_markdown(last, &page, &scope)?;
-            let html = Html::take(&mut r);
+            let html = Html::take(&mut r, false);
             let (output, out_file) = preview_output(last, &page, i, (&r, &html), &scope, changed)?;
             let site = &last.templates.site;
             outputs.push((output, out_file));
@@ -267,7 +268,7 @@ fn preview_output(
         Some(k) => (k.checked_sub(1).map(|k| own[k]), own.get(k + 1).copied()),
         None => (None, None),
     };
-    let value = page_value(model, page, r, config, neighbours);
+    let value = page_value(model, page, r, config, neighbours, Omit::NONE);
     let (tpl, _) = page_template(page, section);
     if !templates.has(&tpl) {
         return None;
@@ -280,7 +281,7 @@ fn preview_output(
     )
     .in_lang(&page.lang)
     .with("page", value);
-    let (file, deps, images) = render_output(&job, templates, config).ok()?;
+    let (file, deps, images) = render_output(&job, templates, config, None).ok()?;
     if !images.iter().all(|j| templates.site.images.is_made(j)) {
         return None;
     }

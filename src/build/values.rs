@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use tera::{Map, Value};
 
+use super::listed::Omit;
 use super::markdown::{Html, Renders};
 use crate::config::Config;
 use crate::content::{Page, Section, SiteModel};
@@ -90,8 +91,9 @@ pub(super) fn build_values(
     renders: &Renders,
     config: &Config,
     old: &ValueCache,
+    omit: Omit,
 ) -> (Values, SiteValues, ValueCache) {
-    let (pages, new) = page_values(model, renders, config, old);
+    let (pages, new) = page_values(model, renders, config, old, omit);
     let mut reuse = Reuse { old, new };
     let sections = section_values(model, renders, &pages, config, &mut reuse);
     let taxonomies = taxonomy_values(model, &pages, config, &mut reuse);
@@ -113,7 +115,13 @@ pub(super) fn build_values(
 
 /// Page values, in parallel: a page's value is reused when its render (by identity), URL,
 /// section, neighbours and bundle files are the same.
-fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &ValueCache) -> (Vec<Value>, ValueCache) {
+fn page_values(
+    model: &SiteModel,
+    renders: &Renders,
+    config: &Config,
+    old: &ValueCache,
+    omit: Omit,
+) -> (Vec<Value>, ValueCache) {
     // previous/next in each section's order.
     let mut neighbours: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); model.pages.len()];
     for (si, s) in model.sections.iter().enumerate() {
@@ -156,11 +164,19 @@ fn page_values(model: &SiteModel, renders: &Renders, config: &Config, old: &Valu
                 stub_key(neighbours[i].1),
                 &p.assets,
                 p.section,
+                omit,
             ));
             let name = format!("page:{}", p.relative_path);
             let v = match old.get(&name) {
                 Some((k, v)) if *k == key => v.clone(),
-                _ => page_value(model, p, (renders.page(i), renders.page_html(i)), config, neighbours[i]),
+                _ => page_value(
+                    model,
+                    p,
+                    (renders.page(i), renders.page_html(i)),
+                    config,
+                    neighbours[i],
+                    omit,
+                ),
             };
             (name, (key, v))
         })
@@ -322,13 +338,14 @@ pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> V
 }
 
 /// The template value of page `p` (the model's page `i`, or its edited version in a preview),
-/// whose Markdown rendered to `r`.
+/// whose Markdown rendered to `r`, without the fields `omit` leaves out.
 pub(super) fn page_value(
     model: &SiteModel,
     p: &Page,
     (r, html): (&Rendered, &Html),
     config: &Config,
     (prev, next): (Option<usize>, Option<usize>),
+    omit: Omit,
 ) -> Value {
     let s = &model.sections[p.section];
     let mut m = Map::new();
@@ -357,9 +374,16 @@ pub(super) fn page_value(
             )
         }),
     );
-    m.insert("content".into(), html.content.clone());
+    // Left-out fields keep their place (none), for the own page's job to fill in.
+    let content = if omit.content { Value::none() } else { html.content() };
+    m.insert("content".into(), content);
     m.insert("summary".into(), html.summary.clone());
-    m.insert("toc".into(), Value::from_serializable(&r.toc));
+    let toc = if omit.toc {
+        Value::none()
+    } else {
+        Value::from_serializable(&r.toc)
+    };
+    m.insert("toc".into(), toc);
     m.insert("word_count".into(), Value::from(r.word_count));
     m.insert(
         "reading_time".into(),
@@ -411,6 +435,22 @@ pub(super) fn page_value(
     Value::from(m)
 }
 
+/// A page's own value: its shared value `shared` with the fields that one left out filled in
+/// from its render (the same value when nothing was left out).
+pub(super) fn own_page_value(shared: &Value, (r, html): (&Rendered, &Html), omit: Omit) -> Value {
+    let Some(map) = shared.as_map().filter(|_| omit.any()) else {
+        return shared.clone();
+    };
+    let mut m = map.clone();
+    if omit.content {
+        m.insert("content".into(), html.content());
+    }
+    if omit.toc {
+        m.insert("toc".into(), Value::from_serializable(&r.toc));
+    }
+    Value::from(m)
+}
+
 fn section_value(
     model: &SiteModel,
     s: &Section,
@@ -420,7 +460,7 @@ fn section_value(
 ) -> Value {
     let mut m = section_head(s, config);
     m.insert("translations".into(), section_translations(model, s, config));
-    m.insert("content".into(), html.content.clone());
+    m.insert("content".into(), html.content());
     m.insert("toc".into(), Value::from_serializable(&r.toc));
     m.insert("word_count".into(), Value::from(r.word_count));
     m.insert(

@@ -123,6 +123,44 @@ fn load_data_of_a_content_markdown_file() {
     assert_eq!(site.output("404.html"), text);
 }
 
+/// Page values shared by listings leave out the content and table of contents when no
+/// template reads them of a listed page; a template that does still gets them, by any route.
+#[test]
+fn listed_pages_content_and_toc_wherever_a_template_reads_them() {
+    let site = TestSite::fixture("blog");
+    site.write(
+        "site/content/posts/post-2.md",
+        "+++\ntitle = \"Post 2\"\ndate = 2024-01-02\n+++\n## First\n\nBody of post 2.\n",
+    );
+    // The own page: read as always.
+    let own = site.output("posts/post-2/index.html");
+    assert!(own.contains("Body of post 2."), "{own}");
+    // A listing that reads them in a loop, through an included card.
+    site.write(
+        "site/templates/section.html",
+        r#"{% for page in section.pages %}{% include "card.html" %}{% endfor %}"#,
+    )
+    .write(
+        "site/templates/card.html",
+        "[{{ page.title }}:{{ page.toc | length }}:{{ page.content | striptags | trim }}]",
+    );
+    let list = site.output("posts/index.html");
+    assert!(
+        list.contains("[Post 2:1:") && list.contains("Body of post 2.][Post 1:0:Body of post 1.]"),
+        "{list}"
+    );
+    // Another page's, through get_page, from a page template.
+    site.write(
+        "site/templates/404.html",
+        r#"{% set p = get_page(path="posts/post-2.md") %}{{ p.toc[0].title }}|{{ p.content | striptags | trim }}"#,
+    );
+    let other = site.output("404.html");
+    assert!(
+        other.starts_with("First|") && other.ends_with("Body of post 2."),
+        "{other}"
+    );
+}
+
 /// Zola's `redirect_to`: the section's own page is a redirect (the alias page), to a path
 /// under `base_url` or a full URL; its pages are still built.
 #[test]
