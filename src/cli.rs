@@ -302,6 +302,12 @@ fn build_site(
         cancel: None,
         now: Some(chrono::Local::now().fixed_offset()),
         sink: Some(sink(&config)?),
+        // A knob for small machines and for tests: bytes of compressed page HTML held in
+        // memory before the rest waits in a temporary file.
+        html_in_memory: std::env::var("SITEGEN_HTML_IN_MEMORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BuildOptions::default().html_in_memory),
     };
     let result = if make_images {
         build::build(tree, config.clone(), &opts)?
@@ -369,6 +375,12 @@ fn cmd_build(cli: &Cli, args: &BuildArgs, p: &Printer) -> Result<(), Errors> {
         (start.elapsed() - rendered).as_millis()
     ));
     let st = &result.stats;
+    if st.pages_spilled > 0 {
+        p.detail(format!(
+            "{} pages' compressed HTML waited in a temporary file (past `SITEGEN_HTML_IN_MEMORY` bytes, default 256 MiB)",
+            st.pages_spilled
+        ));
+    }
     let r = &st.images_remote;
     if let Some(rc) = config.images.remote_cache.as_ref().filter(|_| r.lookups > 0) {
         p.detail(format!(

@@ -35,7 +35,7 @@ pub(super) struct RenderJob {
 }
 
 /// Makes page `i`'s own value from its shared value, for the job that renders the page.
-pub(super) type OwnPage<'a> = &'a (dyn Fn(usize, &Value) -> Value + Sync);
+pub(super) type OwnPage<'a> = &'a (dyn Fn(usize, &Value) -> Result<Value, Diagnostic> + Sync);
 
 impl RenderJob {
     pub fn new(output: String, template: impl Into<String>, path: &str, source: impl Into<String>) -> RenderJob {
@@ -82,7 +82,7 @@ impl RenderJob {
         self
     }
 
-    fn context(&self, config: &Config, templates: &Templates, own: Option<OwnPage<'_>>) -> Context {
+    fn context(&self, config: &Config, templates: &Templates, own: Option<OwnPage<'_>>) -> Result<Context, Diagnostic> {
         let mut c = Context::new();
         c.insert("current_path", &self.path);
         c.insert("current_url", &config.permalink(&self.path));
@@ -100,11 +100,11 @@ impl RenderJob {
         }
         for (k, v) in &self.vars {
             match (self.own_page, own) {
-                (Some(i), Some(own)) if *k == "page" => c.insert_value(*k, own(i, v)),
+                (Some(i), Some(own)) if *k == "page" => c.insert_value(*k, own(i, v)?),
                 _ => c.insert_value(*k, v.clone()),
             }
         }
-        c
+        Ok(c)
     }
 }
 
@@ -117,7 +117,7 @@ pub(super) fn render_output(
     own: Option<OwnPage<'_>>,
 ) -> Result<RenderedOutput, Diagnostic> {
     let site = &templates.site;
-    let mut html = templates.render(&job.template, &job.context(config, templates, own))?;
+    let mut html = templates.render(&job.template, &job.context(config, templates, own)?)?;
     let deps: Vec<(Dep, u64)> = site
         .take_deps(&job.path)
         .into_iter()

@@ -4,7 +4,8 @@
 //! against the headings of the pages they name.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use tera::Value;
@@ -29,25 +30,143 @@ pub(super) struct Renders {
 /// A render's HTML and summary as template values, made once when it is rendered: the
 /// page's value shares them and the search index reads them, so each page's HTML is held
 /// once (the render's own strings are emptied). A one-shot build whose listings read no
-/// page's content holds a page's HTML LZ4-compressed instead (`packed`), until its own job
-/// asks for it ([`Html::content`]).
+/// page's content holds a page's HTML LZ4-compressed instead (`packed`: in memory while the
+/// build's budget lasts, then in a temporary file, see [`Spill`]), until its own job takes it
+/// ([`Html::take_content`]), which frees it.
 #[derive(Clone)]
 pub(super) struct Html {
     content: Value,
-    packed: Option<Arc<[u8]>>,
+    packed: Option<Arc<Packed>>,
     pub summary: Value,
 }
 
+/// A page's HTML, LZ4-compressed (with its length in front), until it is taken.
+struct Packed {
+    held: std::sync::Mutex<Held>,
+    spill: Arc<Spill>,
+}
+
+enum Held {
+    Memory(Box<[u8]>),
+    /// In the spill file, `len` bytes at `at`.
+    Spilled {
+        at: u64,
+        len: usize,
+    },
+    Taken,
+}
+
+/// Where a one-shot build keeps compressed page HTML: in memory up to `budget` bytes, the
+/// rest in an unnamed temporary file (in `TMPDIR`; the system removes it when the build
+/// ends, also when it is killed), read back by each page's own job. When the file cannot
+/// be made or written, the HTML stays in memory: the spill only ever costs time.
+pub(super) struct Spill {
+    budget: usize,
+    in_memory: AtomicUsize,
+    file: OnceLock<Option<SpillFile>>,
+    spilled: AtomicUsize,
+}
+
+struct SpillFile {
+    file: std::fs::File,
+    end: AtomicU64,
+}
+
+impl Spill {
+    pub fn new(budget: usize) -> Arc<Spill> {
+        Arc::new(Spill {
+            budget,
+            in_memory: AtomicUsize::new(0),
+            file: OnceLock::new(),
+            spilled: AtomicUsize::new(0),
+        })
+    }
+
+    /// How many pages' HTML went to the file.
+    pub fn spilled(&self) -> usize {
+        self.spilled.load(Ordering::Relaxed)
+    }
+
+    fn hold(&self, bytes: Vec<u8>) -> Held {
+        let len = bytes.len();
+        if self.in_memory.fetch_add(len, Ordering::Relaxed) + len <= self.budget {
+            return Held::Memory(bytes.into_boxed_slice());
+        }
+        self.in_memory.fetch_sub(len, Ordering::Relaxed);
+        let file = self.file.get_or_init(|| {
+            tempfile::tempfile().ok().map(|file| SpillFile {
+                file,
+                end: AtomicU64::new(0),
+            })
+        });
+        if let Some(f) = file {
+            let at = f.end.fetch_add(len as u64, Ordering::Relaxed);
+            if write_at(&f.file, &bytes, at).is_ok() {
+                self.spilled.fetch_add(1, Ordering::Relaxed);
+                return Held::Spilled { at, len };
+            }
+        }
+        Held::Memory(bytes.into_boxed_slice())
+    }
+
+    fn unpack(&self, held: &Held) -> std::io::Result<Value> {
+        let read;
+        let bytes: &[u8] = match held {
+            Held::Memory(b) => b,
+            Held::Spilled { at, len } => {
+                let f = self.file.get().and_then(Option::as_ref).expect("spilled into the file");
+                read = read_at(&f.file, *at, *len)?;
+                &read
+            }
+            Held::Taken => panic!("a page's HTML is taken by its own job only, once"),
+        };
+        let html = lz4_flex::decompress_size_prepended(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let html = String::from_utf8(html).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(Value::safe_string(&html))
+    }
+}
+
+#[cfg(unix)]
+fn write_at(file: &std::fs::File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0; len];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, at)?;
+    Ok(buf)
+}
+
+// Elsewhere nothing is spilled: the HTML stays in memory.
+#[cfg(not(unix))]
+fn write_at(_: &std::fs::File, _: &[u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &std::fs::File, _: u64, _: usize) -> std::io::Result<Vec<u8>> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
 impl Html {
-    /// Moves `r`'s HTML and summary into values; `pack`: the HTML compressed.
-    pub fn take(r: &mut Rendered, pack: bool) -> Html {
+    /// Moves `r`'s HTML and summary into values; with `pack`, the HTML compressed and held
+    /// where that spill puts it.
+    pub fn take(r: &mut Rendered, pack: Option<&Arc<Spill>>) -> Html {
         let html = Html {
-            content: if pack {
+            content: if pack.is_some() {
                 Value::none()
             } else {
                 Value::safe_string(&r.html)
             },
-            packed: pack.then(|| Arc::from(lz4_flex::compress_prepend_size(r.html.as_bytes()))),
+            packed: pack.map(|spill| {
+                let held = spill.hold(lz4_flex::compress_prepend_size(r.html.as_bytes()));
+                Arc::new(Packed {
+                    held: std::sync::Mutex::new(held),
+                    spill: spill.clone(),
+                })
+            }),
             summary: r.summary.as_deref().map(Value::safe_string).unwrap_or_else(Value::none),
         };
         r.html = String::new();
@@ -64,14 +183,28 @@ impl Html {
         }
     }
 
-    /// The HTML as a template value (unpacked anew when it is held compressed).
+    /// The HTML as a template value (unpacked anew when it is held compressed, which is
+    /// in memory unless listings never read it: see `Builder::plan_phases`).
     pub fn content(&self) -> Value {
         match &self.packed {
-            Some(bytes) => {
-                let html = lz4_flex::decompress_size_prepended(bytes).expect("packed by Html::take");
-                Value::safe_string(std::str::from_utf8(&html).expect("packed from a str"))
+            Some(p) => {
+                let held = p.held.lock().unwrap_or_else(|e| e.into_inner());
+                p.spill.unpack(&held).expect("a page's HTML read back")
             }
             None => self.content.clone(),
+        }
+    }
+
+    /// The HTML as a template value for the page's own job, the last reader of a one-shot
+    /// build: compressed HTML is freed as it is unpacked. An error when it was spilled and
+    /// cannot be read back.
+    pub fn take_content(&self) -> std::io::Result<Value> {
+        match &self.packed {
+            Some(p) => {
+                let held = std::mem::replace(&mut *p.held.lock().unwrap_or_else(|e| e.into_inner()), Held::Taken);
+                p.spill.unpack(&held)
+            }
+            None => Ok(self.content.clone()),
         }
     }
 
@@ -142,6 +275,21 @@ impl Renders {
                         ),
                     ));
                 }
+            }
+        }
+    }
+
+    /// Drops what only a next build or a preview reads of the renders (the files and images
+    /// they depend on, their anchor links once reported, their heading ids): a one-shot
+    /// build's renders keep their table of contents, word count and links (the link
+    /// check's positions).
+    pub fn forget_for_next_build(&mut self) {
+        for c in self.pages.iter_mut().chain(self.sections.iter_mut()) {
+            if let Some((r, _)) = Arc::get_mut(&mut c.result) {
+                r.links_to = Vec::new();
+                r.image_sources = Vec::new();
+                r.anchor_refs = Vec::new();
+                r.heading_ids = Vec::new();
             }
         }
     }
@@ -220,13 +368,17 @@ pub(super) fn links_key(r: &Rendered, site: &SiteData, lang: &str) -> u64 {
 
 impl Builder {
     /// Renders every page's and section's Markdown, in parallel, reusing what can be.
-    /// `pack`: hold the pages' HTML compressed ([`Html`]).
+    /// `pack`: hold the pages' HTML compressed, where that spill puts it ([`Html`]).
+    /// `texts`: the pages' texts, when the model's pages hold only their front matter (a
+    /// one-shot build): each is dropped as soon as its page is rendered, so the sources and
+    /// the renders are never all in memory together.
     pub(super) fn render_markdown(
         &self,
         model: &SiteModel,
         templates: &Templates,
         templates_key: u64,
-        pack: bool,
+        pack: Option<&Arc<Spill>>,
+        texts: Option<Vec<Arc<str>>>,
     ) -> Renders {
         let site = &templates.site;
         let tree = &site.tree;
@@ -235,7 +387,8 @@ impl Builder {
                 .iter()
                 .all(|(p, sha)| tree.get(p).map(|f| f.sha256) == Some(*sha))
         };
-        let contexts = shortcode_contexts(model, &site.config);
+        let text_of = |i: usize| -> &str { texts.as_ref().map_or(&model.pages[i].text, |t| &t[i]) };
+        let contexts = shortcode_contexts(model, &site.config, &text_of);
         with_env(templates, &contexts, |env| {
             // Render hooks and anchor-link.html: every render depends on the templates.
             let custom_anchor = templates.has_markdown_templates();
@@ -277,21 +430,26 @@ impl Builder {
                     image_jobs,
                     links_key: links_key(&result.0, site, lang),
                     templates_key: tkey,
-                    html: Html::take(&mut result.0, pack && page),
+                    html: Html::take(&mut result.0, pack.filter(|_| page)),
                     result: Arc::new(result),
                 }
+            };
+            let texts: Vec<Option<Arc<str>>> = match texts {
+                Some(t) => t.into_iter().map(Some).collect(),
+                None => vec![None; model.pages.len()],
             };
             let pages = model
                 .pages
                 .par_iter()
-                .map(|p| {
+                .zip(texts)
+                .map(|(p, text)| {
                     let anchors = anchor_links(&model.sections[p.section], &site.config);
                     render(
                         &p.origin,
                         &p.relative_path,
                         &p.lang,
                         anchors,
-                        &p.text,
+                        text.as_deref().unwrap_or(&p.text),
                         p.body_offset,
                         p.sha256,
                         true,
@@ -337,21 +495,31 @@ pub(super) fn anchor_links(section: &crate::content::Section, config: &Config) -
 
 /// What the shortcodes of each page or section that has some see as `page` or `section`: its
 /// value without what rendering makes (content, summary, table of contents), as in Zola.
-fn shortcode_contexts(model: &SiteModel, config: &Config) -> HashMap<String, (&'static str, Value)> {
+fn shortcode_contexts<'t>(
+    model: &SiteModel,
+    config: &Config,
+    text_of: &dyn Fn(usize) -> &'t str,
+) -> HashMap<String, (&'static str, Value)> {
     let uses = |t: &str| t.contains("{{") || t.contains("{%");
     let none = Rendered::default();
     let no_html = Html::none();
-    let pages = model.pages.iter().filter(|p| uses(&p.text)).map(|p| {
-        let v = super::values::page_value(
-            model,
-            p,
-            (&none, &no_html),
-            config,
-            (None, None),
-            super::listed::Omit::NONE,
-        );
-        (markdown::render_key(&p.origin), ("page", v))
-    });
+    let pages = model
+        .pages
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| uses(text_of(i)))
+        .map(|(_, p)| {
+            let v = super::values::page_value(
+                model,
+                p,
+                (&none, &no_html),
+                config,
+                (None, None),
+                &|_| Value::none(),
+                super::listed::Omit::NONE,
+            );
+            (markdown::render_key(&p.origin), ("page", v))
+        });
     let sections = model.sections.iter().filter(|s| uses(&s.text)).map(|s| {
         let v = super::values::section_stub(model, s, config);
         (markdown::render_key(&s.origin), ("section", v))

@@ -71,6 +71,10 @@ pub struct BuildOptions {
     /// ([`OutputFile::streamed`]), so memory does not grow with the site's output; without
     /// one (`serve`, `--watch`, the library) every output's bytes stay in the plan.
     pub sink: Option<Arc<dyn OutputSink>>,
+    /// How many bytes of compressed page HTML a one-shot build whose listings show no page's
+    /// content holds in memory; the rest waits for its page's job in an unnamed temporary
+    /// file (in `TMPDIR`). Default 256 MiB (some 45,000 pages of long prose).
+    pub html_in_memory: usize,
 }
 
 /// Takes each output of a streaming build as soon as its bytes are final. Called from the
@@ -91,6 +95,7 @@ impl Default for BuildOptions {
             cancel: None,
             now: None,
             sink: None,
+            html_in_memory: 256 << 20,
         }
     }
 }
@@ -169,6 +174,9 @@ pub struct BuildStats {
     /// What the remote image cache (`[images] remote_cache`) did: lookups, hits, downloads,
     /// entries rejected by verification, uploads.
     pub images_remote: crate::images::remote::RemoteStats,
+    /// Pages whose compressed HTML waited in the temporary file
+    /// ([`BuildOptions::html_in_memory`]).
+    pub pages_spilled: usize,
     /// Time spent per phase, in order (`sitegen build -v` prints them).
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -502,18 +510,31 @@ impl Builder {
         run.phase("load templates")?;
         // Which heavy fields templates read of listed pages: a one-shot build with none
         // reading content (and no search index, which reads every page's HTML at once)
-        // holds the pages' HTML compressed until their own jobs.
+        // holds the pages' HTML compressed until their own jobs; in a temporary file past
+        // its memory budget when no listing reads any page's content (then the page's own
+        // job is its only reader).
         let listed = listed::listed_reads(tree, &config.feed_filenames);
-        let pack = self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled;
-        let renders = self.render_markdown(&model, &templates, templates_key, pack);
-        renders.report(&model, &mut run.errors);
-        if free_texts {
-            // What is read of a page's text after its render: the front matter (positions
-            // of errors in it). The body goes; its render holds what the templates show.
+        let spill = (self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled).then(|| {
+            let never = listed.content == listed::Reads::Never;
+            markdown::Spill::new(if never { opts.html_in_memory } else { usize::MAX })
+        });
+        // What is read of a page's text after its render: the front matter (positions of
+        // errors in it). The body goes as soon as it is rendered; its render holds what the
+        // templates show.
+        let texts = free_texts.then(|| {
             model
                 .pages
                 .par_iter_mut()
-                .for_each(|p| p.text = Arc::from(&p.text[..p.body_offset]));
+                .map(|p| {
+                    let front_matter = Arc::from(&p.text[..p.body_offset]);
+                    std::mem::replace(&mut p.text, front_matter)
+                })
+                .collect()
+        });
+        let mut renders = self.render_markdown(&model, &templates, templates_key, spill.as_ref(), texts);
+        renders.report(&model, &mut run.errors);
+        if self.one_shot {
+            renders.forget_for_next_build();
         }
         run.phase("markdown")?;
         // Shared page values leave out what no template reads of a listed page.
@@ -581,16 +602,20 @@ impl Builder {
             static_files: assets.assets.len(),
             outputs: assembled.plan.files.len() + planned.len(),
             rendered: assembled.rendered.len(),
+            pages_spilled: spill.as_ref().map_or(0, |s| s.spilled()),
             ..BuildStats::default()
         };
         if let Some(sink) = &opts.sink {
             stream_all(&mut assembled.plan, &**sink).map_err(|e| BuildError::Failed(e.into()))?;
         }
-        self.last = Some(LastBuild {
-            anchor_targets: renders.anchor_targets(&model),
-            model,
-            templates,
-        });
+        // A one-shot builder renders no previews (and keeps no heading ids for them).
+        if !self.one_shot {
+            self.last = Some(LastBuild {
+                anchor_targets: renders.anchor_targets(&model),
+                model,
+                templates,
+            });
+        }
         Ok(BuildResult {
             plan: assembled.plan,
             warnings: links.broken,
@@ -780,8 +805,16 @@ impl Builder {
         };
         let (rendered, search) = rayon::join(
             || {
+                // A one-shot build frees each page's compressed HTML in its own job.
                 let own = |i: usize, v: &tera::Value| {
-                    values::own_page_value(v, (renders.page(i), renders.page_html(i)), omit)
+                    values::own_page_value(v, (renders.page(i), renders.page_html(i)), omit, self.one_shot).map_err(
+                        |e| {
+                            Diagnostic::new(
+                                model.pages[i].origin.as_str(),
+                                format!("cannot read the page's rendered HTML back from the temporary file: {e}"),
+                            )
+                        },
+                    )
                 };
                 self.render(jobs, templates, config, (keys, known), &own, opts)
             },
@@ -819,6 +852,8 @@ impl Builder {
                 scan
             });
             c.file.stream_to(path, &**sink)?;
+            // A streaming builder reuses no outputs, so it needs no record of their reads.
+            c.deps = Vec::new();
             Ok(scan)
         };
         let rendered: Vec<Option<Result<Rendering, Diagnostic>>> = jobs

@@ -113,7 +113,7 @@ impl Builder {
         for (i, file, text) in edited {
             let page = edited_page(model, i, file, text)?;
             let (mut r, jobs) = self.preview_markdown(last, &page, &scope)?;
-            let html = Html::take(&mut r, false);
+            let html = Html::take(&mut r, None);
             let (output, out_file) = preview_output(last, &page, i, (&r, &html), &scope, changed)?;
             let site = &last.templates.site;
             outputs.push((output, out_file));
@@ -268,7 +268,15 @@ fn preview_output(
         Some(k) => (k.checked_sub(1).map(|k| own[k]), own.get(k + 1).copied()),
         None => (None, None),
     };
-    let value = page_value(model, page, r, config, neighbours, Omit::NONE);
+    let value = page_value(
+        model,
+        page,
+        r,
+        config,
+        neighbours,
+        &|j| super::values::stub(&model.pages[j], config),
+        Omit::NONE,
+    );
     let (tpl, _) = page_template(page, section);
     if !templates.has(&tpl) {
         return None;

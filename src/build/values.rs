@@ -34,7 +34,8 @@ fn reading_time(words: usize, wpm: usize) -> usize {
     words.div_ceil(wpm.max(1))
 }
 
-fn stub(p: &Page, config: &Config) -> Value {
+/// What a page's value shows of a neighbour (`previous`, `next`, `lower`, `higher`).
+pub(super) fn stub(p: &Page, config: &Config) -> Value {
     let mut m = Map::new();
     m.insert("title".into(), v_str(p.title()));
     m.insert("path".into(), v_str(&p.path));
@@ -143,6 +144,8 @@ fn page_values(
             (p.title(), p.path.as_str(), p.relative_path.as_str())
         })
     };
+    // Each page's stub once, shared by the values of both its neighbours.
+    let stubs: Vec<Value> = model.pages.par_iter().map(|p| stub(p, config)).collect();
     let entries: Vec<(String, (u64, Value))> = model
         .pages
         .par_iter()
@@ -175,6 +178,7 @@ fn page_values(
                     (renders.page(i), renders.page_html(i)),
                     config,
                     neighbours[i],
+                    &|j| stubs[j].clone(),
                     omit,
                 ),
             };
@@ -338,13 +342,15 @@ pub(super) fn section_stub(model: &SiteModel, s: &Section, config: &Config) -> V
 }
 
 /// The template value of page `p` (the model's page `i`, or its edited version in a preview),
-/// whose Markdown rendered to `r`, without the fields `omit` leaves out.
+/// whose Markdown rendered to `r`, without the fields `omit` leaves out. `stub_of(j)`: what
+/// it shows of its neighbour page `j` ([`stub`]).
 pub(super) fn page_value(
     model: &SiteModel,
     p: &Page,
     (r, html): (&Rendered, &Html),
     config: &Config,
     (prev, next): (Option<usize>, Option<usize>),
+    stub_of: &dyn Fn(usize) -> Value,
     omit: Omit,
 ) -> Value {
     let s = &model.sections[p.section];
@@ -416,8 +422,8 @@ pub(super) fn page_value(
     m.insert("assets".into(), assets_value(&p.assets));
     m.insert("ancestors".into(), Value::from(ancestors(model, Some(p.section))));
     m.insert("section".into(), v_str(&s.relative_path));
-    let pv = prev.map(|j| stub(&model.pages[j], config)).unwrap_or_else(Value::none);
-    let nv = next.map(|j| stub(&model.pages[j], config)).unwrap_or_else(Value::none);
+    let pv = prev.map(stub_of).unwrap_or_else(Value::none);
+    let nv = next.map(stub_of).unwrap_or_else(Value::none);
     // Zola's names: `lower` is the older (date) or lighter (weight) neighbour.
     let (lower, higher) = match s.fm.sort_by {
         crate::content::SortBy::Date => (nv.clone(), pv.clone()),
@@ -436,19 +442,26 @@ pub(super) fn page_value(
 }
 
 /// A page's own value: its shared value `shared` with the fields that one left out filled in
-/// from its render (the same value when nothing was left out).
-pub(super) fn own_page_value(shared: &Value, (r, html): (&Rendered, &Html), omit: Omit) -> Value {
+/// from its render (the same value when nothing was left out). `last`: no one reads the
+/// page's HTML after this (a one-shot build's own job), so compressed HTML is freed.
+pub(super) fn own_page_value(
+    shared: &Value,
+    (r, html): (&Rendered, &Html),
+    omit: Omit,
+    last: bool,
+) -> std::io::Result<Value> {
     let Some(map) = shared.as_map().filter(|_| omit.any()) else {
-        return shared.clone();
+        return Ok(shared.clone());
     };
     let mut m = map.clone();
     if omit.content {
-        m.insert("content".into(), html.content());
+        let content = if last { html.take_content()? } else { html.content() };
+        m.insert("content".into(), content);
     }
     if omit.toc {
         m.insert("toc".into(), Value::from_serializable(&r.toc));
     }
-    Value::from(m)
+    Ok(Value::from(m))
 }
 
 fn section_value(

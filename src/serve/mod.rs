@@ -205,6 +205,7 @@ impl Session {
             cancel: self.cancel.clone(),
             now: Some(chrono::Local::now().fixed_offset()),
             sink: None,
+            ..BuildOptions::default()
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {

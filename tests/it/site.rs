@@ -161,6 +161,51 @@ fn listed_pages_content_and_toc_wherever_a_template_reads_them() {
     );
 }
 
+/// A one-shot build past its memory budget for page HTML keeps the rest compressed in a
+/// temporary file, and each page's own job reads its HTML back from there: the output is
+/// byte for byte that of a build that held everything in memory.
+#[test]
+fn page_html_past_the_memory_budget_waits_in_a_file_and_the_output_is_the_same() {
+    let site = TestSite::fixture("blog");
+    // No feeds: no listing shows a page's content, so each page's own job is its only reader.
+    let config = std::fs::read_to_string(site.path("config.toml")).unwrap();
+    site.write("config.toml", format!("feed_filenames = []\n{config}"));
+    for i in 0..40 {
+        site.write(
+            &format!("site/content/posts/many-{i}.md"),
+            format!(
+                "+++\ntitle = \"Many {i}\"\ndate = 2024-02-{:02}\n+++\n## Part {i}\n\nBody {i}: {}\n",
+                i % 28 + 1,
+                "words ".repeat(i * 20)
+            ),
+        );
+    }
+    let with = |budget: usize| {
+        site.plan_with(BuildOptions {
+            html_in_memory: budget,
+            ..BuildOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let held = with(BuildOptions::default().html_in_memory);
+    let all = with(0);
+    let some = with(3000);
+    assert_eq!(held.stats.pages_spilled, 0);
+    assert!(all.stats.pages_spilled >= 40, "{}", all.stats.pages_spilled);
+    assert!(
+        some.stats.pages_spilled > 0 && some.stats.pages_spilled < all.stats.pages_spilled,
+        "{}",
+        some.stats.pages_spilled
+    );
+    assert!(held.plan == all.plan, "the same output with every page's HTML spilled");
+    assert!(held.plan == some.plan, "the same output with some spilled");
+    let page = String::from_utf8(all.plan.files["posts/many-39/index.html"].bytes.to_vec()).unwrap();
+    assert!(
+        page.contains("Body 39: words words") && page.contains("Part 39"),
+        "{page}"
+    );
+}
+
 /// Zola's `redirect_to`: the section's own page is a redirect (the alias page), to a path
 /// under `base_url` or a full URL; its pages are still built.
 #[test]
