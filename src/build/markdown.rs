@@ -59,9 +59,12 @@ enum Held {
 /// Where a one-shot build keeps compressed page HTML: in memory up to `budget` bytes, the
 /// rest in an unnamed temporary file (in `TMPDIR`; the system removes it when the build
 /// ends, also when it is killed), read back by each page's own job. When the file cannot
-/// be made or written, the HTML stays in memory: the spill only ever costs time.
+/// be made or written, the HTML stays in memory: the spill only ever costs time. With
+/// `only_with_summary` (listings read the content of pages without a summary, as feeds
+/// do), only pages with a summary go to the file.
 pub(super) struct Spill {
     budget: usize,
+    only_with_summary: bool,
     in_memory: AtomicUsize,
     file: OnceLock<Option<SpillFile>>,
     spilled: AtomicUsize,
@@ -73,9 +76,10 @@ struct SpillFile {
 }
 
 impl Spill {
-    pub fn new(budget: usize) -> Arc<Spill> {
+    pub fn new(budget: usize, only_with_summary: bool) -> Arc<Spill> {
         Arc::new(Spill {
             budget,
+            only_with_summary,
             in_memory: AtomicUsize::new(0),
             file: OnceLock::new(),
             spilled: AtomicUsize::new(0),
@@ -87,8 +91,11 @@ impl Spill {
         self.spilled.load(Ordering::Relaxed)
     }
 
-    fn hold(&self, bytes: Vec<u8>) -> Held {
+    fn hold(&self, bytes: Vec<u8>, has_summary: bool) -> Held {
         let len = bytes.len();
+        if self.only_with_summary && !has_summary {
+            return Held::Memory(bytes.into_boxed_slice());
+        }
         if self.in_memory.fetch_add(len, Ordering::Relaxed) + len <= self.budget {
             return Held::Memory(bytes.into_boxed_slice());
         }
@@ -161,7 +168,7 @@ impl Html {
                 Value::safe_string(&r.html)
             },
             packed: pack.map(|spill| {
-                let held = spill.hold(lz4_flex::compress_prepend_size(r.html.as_bytes()));
+                let held = spill.hold(lz4_flex::compress_prepend_size(r.html.as_bytes()), r.summary.is_some());
                 Arc::new(Packed {
                     held: std::sync::Mutex::new(held),
                     spill: spill.clone(),

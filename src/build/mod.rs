@@ -510,14 +510,12 @@ impl Builder {
         run.phase("load templates")?;
         // Which heavy fields templates read of listed pages: a one-shot build with none
         // reading content (and no search index, which reads every page's HTML at once)
-        // holds the pages' HTML compressed until their own jobs; in a temporary file past
-        // its memory budget when no listing reads any page's content (then the page's own
-        // job is its only reader).
+        // holds the pages' HTML compressed until their own jobs; past its memory budget in a
+        // temporary file, that of every page no listing reads the content of (then the
+        // page's own job is its only reader).
         let listed = listed::listed_reads(tree, &config.feed_filenames);
-        let spill = (self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled).then(|| {
-            let never = listed.content == listed::Reads::Never;
-            markdown::Spill::new(if never { opts.html_in_memory } else { usize::MAX })
-        });
+        let spill = (self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled)
+            .then(|| markdown::Spill::new(opts.html_in_memory, listed.content == listed::Reads::WithoutSummary));
         // What is read of a page's text after its render: the front matter (positions of
         // errors in it). The body goes as soon as it is rendered; its render holds what the
         // templates show.

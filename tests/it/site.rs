@@ -206,6 +206,42 @@ fn page_html_past_the_memory_budget_waits_in_a_file_and_the_output_is_the_same()
     );
 }
 
+/// With feeds, which show the content of pages without a summary, only the pages with one
+/// wait in the file; the feeds still show the others' content.
+#[test]
+fn with_feeds_only_pages_with_a_summary_wait_in_the_file() {
+    let site = TestSite::fixture("blog");
+    for i in 0..20 {
+        let more = if i % 2 == 0 {
+            "\n\n<!-- more -->\n\nThe rest."
+        } else {
+            ""
+        };
+        site.write(
+            &format!("site/content/posts/many-{i}.md"),
+            format!(
+                "+++\ntitle = \"Many {i}\"\ndate = 2024-02-{:02}\n+++\nBody {i}.{more}\n",
+                i + 1
+            ),
+        );
+    }
+    let with = |budget: usize| {
+        site.plan_with(BuildOptions {
+            html_in_memory: budget,
+            ..BuildOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let held = with(BuildOptions::default().html_in_memory);
+    let all = with(0);
+    assert_eq!(held.stats.pages_spilled, 0);
+    // The 10 with a summary (and none of the fixture's own pages, which have none).
+    assert_eq!(all.stats.pages_spilled, 10);
+    assert!(held.plan == all.plan, "the same output");
+    let feed = String::from_utf8(all.plan.files["atom.xml"].bytes.to_vec()).unwrap();
+    assert!(feed.contains("Body 19.") && feed.contains("Body 18."), "{feed}");
+}
+
 /// Zola's `redirect_to`: the section's own page is a redirect (the alias page), to a path
 /// under `base_url` or a full URL; its pages are still built.
 #[test]
