@@ -161,6 +161,15 @@ fn listed_pages_content_and_toc_wherever_a_template_reads_them() {
     );
 }
 
+/// An in-memory one-shot build holding at most `budget` bytes of compressed page HTML.
+fn with_html_budget(site: &TestSite, budget: usize) -> sitegen::build::BuildResult {
+    site.plan_with(BuildOptions {
+        html_in_memory: budget,
+        ..BuildOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A one-shot build past its memory budget for page HTML keeps the rest compressed in a
 /// temporary file, and each page's own job reads its HTML back from there: the output is
 /// byte for byte that of a build that held everything in memory.
@@ -180,13 +189,7 @@ fn page_html_past_the_memory_budget_waits_in_a_file_and_the_output_is_the_same()
             ),
         );
     }
-    let with = |budget: usize| {
-        site.plan_with(BuildOptions {
-            html_in_memory: budget,
-            ..BuildOptions::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let with = |budget: usize| with_html_budget(&site, budget);
     let held = with(BuildOptions::default().html_in_memory);
     let all = with(0);
     let some = with(3000);
@@ -225,13 +228,7 @@ fn with_feeds_only_pages_with_a_summary_wait_in_the_file() {
             ),
         );
     }
-    let with = |budget: usize| {
-        site.plan_with(BuildOptions {
-            html_in_memory: budget,
-            ..BuildOptions::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let with = |budget: usize| with_html_budget(&site, budget);
     let held = with(BuildOptions::default().html_in_memory);
     let all = with(0);
     assert_eq!(held.stats.pages_spilled, 0);
