@@ -23,9 +23,10 @@
 // draws it). Blank lines keep rustfmt from sorting the list.
 
 // Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner, image
-// metadata stripping, S3 client settings and SDK errors in words.
+// metadata stripping, S3 client settings and SDK errors in words, the file-system I/O pool.
 pub mod aws;
 pub mod error;
+pub mod fsio;
 pub mod html;
 pub mod image_metadata;
 pub mod keys;

@@ -442,22 +442,24 @@ fn read_dir_files(
             paths.push(entry.into_path());
         }
     }
-    paths
-        .into_par_iter()
-        .map(|p| {
-            let rel = p
-                .strip_prefix(dir)
-                .expect("walkdir yields children")
-                .to_string_lossy()
-                .replace('\\', "/");
-            let bytes =
-                std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
-            Ok((
-                Arc::from(format!("{prefix}{rel}")),
-                SourceFile::new(display(root, &p), bytes),
-            ))
-        })
-        .collect()
+    crate::fsio::io_pool().install(|| {
+        paths
+            .into_par_iter()
+            .map(|p| {
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("walkdir yields children")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let bytes =
+                    std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
+                Ok((
+                    Arc::from(format!("{prefix}{rel}")),
+                    SourceFile::new(display(root, &p), bytes),
+                ))
+            })
+            .collect()
+    })
 }
 
 /// A path relative to the site root when it is inside it, for messages.

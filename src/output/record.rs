@@ -273,11 +273,13 @@ fn record_into(out: &Path, tmp: &Path, written: Vec<(&str, [u8; 32])>, mut recor
     };
     let begun = clock.now()?;
     let stamp = |rel: &str| fs::symlink_metadata(out.join(rel)).ok().as_ref().and_then(Stamp::of);
-    let mut stamped: Vec<(&str, [u8; 32], Option<Stamp>)> = written
-        .into_par_iter()
-        .filter(|(rel, _)| !rel.is_empty() && !rel.contains('\n'))
-        .map(|(rel, sha256)| (rel, sha256, stamp(rel)))
-        .collect();
+    let mut stamped: Vec<(&str, [u8; 32], Option<Stamp>)> = crate::fsio::io_pool().install(|| {
+        written
+            .into_par_iter()
+            .filter(|(rel, _)| !rel.is_empty() && !rel.contains('\n'))
+            .map(|(rel, sha256)| (rel, sha256, stamp(rel)))
+            .collect()
+    });
     let racy = |s: &Option<Stamp>| s.is_some_and(|s| s.ctime >= begun);
     if let Some(latest) = stamped
         .iter()
