@@ -479,61 +479,23 @@ impl Builder {
         run.errors.extend(errs);
         // A one-shot build frees each page's text after its Markdown phase: from here on the
         // pages hold the only copy (the caller handed over its snapshot).
-        let mut free_texts = false;
-        if self.one_shot {
-            if let Some(t) = tree.without_markdown_texts() {
-                *tree = Arc::new(t);
-                free_texts = true;
-            }
-        }
+        let free_texts = self.one_shot && drop_markdown_texts(tree);
         let tree = &*tree;
         let (translations, errs) = crate::content::languages::Translations::load(tree, &config);
         run.errors.extend(errs);
         let site = self.site_data(tree, &config, &model, &assets, opts, translations);
         run.phase("load content")?;
-        let templates = match Templates::load(tree, site.clone()) {
-            Ok(t) => t,
-            Err(e) => {
-                run.errors.extend(e);
-                run.check()?;
-                unreachable!("templates failed to load without an error")
-            }
-        };
-        // Translation files are read by templates (`trans`), so they count as templates.
-        let templates_key = hash_of(
-            tree.under("templates/")
-                .chain(tree.under("i18n/"))
-                .chain(tree.under(crate::source::THEME_I18N))
-                .map(|(k, f)| (k, f.sha256))
-                .collect::<Vec<_>>(),
-        );
+        let (templates, templates_key) = load_templates(tree, site.clone(), &mut run)?;
         run.phase("load templates")?;
-        // Which heavy fields templates read of listed pages: a one-shot build with none
-        // reading content (and no search index, which reads every page's HTML at once)
-        // holds the pages' HTML compressed until their own jobs; past its memory budget in a
-        // temporary file, that of every page no listing reads the content of (then the
-        // page's own job is its only reader).
         let listed = listed::listed_reads(tree, &config.feed_filenames);
-        let spill = (self.one_shot && listed.content != listed::Reads::Always && !config.search.enabled)
-            .then(|| markdown::Spill::new(opts.html_in_memory, listed.content == listed::Reads::WithoutSummary));
-        // What is read of a page's text after its render: the front matter (positions of
-        // errors in it). The body goes as soon as it is rendered; its render holds what the
-        // templates show.
-        let texts = free_texts.then(|| {
-            model
-                .pages
-                .par_iter_mut()
-                .map(|p| {
-                    let front_matter = Arc::from(&p.text[..p.body_offset]);
-                    std::mem::replace(&mut p.text, front_matter)
-                })
-                .collect()
-        });
-        let mut renders = self.render_markdown(&model, &templates, templates_key, spill.as_ref(), texts);
-        renders.report(&model, &mut run.errors);
-        if self.one_shot {
-            renders.forget_for_next_build();
-        }
+        let (renders, spill) = self.markdown_phase(
+            &mut model,
+            (&templates, templates_key),
+            &listed,
+            free_texts,
+            opts,
+            &mut run.errors,
+        );
         run.phase("markdown")?;
         // Shared page values leave out what no template reads of a listed page.
         let every_summary = (0..model.pages.len()).all(|i| !renders.page_html(i).summary.is_none());
@@ -555,16 +517,7 @@ impl Builder {
             &mut run.errors,
         );
         keys.shared.extend(sitemap.as_ref().and_then(|(_, v)| value_id(v)));
-        // What the plan will surely hold, for checking a streamed page's links at once.
-        let known: HashSet<String> = if opts.sink.is_some() && opts.check_links {
-            jobs.iter()
-                .map(|j| j.output.clone())
-                .chain(assets.assets.values().map(|a| a.path.clone()))
-                .chain(renders.image_jobs().map(|j| j.output.clone()))
-                .collect()
-        } else {
-            HashSet::new()
-        };
+        let known = known_outputs(&jobs, &assets, &renders, opts);
         let (rendered, scans, search) =
             self.render_and_index(jobs, (&model, &renders), &templates, (&keys, &known), omit, opts)?;
         drop(known);
@@ -622,6 +575,44 @@ impl Builder {
             images: assembled.images,
             external_links: links.external,
         })
+    }
+
+    /// The Markdown phase of `plan_phases`. Which heavy fields templates read of listed
+    /// pages (`listed`): a one-shot build with none reading content (and no search index,
+    /// which reads every page's HTML at once) holds the pages' HTML compressed until their
+    /// own jobs; past its memory budget in a temporary file, that of every page no listing
+    /// reads the content of (then the page's own job is its only reader). With `free_texts`
+    /// the pages keep only their front matter (positions of errors in it): each body goes as
+    /// soon as it is rendered; its render holds what the templates show. The renders'
+    /// errors and broken anchor links go to `errors`.
+    fn markdown_phase(
+        &self,
+        model: &mut SiteModel,
+        (templates, templates_key): (&Templates, u64),
+        listed: &listed::ListedReads,
+        free_texts: bool,
+        opts: &BuildOptions,
+        errors: &mut Vec<Diagnostic>,
+    ) -> (Renders, Option<Arc<markdown::Spill>>) {
+        let spill = (self.one_shot && listed.content != listed::Reads::Always && !templates.site.config.search.enabled)
+            .then(|| markdown::Spill::new(opts.html_in_memory, listed.content == listed::Reads::WithoutSummary));
+        let texts = free_texts.then(|| {
+            model
+                .pages
+                .par_iter_mut()
+                .map(|p| {
+                    let front_matter = Arc::from(&p.text[..p.body_offset]);
+                    std::mem::replace(&mut p.text, front_matter)
+                })
+                .collect()
+        });
+        let mut renders = self.render_markdown(model, templates, templates_key, spill.as_ref(), texts);
+        renders.report(model, errors);
+        // After the report, which reads the anchor links and heading ids.
+        if self.one_shot {
+            renders.forget_for_next_build();
+        }
+        (renders, spill)
     }
 
     /// The asset set, processed again only when a file it can read changed (Sass can import
@@ -943,6 +934,57 @@ impl Builder {
 
 /// What pages can show of the assets: their URLs, sizes and (except in `serve`, where
 /// integrity is left out) their hashes.
+/// Replaces `tree` with a snapshot without its Markdown texts, when it can (not when a
+/// template may `load_data` a content file); whether it did.
+fn drop_markdown_texts(tree: &mut Arc<SourceTree>) -> bool {
+    match tree.without_markdown_texts() {
+        Some(t) => {
+            *tree = Arc::new(t);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The templates of `tree` with the key of everything they read (translation files are
+/// read by templates, `trans`, so they count); a failure to load them ends the build.
+fn load_templates(tree: &SourceTree, site: Arc<SiteData>, run: &mut Run<'_>) -> Result<(Templates, u64), BuildError> {
+    let templates = match Templates::load(tree, site) {
+        Ok(t) => t,
+        Err(e) => {
+            run.errors.extend(e);
+            run.check()?;
+            unreachable!("templates failed to load without an error")
+        }
+    };
+    let key = hash_of(
+        tree.under("templates/")
+            .chain(tree.under("i18n/"))
+            .chain(tree.under(crate::source::THEME_I18N))
+            .map(|(k, f)| (k, f.sha256))
+            .collect::<Vec<_>>(),
+    );
+    Ok((templates, key))
+}
+
+/// What the plan will surely hold, for checking a streamed page's links at once (empty
+/// when nothing is streamed or links are not checked).
+fn known_outputs(
+    jobs: &[jobs::RenderJob],
+    assets: &AssetSet,
+    renders: &Renders,
+    opts: &BuildOptions,
+) -> HashSet<String> {
+    if opts.sink.is_none() || !opts.check_links {
+        return HashSet::new();
+    }
+    jobs.iter()
+        .map(|j| j.output.clone())
+        .chain(assets.assets.values().map(|a| a.path.clone()))
+        .chain(renders.image_jobs().map(|j| j.output.clone()))
+        .collect()
+}
+
 fn assets_key(assets: &AssetSet, config: &Config) -> u64 {
     hash_of(
         assets
