@@ -302,12 +302,7 @@ fn build_site(
         cancel: None,
         now: Some(chrono::Local::now().fixed_offset()),
         sink: Some(sink(&config)?),
-        // A knob for small machines and for tests: bytes of compressed page HTML held in
-        // memory before the rest waits in a temporary file.
-        html_in_memory: std::env::var("SITEGEN_HTML_IN_MEMORY")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(BuildOptions::default().html_in_memory),
+        html_in_memory: BuildOptions::html_in_memory_from_env(),
     };
     let result = if make_images {
         build::build(tree, config.clone(), &opts)?

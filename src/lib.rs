@@ -23,7 +23,8 @@
 // draws it). Blank lines keep rustfmt from sorting the list.
 
 // Leaves: diagnostics, names and paths, cache keys, the HTML attribute scanner, image
-// metadata stripping, S3 client settings and SDK errors in words, the file-system I/O pool.
+// metadata stripping, S3 client settings and SDK errors in words, the file-system I/O pool,
+// bytes spilled to temporary files past a memory budget.
 pub mod aws;
 pub mod error;
 pub mod fsio;
@@ -31,6 +32,7 @@ pub mod html;
 pub mod image_metadata;
 pub mod keys;
 pub mod paths;
+pub mod spill;
 
 // Syntax highlighting (below config, which checks theme names).
 pub mod highlight;

@@ -4,8 +4,7 @@
 //! against the headings of the pages they name.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use tera::Value;
@@ -17,6 +16,7 @@ use crate::error::Diagnostic;
 use crate::images::{Images, Job};
 use crate::keys::{hash_of, value_key};
 use crate::markdown::{self, Rendered};
+use crate::spill::Held;
 use crate::templates::{SiteData, TemplateShortcodes, Templates};
 
 /// The renders of one build, in the model's order.
@@ -40,121 +40,50 @@ pub(super) struct Html {
     pub summary: Value,
 }
 
-/// A page's HTML, LZ4-compressed (with its length in front), until it is taken.
+/// A page's HTML, LZ4-compressed (with its length in front), until it is taken (`None`).
 struct Packed {
-    held: std::sync::Mutex<Held>,
+    held: std::sync::Mutex<Option<Held>>,
     spill: Arc<Spill>,
 }
 
-enum Held {
-    Memory(Box<[u8]>),
-    /// In the spill file, `len` bytes at `at`.
-    Spilled {
-        at: u64,
-        len: usize,
-    },
-    Taken,
-}
-
-/// Where a one-shot build keeps compressed page HTML: in memory up to `budget` bytes, the
-/// rest in an unnamed temporary file (in `TMPDIR`; the system removes it when the build
-/// ends, also when it is killed), read back by each page's own job. When the file cannot
-/// be made or written, the HTML stays in memory: the spill only ever costs time. With
+/// Where a one-shot build keeps compressed page HTML: in memory up to its budget, the rest
+/// in an unnamed temporary file, read back by each page's own job ([`crate::spill`]). With
 /// `only_with_summary` (listings read the content of pages without a summary, as feeds
-/// do), only pages with a summary go to the file.
+/// do), only pages with a summary go to the file. The budget counts every page held, also
+/// those taken: the file is read in the order it was written.
 pub(super) struct Spill {
-    budget: usize,
+    spill: crate::spill::Spill,
     only_with_summary: bool,
-    in_memory: AtomicUsize,
-    file: OnceLock<Option<SpillFile>>,
-    spilled: AtomicUsize,
-}
-
-struct SpillFile {
-    file: std::fs::File,
-    end: AtomicU64,
 }
 
 impl Spill {
     pub fn new(budget: usize, only_with_summary: bool) -> Arc<Spill> {
         Arc::new(Spill {
-            budget,
+            spill: crate::spill::Spill::new(budget, u64::MAX),
             only_with_summary,
-            in_memory: AtomicUsize::new(0),
-            file: OnceLock::new(),
-            spilled: AtomicUsize::new(0),
         })
     }
 
     /// How many pages' HTML went to the file.
     pub fn spilled(&self) -> usize {
-        self.spilled.load(Ordering::Relaxed)
+        self.spill.spilled()
     }
 
     fn hold(&self, bytes: Vec<u8>, has_summary: bool) -> Held {
-        let len = bytes.len();
         if self.only_with_summary && !has_summary {
-            return Held::Memory(bytes.into_boxed_slice());
+            return Held::Memory(bytes.into());
         }
-        if self.in_memory.fetch_add(len, Ordering::Relaxed) + len <= self.budget {
-            return Held::Memory(bytes.into_boxed_slice());
-        }
-        self.in_memory.fetch_sub(len, Ordering::Relaxed);
-        let file = self.file.get_or_init(|| {
-            tempfile::tempfile().ok().map(|file| SpillFile {
-                file,
-                end: AtomicU64::new(0),
-            })
-        });
-        if let Some(f) = file {
-            let at = f.end.fetch_add(len as u64, Ordering::Relaxed);
-            if write_at(&f.file, &bytes, at).is_ok() {
-                self.spilled.fetch_add(1, Ordering::Relaxed);
-                return Held::Spilled { at, len };
-            }
-        }
-        Held::Memory(bytes.into_boxed_slice())
+        self.spill.hold(bytes)
     }
 
-    fn unpack(&self, held: &Held) -> std::io::Result<Value> {
-        let read;
-        let bytes: &[u8] = match held {
-            Held::Memory(b) => b,
-            Held::Spilled { at, len } => {
-                let f = self.file.get().and_then(Option::as_ref).expect("spilled into the file");
-                read = read_at(&f.file, *at, *len)?;
-                &read
-            }
-            Held::Taken => panic!("a page's HTML is taken by its own job only, once"),
-        };
-        let html = lz4_flex::decompress_size_prepended(bytes)
+    fn unpack(&self, held: Option<&Held>) -> std::io::Result<Value> {
+        let held = held.expect("a page's HTML is taken by its own job only, once");
+        let bytes = self.spill.read(held)?;
+        let html = lz4_flex::decompress_size_prepended(&bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         let html = String::from_utf8(html).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         Ok(Value::safe_string(&html))
     }
-}
-
-#[cfg(unix)]
-fn write_at(file: &std::fs::File, bytes: &[u8], at: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0; len];
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, at)?;
-    Ok(buf)
-}
-
-// Elsewhere nothing is spilled: the HTML stays in memory.
-#[cfg(not(unix))]
-fn write_at(_: &std::fs::File, _: &[u8], _: u64) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
-
-#[cfg(not(unix))]
-fn read_at(_: &std::fs::File, _: u64, _: usize) -> std::io::Result<Vec<u8>> {
-    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 impl Html {
@@ -170,7 +99,7 @@ impl Html {
             packed: pack.map(|spill| {
                 let held = spill.hold(lz4_flex::compress_prepend_size(r.html.as_bytes()), r.summary.is_some());
                 Arc::new(Packed {
-                    held: std::sync::Mutex::new(held),
+                    held: std::sync::Mutex::new(Some(held)),
                     spill: spill.clone(),
                 })
             }),
@@ -196,7 +125,7 @@ impl Html {
         match &self.packed {
             Some(p) => {
                 let held = p.held.lock().unwrap_or_else(|e| e.into_inner());
-                p.spill.unpack(&held).expect("a page's HTML read back")
+                p.spill.unpack(held.as_ref()).expect("a page's HTML read back")
             }
             None => self.content.clone(),
         }
@@ -208,8 +137,8 @@ impl Html {
     pub fn take_content(&self) -> std::io::Result<Value> {
         match &self.packed {
             Some(p) => {
-                let held = std::mem::replace(&mut *p.held.lock().unwrap_or_else(|e| e.into_inner()), Held::Taken);
-                p.spill.unpack(&held)
+                let held = p.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+                p.spill.unpack(held.as_ref())
             }
             None => Ok(self.content.clone()),
         }

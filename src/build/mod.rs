@@ -68,8 +68,9 @@ pub struct BuildOptions {
     pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Where each output goes as soon as it is final (`sitegen build`: the temporary output
     /// folder; `check`: nowhere). With a sink the plan keeps paths and hashes, not bytes
-    /// ([`OutputFile::streamed`]), so memory does not grow with the site's output; without
-    /// one (`serve`, `--watch`, the library) every output's bytes stay in the plan.
+    /// ([`OutputFile::streamed`]), so memory does not grow with the site's output (`serve`:
+    /// its store of served files); without one (`--watch`, the library) every output's bytes
+    /// stay in the plan.
     pub sink: Option<Arc<dyn OutputSink>>,
     /// How many bytes of compressed page HTML a one-shot build whose listings show no page's
     /// content holds in memory; the rest waits for its page's job in an unnamed temporary
@@ -82,6 +83,14 @@ pub struct BuildOptions {
 /// outputs the sink then discards: see `output::Staging`).
 pub trait OutputSink: Send + Sync + std::fmt::Debug {
     fn put(&self, path: &str, file: &OutputFile) -> Result<(), Diagnostic>;
+
+    /// Whether the sink keeps what it was given for the builder's next build (`serve`'s
+    /// store keeps every body until a finished build no longer names it): a builder then
+    /// reuses outputs it streamed, whose bytes the sink still has. Otherwise a streaming
+    /// builder reuses none.
+    fn keeps(&self) -> bool {
+        false
+    }
 }
 
 impl Default for BuildOptions {
@@ -101,6 +110,16 @@ impl Default for BuildOptions {
 }
 
 impl BuildOptions {
+    /// `SITEGEN_HTML_IN_MEMORY`, a knob for small machines and for tests: bytes of
+    /// compressed HTML held in memory (by a build, pages waiting for their job; by `serve`,
+    /// the files it shows) before the rest waits in temporary files. Default 256 MiB.
+    pub fn html_in_memory_from_env() -> usize {
+        std::env::var("SITEGEN_HTML_IN_MEMORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BuildOptions::default().html_in_memory)
+    }
+
     /// Whether a build with these options was asked to stop.
     pub fn cancelled(&self) -> bool {
         self.cancel
@@ -528,8 +547,9 @@ impl Builder {
         // only values that are correct for their keys.
         self.markdown = renders.cache();
         self.values = new_values;
-        // A streamed output's bytes are gone: a builder that streams reuses no outputs.
-        self.outputs = if opts.sink.is_none() {
+        // A streamed output's bytes are gone: a builder that streams reuses no outputs,
+        // unless its sink keeps them.
+        self.outputs = if opts.sink.as_ref().is_none_or(|s| s.keeps()) {
             assembled.outputs
         } else {
             HashMap::new()
@@ -841,8 +861,10 @@ impl Builder {
                 scan
             });
             c.file.stream_to(path, &**sink)?;
-            // A streaming builder reuses no outputs, so it needs no record of their reads.
-            c.deps = Vec::new();
+            // A builder that reuses no outputs needs no record of their reads.
+            if !sink.keeps() {
+                c.deps = Vec::new();
+            }
             Ok(scan)
         };
         let rendered: Vec<Option<Result<Rendering, Diagnostic>>> = jobs

@@ -12,6 +12,7 @@
 
 pub mod changes;
 pub mod server;
+pub mod store;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -20,7 +21,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::build::{BuildError, BuildOptions, BuildPlan, Builder};
+use crate::build::{BuildError, BuildOptions, BuildPlan, Builder, OutputSink};
 use crate::config::Config;
 use crate::error::{Diagnostic, Errors};
 use crate::site::{load_site, SiteArgs};
@@ -53,6 +54,9 @@ pub struct Session {
     /// Logical paths changed since the last build that finished (what a preview compares
     /// with the last successful build).
     pending: BTreeSet<String>,
+    /// Where outputs go as they are rendered (`serve`'s store); without one the plan holds
+    /// every output's bytes.
+    sink: Option<Arc<dyn OutputSink>>,
     /// The last plan that built, with the previews published since.
     pub plan: BuildPlan,
 }
@@ -79,12 +83,13 @@ pub type OnPreview<'a> = &'a mut dyn FnMut(&BuildPlan, &[String]);
 
 impl Session {
     /// Loads and builds the site. A site that does not build yet still gives a session (with
-    /// an empty plan), so `serve` can show the errors and recover when they are fixed.
+    /// an empty plan), so `serve` can show the errors and recover when they are fixed. With
+    /// a `sink`, every build streams its outputs there (see [`BuildOptions::sink`]).
     pub fn start(
         root: &Path,
         config_file: &Path,
         args: SiteArgs,
-        assets_only: bool,
+        (assets_only, sink): (bool, Option<Arc<dyn OutputSink>>),
         adjust: Box<dyn Fn(&mut Config) + Send>,
     ) -> Result<(Session, Outcome), Errors> {
         let (config, tree) = load_adjusted(root, config_file, &args, &*adjust)?;
@@ -99,6 +104,7 @@ impl Session {
             assets_only,
             cancel: None,
             pending: BTreeSet::new(),
+            sink,
             plan: BuildPlan::default(),
         };
         let outcome = s.rebuild(Instant::now(), Vec::new(), None);
@@ -204,7 +210,7 @@ impl Session {
             progress: false,
             cancel: self.cancel.clone(),
             now: Some(chrono::Local::now().fixed_offset()),
-            sink: None,
+            sink: self.sink.clone(),
             ..BuildOptions::default()
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
@@ -347,8 +353,10 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
             c.minify_html = false;
             c.serve_mode = true;
         });
-        let (mut session, first) = Session::start(root, config_file, args, false, adjust)?;
-        let shared = server::Shared::new(&session.plan);
+        let store = Arc::new(store::Store::new(BuildOptions::html_in_memory_from_env()));
+        let sink: Arc<dyn OutputSink> = store.clone();
+        let (mut session, first) = Session::start(root, config_file, args, (false, Some(sink)), adjust)?;
+        let shared = server::Shared::new(&session.plan, store);
         match &first {
             Outcome::Failed(e) => {
                 eprintln!("{e}");
@@ -398,6 +406,9 @@ pub fn serve(root: &Path, config_file: &Path, args: SiteArgs, opts: ServeOptions
                     Outcome::Built { changed, .. } => {
                         let had_error = shared_w.error.write().expect("error lock").take().is_some();
                         shared_w.publish(&session.plan, changed);
+                        // The builder's outputs are now the plan's, all shown: what no
+                        // path shows can go.
+                        shared_w.store.sweep();
                         if let Some(msg) = changes::reload_message(changed) {
                             let _ = shared_w.tx.send(msg.to_json());
                         } else if had_error {
@@ -439,7 +450,7 @@ pub fn watch_build(
 ) -> Result<(), Errors> {
     let root = &absolute(root)?;
     let out = &absolute(out)?;
-    let (mut session, first) = Session::start(root, config_file, args, assets_only, Box::new(|_| {}))?;
+    let (mut session, first) = Session::start(root, config_file, args, (assets_only, None), Box::new(|_| {}))?;
     // What the output folder holds, once this session has written it. The first write
     // replaces the whole folder, atomically, so nothing of an older build stays in it, also
     // when the site did not build at first; later writes change only what changed.

@@ -1,8 +1,8 @@
-//! The development HTTP server: serves the latest build plan from memory (never a file from
-//! disk, so no path can reach outside the site), injects the live-reload client into HTML,
-//! and pushes rebuild messages over a WebSocket. The served files are one map, updated path
-//! by path as rebuilds (and their previews) publish what changed: no copy of the whole plan
-//! per rebuild.
+//! The development HTTP server: serves the latest build plan (never a file from disk, so no
+//! path can reach outside the site), injects the live-reload client into HTML, and pushes
+//! rebuild messages over a WebSocket. The served files are one map from paths to the hashes
+//! of bodies held in the [`Store`], updated path by path as rebuilds (and their previews)
+//! publish what changed: no copy of the whole plan per rebuild.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -18,18 +18,20 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::broadcast;
 
-use crate::build::{BuildPlan, OutputFile};
+use super::store::Store;
+use crate::build::BuildPlan;
 
 pub const LIVERELOAD_JS: &str = include_str!("livereload.js");
 const SCRIPT_TAG: &str = "<script src=\"/__sitegen/livereload.js\" defer></script>";
 
-/// The files the server shows, by output path.
-pub type Files = HashMap<String, OutputFile>;
+/// The files the server shows: output path -> the sha256 of its body in the store.
+pub type Files = HashMap<String, [u8; 32]>;
 
 /// What the server shows: the files of the last good plan, and the last build error (if the
 /// last build failed), shared with the watcher.
 pub struct Shared {
     pub files: RwLock<Files>,
+    pub store: Arc<Store>,
     pub error: RwLock<Option<String>>,
     pub tx: broadcast::Sender<String>,
     /// Requests answered so far, so the watcher can let a browser fetch a previewed page
@@ -38,14 +40,20 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(plan: &BuildPlan) -> Arc<Shared> {
+    /// Shows every file of `plan`, whose streamed bodies are in `store`.
+    pub fn new(plan: &BuildPlan, store: Arc<Store>) -> Arc<Shared> {
         let (tx, _) = broadcast::channel(64);
-        Arc::new(Shared {
-            files: RwLock::new(plan.files.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        let shared = Arc::new(Shared {
+            files: RwLock::new(Files::new()),
+            store,
             error: RwLock::new(None),
             tx,
             served: (Mutex::new(0), Condvar::new()),
-        })
+        });
+        let all: Vec<String> = plan.files.keys().cloned().collect();
+        shared.publish(plan, &all);
+        shared.store.sweep();
+        shared
     }
 
     /// How many requests were answered.
@@ -69,17 +77,26 @@ impl Shared {
     }
 
     /// Makes the `changed` paths show what `plan` has for them (removing those it lacks), all
-    /// under one lock: a request sees all of a rebuild's changes or none.
+    /// under one lock: a request sees all of a rebuild's changes or none. A file the plan
+    /// still holds the bytes of (a preview's) goes to the store first.
     pub fn publish(&self, plan: &BuildPlan, changed: &[String]) {
         let mut files = self.files.write().expect("files lock");
         for p in changed {
-            match plan.files.get(p) {
+            let old = match plan.files.get(p) {
                 Some(f) => {
-                    files.insert(p.clone(), f.clone());
+                    if !self.store.insert_file(f) {
+                        // Cannot happen: the store keeps every body a builder may reuse.
+                        eprintln!("error: no bytes for `{p}` (not shown)");
+                        files.remove(p)
+                    } else {
+                        self.store.retain(&f.sha256);
+                        files.insert(p.clone(), f.sha256)
+                    }
                 }
-                None => {
-                    files.remove(p);
-                }
+                None => files.remove(p),
+            };
+            if let Some(old) = old {
+                self.store.release(&old);
             }
         }
     }
@@ -203,24 +220,21 @@ pub fn inject(html: &[u8]) -> Vec<u8> {
 }
 
 async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    // Only look up and clone (a reference count) under the lock.
+    // Looked up and read under the lock, so the body cannot be swept meanwhile.
     let found = {
         let files = shared.files.read().expect("files lock");
+        let read = |p: String| shared.store.read(&files[&p]).map(|r| (r, p));
         match lookup(&files, uri.path()) {
-            Lookup::File(p) => Ok((StatusCode::OK, files[&p].clone(), p)),
+            Lookup::File(p) => Ok((StatusCode::OK, read(p))),
             Lookup::Redirect(to) => Err(Some(to)),
-            Lookup::NotFound => match files.get("404.html") {
-                Some(f) => Ok((StatusCode::NOT_FOUND, f.clone(), "404.html".to_string())),
-                None => Err(None),
-            },
+            Lookup::NotFound if files.contains_key("404.html") => {
+                Ok((StatusCode::NOT_FOUND, read("404.html".to_string())))
+            }
+            Lookup::NotFound => Err(None),
         }
     };
-    let respond = |status: StatusCode, path: &str, f: OutputFile| {
-        let body = if path.ends_with(".html") {
-            inject(&f.bytes)
-        } else {
-            f.bytes.to_vec()
-        };
+    let respond = |status: StatusCode, path: &str, bytes: Vec<u8>| {
+        let body = if path.ends_with(".html") { inject(&bytes) } else { bytes };
         let mut r = Response::new(Body::from(body));
         *r.status_mut() = status;
         let h = r.headers_mut();
@@ -233,7 +247,13 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     };
     shared.note_served();
     match found {
-        Ok((status, f, p)) => respond(status, &p, f),
+        Ok((status, Some((Ok(bytes), p)))) => respond(status, &p, bytes),
+        Ok((_, Some((Err(e), p)))) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("500: cannot read `{p}` back from the temporary file: {e}"),
+        )
+            .into_response(),
+        Ok((_, None)) => (StatusCode::INTERNAL_SERVER_ERROR, "500: the file's bytes are missing").into_response(),
         Err(Some(to)) => (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
         Err(None) => (StatusCode::NOT_FOUND, "404: not found").into_response(),
     }
@@ -248,7 +268,7 @@ mod tests {
     fn lookups_and_traversal() {
         let mut plan = Files::new();
         for p in ["index.html", "blog/index.html", "blog/a b/index.html", "css/site.css"] {
-            plan.insert(p.into(), OutputFile::new(b"x".to_vec(), "t"));
+            plan.insert(p.into(), [0; 32]);
         }
         assert_eq!(lookup(&plan, "/"), Lookup::File("index.html".into()));
         assert_eq!(lookup(&plan, "/blog/"), Lookup::File("blog/index.html".into()));
@@ -291,15 +311,21 @@ mod tests {
         old.files.insert("a.html".into(), OutputFile::new(b"a".to_vec(), "t"));
         old.files
             .insert("gone.html".into(), OutputFile::new(b"g".to_vec(), "t"));
-        let shared = Shared::new(&old);
+        let shared = Shared::new(&old, Arc::new(Store::new(0)));
         let mut new = BuildPlan::default();
         new.files.insert("a.html".into(), OutputFile::new(b"A".to_vec(), "t"));
         new.files.insert("b.html".into(), OutputFile::new(b"b".to_vec(), "t"));
         shared.publish(&new, &["a.html".into(), "gone.html".into()]);
+        shared.store.sweep();
         let files = shared.files.read().unwrap();
-        let mut names: Vec<(&str, &[u8])> = files.iter().map(|(k, v)| (k.as_str(), &*v.bytes)).collect();
+        let mut names: Vec<(&str, Vec<u8>)> = files
+            .iter()
+            .map(|(k, v)| (k.as_str(), shared.store.read(v).unwrap().unwrap()))
+            .collect();
         names.sort();
         // `b.html` was not named as changed, so it is not published.
-        assert_eq!(names, vec![("a.html", &b"A"[..])]);
+        assert_eq!(names, vec![("a.html", b"A".to_vec())]);
+        // The bodies of `a` and `gone` went at the sweep.
+        assert_eq!(shared.store.stats().bodies, 1);
     }
 }

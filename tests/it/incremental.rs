@@ -312,7 +312,7 @@ fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
         site.root(),
         std::path::Path::new("config.toml"),
         args,
-        false,
+        (false, None),
         Box::new(|_| {}),
     )
     .unwrap();
@@ -478,4 +478,110 @@ fn code_block_options_and_themes_rebuild_like_a_fresh_build() {
         "[markdown]\nhighlight_theme_dark = \"Dracula\"\nhighlight_style = \"inline\"\n",
     );
     rebuild(&site, &mut b);
+}
+
+/// `serve`'s loop with its store of served files: the outputs stream to the store, the plans
+/// keep hashes. Through a preview, a rebuild stopped for newer edits, a failed build, an edit
+/// taken back (an output of an earlier build reused, though the preview replaced it on the
+/// page) and a removed page, every path shows what a fresh build makes, and after each
+/// finished build the store holds exactly the bodies shown.
+#[test]
+fn serve_s_store_shows_a_fresh_build_through_cancels_failures_and_reverts() {
+    use sitegen::build::{BuildPlan, OutputSink};
+    use sitegen::cli::SiteArgs;
+    use sitegen::serve::server::Shared;
+    use sitegen::serve::store::Store;
+    use sitegen::serve::{Outcome, Session};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let site = TestSite::fixture("blog");
+    let args = SiteArgs {
+        drafts: false,
+        future: false,
+        base_url: None,
+        target: None,
+    };
+    // A budget of 2 KB: most bodies wait in the temporary files.
+    let store = Arc::new(Store::new(2048));
+    let sink: Arc<dyn OutputSink> = store.clone();
+    let (mut s, first) = Session::start(
+        site.root(),
+        std::path::Path::new("config.toml"),
+        args,
+        (false, Some(sink)),
+        Box::new(|_| {}),
+    )
+    .unwrap();
+    assert!(matches!(first, Outcome::Built { .. }));
+    assert!(s.plan.files.values().all(|f| f.streamed && f.bytes.is_empty()));
+    let shared = Shared::new(&s.plan, store.clone());
+    let pending = Arc::new(AtomicUsize::new(0));
+    s.cancel_when(pending.clone());
+    // One batch of changed files; `preview`: show edited pages ahead of the rebuild (as
+    // `serve` does when it can).
+    let mut step = |paths: Vec<std::path::PathBuf>, cancel: bool, preview: bool| -> &'static str {
+        pending.store(cancel as usize, Ordering::SeqCst);
+        let mut show = |plan: &BuildPlan, paths: &[String]| shared.publish(plan, paths);
+        let outcome = s.apply(&paths, preview.then_some(&mut show as _));
+        pending.store(0, Ordering::SeqCst);
+        match outcome {
+            Outcome::Built { changed, .. } => {
+                shared.publish(&s.plan, &changed);
+                store.sweep();
+                // Every path shows what a fresh build makes; the store holds nothing else.
+                let fresh = site.plan().unwrap().plan;
+                let files = shared.files.read().unwrap();
+                let mut shown: Vec<&String> = files.keys().collect();
+                shown.sort();
+                let mut want: Vec<&String> = fresh.files.keys().collect();
+                want.sort();
+                assert_eq!(shown, want);
+                for (p, f) in &fresh.files {
+                    let got = store.read(&files[p]).expect("a body").expect("read back");
+                    assert!(got == *f.bytes, "`{p}` differs from a fresh build");
+                }
+                let distinct: std::collections::HashSet<_> = files.values().collect();
+                assert_eq!(store.stats().bodies, distinct.len());
+                "built"
+            }
+            Outcome::Cancelled => "cancelled",
+            Outcome::Failed(e) => {
+                eprintln!("{e}");
+                "failed"
+            }
+        }
+    };
+    let post2 = "site/content/posts/post-2.md";
+    site.edit(post2, "Body of post 2.", "Post 2, edited.");
+    assert_eq!(step(vec![site.path(post2)], true, true), "cancelled");
+    let shown = |path: &str| {
+        let files = shared.files.read().unwrap();
+        String::from_utf8(store.read(&files[path]).unwrap().unwrap()).unwrap()
+    };
+    assert!(shown("posts/post-2/index.html").contains("Post 2, edited."));
+    // Taken back before the next build: the builder reuses its first build's output of the
+    // page (streamed: the plan has its hash only), which the preview had replaced on the
+    // page; the store kept it.
+    site.edit(post2, "Post 2, edited.", "Body of post 2.");
+    assert_eq!(step(vec![site.path(post2)], false, false), "built");
+    site.edit(post2, "Body of post 2.", "Post 2, edited again.");
+    assert_eq!(step(vec![site.path(post2)], false, true), "built");
+    // A build that fails as it renders post-3 renders (and streams) its lists first, with
+    // post-3's new title: the next build reuses those, which nothing showed yet.
+    let post3 = "site/content/posts/post-3.md";
+    site.write(
+        "site/templates/bad.html",
+        "{% set p = get_page(path=\"nope.md\") %}{{ p.title }}",
+    );
+    site.edit(
+        post3,
+        "title = \"Post 3\"",
+        "title = \"Post 3, renamed\"\ntemplate = \"bad.html\"",
+    );
+    let batch = vec![site.path("site/templates/bad.html"), site.path(post3)];
+    assert_eq!(step(batch, false, true), "failed");
+    site.edit(post3, "template = \"bad.html\"", "");
+    assert_eq!(step(vec![site.path(post3)], false, true), "built");
+    site.remove(post2);
+    assert_eq!(step(vec![site.path(post2)], false, true), "built");
 }

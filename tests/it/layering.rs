@@ -11,7 +11,16 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. The same order as `src/lib.rs` and ARCHITECTURE.md.
 const LAYERS: &[&[&str]] = &[
-    &["aws", "error", "fsio", "html", "image_metadata", "keys", "paths"],
+    &[
+        "aws",
+        "error",
+        "fsio",
+        "html",
+        "image_metadata",
+        "keys",
+        "paths",
+        "spill",
+    ],
     &["highlight"],
     &["config"],
     &["source"],
