@@ -8,6 +8,9 @@ page being served, median over E edits.
     python3 bench/serve.py --languages 4    # 10,000 pages: 2,500 in each of en, fr, de, ja;
                                             # the edits are of French pages (page-N.fr.md)
 
+Also prints the server's resident memory (VmRSS, and its peak VmHWM, from /proc on Linux)
+after the first build and after the edits: `serve` holds every file it shows.
+
 Builds the release binary if needed. Everything runs on 127.0.0.1.
 """
 import argparse, base64, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -89,6 +92,16 @@ class Socket:
         return self._read(n).decode()
 
 
+def memory(pid):
+    """The process's resident memory now and at its peak, in MB (Linux), or None."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        return None
+    kb = lambda k: int(re.search(rf"{k}:\s+(\d+) kB", status).group(1))
+    return kb("VmRSS") / 1024, kb("VmHWM") / 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=10000)
@@ -110,6 +123,7 @@ def main():
     first = srv.stdout.readline()
     url = re.search(r"http://[0-9.:]+", first).group(0)
     print(f"initial build + start: {time.monotonic() - t0:.2f} s ({first.strip()})", flush=True)
+    mem_start = memory(srv.pid)
     host, port = url[len("http://"):].split(":")
     ws = Socket(host, int(port), "/__sitegen/livereload")
     to_msg, to_page, server_ms = [], [], []
@@ -136,6 +150,7 @@ def main():
             m = re.search(r"in (\d+) ms", line)
             if m:
                 server_ms.append(int(m.group(1)))
+        mem_end = memory(srv.pid)
     finally:
         srv.terminate()
         srv.wait()
@@ -149,6 +164,9 @@ def main():
     if server_ms:
         print(f"  rebuild as reported by the server:          {med(server_ms):7.1f} / {min(server_ms):6.1f} / {max(server_ms):6.1f}")
     print("  (includes the watcher's 15 ms settle time after the last file event)")
+    if mem_start and mem_end:
+        print(f"  resident memory after the first build: {mem_start[0]:.0f} MB; after the edits: "
+              f"{mem_end[0]:.0f} MB (peak {mem_end[1]:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ use crate::source::{SourceTree, DEFAULT_THEME};
 /// The fields shared page values leave out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub(crate) struct Omit {
+    /// Every page's content.
     pub content: bool,
+    /// The content of the pages with a summary (listings read only the others' content).
+    pub content_with_summary: bool,
     pub toc: bool,
 }
 
@@ -24,11 +27,17 @@ impl Omit {
     /// Nothing left out (today's values, a preview's).
     pub const NONE: Omit = Omit {
         content: false,
+        content_with_summary: false,
         toc: false,
     };
 
     pub fn any(self) -> bool {
-        self.content || self.toc
+        self.content || self.content_with_summary || self.toc
+    }
+
+    /// Whether the content of a page (with a summary or not) is left out.
+    pub fn content_of(self, has_summary: bool) -> bool {
+        self.content || (self.content_with_summary && has_summary)
     }
 }
 
@@ -53,6 +62,7 @@ impl ListedReads {
         let free = |r: Reads| r == Reads::Never || (r == Reads::WithoutSummary && every_page_has_a_summary);
         Omit {
             content: free(self.content),
+            content_with_summary: self.content == Reads::WithoutSummary,
             toc: free(self.toc),
         }
     }
@@ -336,16 +346,20 @@ mod tests {
             atom.omit(true),
             Omit {
                 content: true,
+                content_with_summary: true,
                 toc: true
             }
         );
+        let mixed = atom.omit(false);
         assert_eq!(
-            atom.omit(false),
+            mixed,
             Omit {
                 content: false,
+                content_with_summary: true,
                 toc: true
             }
         );
+        assert!(mixed.content_of(true) && !mixed.content_of(false));
         let json = listed_reads(&tree, &["atom.xml".to_string(), "feed.json".to_string()]);
         assert_eq!(json.content, Reads::Always);
     }

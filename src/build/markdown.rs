@@ -29,10 +29,11 @@ pub(super) struct Renders {
 
 /// A render's HTML and summary as template values, made once when it is rendered: the
 /// page's value shares them and the search index reads them, so each page's HTML is held
-/// once (the render's own strings are emptied). A one-shot build whose listings read no
-/// page's content holds a page's HTML LZ4-compressed instead (`packed`: in memory while the
-/// build's budget lasts, then in a temporary file, see [`Spill`]), until its own job takes it
-/// ([`Html::take_content`]), which frees it.
+/// once (the render's own strings are emptied). A build whose listings read no page's
+/// content holds a page's HTML LZ4-compressed instead (`packed`: in memory while the budget
+/// lasts, then in a temporary file, see [`Spill`]): a one-shot build until the page's own
+/// job takes it ([`Html::take_content`]), which frees it; a builder kept for the next build
+/// (`serve`) as long as it keeps the render, unpacking it for each render of the page.
 #[derive(Clone)]
 pub(super) struct Html {
     content: Value,
@@ -41,39 +42,52 @@ pub(super) struct Html {
 }
 
 /// A page's HTML, LZ4-compressed (with its length in front), until it is taken (`None`).
+/// Freed from the spill when dropped untaken.
 struct Packed {
     held: std::sync::Mutex<Option<Held>>,
+    /// Counted in the spill's budget (see [`Spill::hold`]).
+    counted: bool,
     spill: Arc<Spill>,
 }
 
-/// Where a one-shot build keeps compressed page HTML: in memory up to its budget, the rest
-/// in an unnamed temporary file, read back by each page's own job ([`crate::spill`]). With
-/// `only_with_summary` (listings read the content of pages without a summary, as feeds
-/// do), only pages with a summary go to the file. The budget counts every page held, also
-/// those taken: the file is read in the order it was written.
+impl Drop for Packed {
+    fn drop(&mut self) {
+        let held = self.held.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(h), true) = (held, self.counted) {
+            self.spill.spill.free(&h);
+        }
+    }
+}
+
+/// Where compressed page HTML is kept: in memory up to its budget, the rest in unnamed
+/// temporary files ([`crate::spill`]). A one-shot build makes one per build, whose budget
+/// counts every page held, also those taken (one file, read in the order it was written).
+/// A builder kept between builds (`serve`) keeps one whose renders free what they held
+/// when the builder drops them (files of 64 MiB, each closed once nothing in it lives).
 pub(super) struct Spill {
     spill: crate::spill::Spill,
-    only_with_summary: bool,
+    kept: bool,
 }
 
 impl Spill {
-    pub fn new(budget: usize, only_with_summary: bool) -> Arc<Spill> {
+    pub fn new(budget: usize) -> Arc<Spill> {
         Arc::new(Spill {
             spill: crate::spill::Spill::new(budget, u64::MAX),
-            only_with_summary,
+            kept: false,
         })
     }
 
-    /// How many pages' HTML went to the file.
-    pub fn spilled(&self) -> usize {
-        self.spill.spilled()
+    /// The spill of a builder kept between builds.
+    pub fn kept(budget: usize) -> Arc<Spill> {
+        Arc::new(Spill {
+            spill: crate::spill::Spill::new(budget, 64 << 20),
+            kept: true,
+        })
     }
 
-    fn hold(&self, bytes: Vec<u8>, has_summary: bool) -> Held {
-        if self.only_with_summary && !has_summary {
-            return Held::Memory(bytes.into());
-        }
-        self.spill.hold(bytes)
+    /// How many pages' HTML went to a file so far.
+    pub fn spilled(&self) -> usize {
+        self.spill.spilled()
     }
 
     fn unpack(&self, held: Option<&Held>) -> std::io::Result<Value> {
@@ -88,18 +102,32 @@ impl Spill {
 
 impl Html {
     /// Moves `r`'s HTML and summary into values; with `pack`, the HTML compressed and held
-    /// where that spill puts it.
-    pub fn take(r: &mut Rendered, pack: Option<&Arc<Spill>>) -> Html {
+    /// where that spill puts it. With `only_with_summary` (listings read the content of
+    /// pages without a summary, as feeds do), a page without one is not spilled: a one-shot
+    /// build keeps it compressed in memory (outside the budget) until its own job, a kept
+    /// builder does not compress it (its page value shows the content).
+    pub fn take(r: &mut Rendered, pack: Option<(&Arc<Spill>, bool)>) -> Html {
+        let plain = |(spill, only_with_summary): &(&Arc<Spill>, bool)| {
+            !(spill.kept && *only_with_summary && r.summary.is_none())
+        };
+        let pack = pack.filter(plain);
         let html = Html {
             content: if pack.is_some() {
                 Value::none()
             } else {
                 Value::safe_string(&r.html)
             },
-            packed: pack.map(|spill| {
-                let held = spill.hold(lz4_flex::compress_prepend_size(r.html.as_bytes()), r.summary.is_some());
+            packed: pack.map(|(spill, only_with_summary)| {
+                let bytes = lz4_flex::compress_prepend_size(r.html.as_bytes());
+                let counted = !(only_with_summary && r.summary.is_none());
+                let held = if counted {
+                    spill.spill.hold(bytes)
+                } else {
+                    Held::Memory(bytes.into())
+                };
                 Arc::new(Packed {
                     held: std::sync::Mutex::new(Some(held)),
+                    counted,
                     spill: spill.clone(),
                 })
             }),
@@ -304,7 +332,8 @@ pub(super) fn links_key(r: &Rendered, site: &SiteData, lang: &str) -> u64 {
 
 impl Builder {
     /// Renders every page's and section's Markdown, in parallel, reusing what can be.
-    /// `pack`: hold the pages' HTML compressed, where that spill puts it ([`Html`]).
+    /// `pack`: hold the pages' HTML compressed, where that spill puts it, and whether only
+    /// pages with a summary go there ([`Html::take`]).
     /// `texts`: the pages' texts, when the model's pages hold only their front matter (a
     /// one-shot build): each is dropped as soon as its page is rendered, so the sources and
     /// the renders are never all in memory together.
@@ -313,7 +342,7 @@ impl Builder {
         model: &SiteModel,
         templates: &Templates,
         templates_key: u64,
-        pack: Option<&Arc<Spill>>,
+        pack: Option<(&Arc<Spill>, bool)>,
         texts: Option<Vec<Arc<str>>>,
     ) -> Renders {
         let site = &templates.site;

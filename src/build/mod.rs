@@ -343,6 +343,9 @@ pub struct Builder {
     originals: originals::Originals,
     /// A builder with no next build: it keeps nothing that serves only the next one.
     one_shot: bool,
+    /// Where a kept builder holds compressed page HTML (see `markdown::Html`), made by its
+    /// first build that packs.
+    html_spill: std::sync::OnceLock<Arc<markdown::Spill>>,
 }
 
 /// What the last successful build used, kept for [`Builder::preview`].
@@ -507,7 +510,7 @@ impl Builder {
         let (templates, templates_key) = load_templates(tree, site.clone(), &mut run)?;
         run.phase("load templates")?;
         let listed = listed::listed_reads(tree, &config.feed_filenames);
-        let (renders, spill) = self.markdown_phase(
+        let (renders, pages_spilled) = self.markdown_phase(
             &mut model,
             (&templates, templates_key),
             &listed,
@@ -573,7 +576,7 @@ impl Builder {
             static_files: assets.assets.len(),
             outputs: assembled.plan.files.len() + planned.len(),
             rendered: assembled.rendered.len(),
-            pages_spilled: spill.as_ref().map_or(0, |s| s.spilled()),
+            pages_spilled,
             ..BuildStats::default()
         };
         if let Some(sink) = &opts.sink {
@@ -601,10 +604,13 @@ impl Builder {
     /// pages (`listed`): a one-shot build with none reading content (and no search index,
     /// which reads every page's HTML at once) holds the pages' HTML compressed until their
     /// own jobs; past its memory budget in a temporary file, that of every page no listing
-    /// reads the content of (then the page's own job is its only reader). With `free_texts`
+    /// reads the content of (then the page's own job is its only reader). A kept builder
+    /// (`serve`) does the same when no listing reads any page's content, for as long as it
+    /// keeps the render. With `free_texts`
     /// the pages keep only their front matter (positions of errors in it): each body goes as
     /// soon as it is rendered; its render holds what the templates show. The renders'
-    /// errors and broken anchor links go to `errors`.
+    /// errors and broken anchor links go to `errors`; with the renders, how many pages'
+    /// HTML this phase put in a temporary file.
     fn markdown_phase(
         &self,
         model: &mut SiteModel,
@@ -613,9 +619,18 @@ impl Builder {
         free_texts: bool,
         opts: &BuildOptions,
         errors: &mut Vec<Diagnostic>,
-    ) -> (Renders, Option<Arc<markdown::Spill>>) {
-        let spill = (self.one_shot && listed.content != listed::Reads::Always && !templates.site.config.search.enabled)
-            .then(|| markdown::Spill::new(opts.html_in_memory, listed.content == listed::Reads::WithoutSummary));
+    ) -> (Renders, usize) {
+        let search = templates.site.config.search.enabled;
+        let spill = if self.one_shot {
+            (listed.content != listed::Reads::Always && !search).then(|| markdown::Spill::new(opts.html_in_memory))
+        } else {
+            (listed.content != listed::Reads::Always && !search).then(|| {
+                self.html_spill
+                    .get_or_init(|| markdown::Spill::kept(opts.html_in_memory))
+                    .clone()
+            })
+        };
+        let only_with_summary = listed.content == listed::Reads::WithoutSummary;
         let texts = free_texts.then(|| {
             model
                 .pages
@@ -626,13 +641,16 @@ impl Builder {
                 })
                 .collect()
         });
-        let mut renders = self.render_markdown(model, templates, templates_key, spill.as_ref(), texts);
+        let spilled_before = spill.as_ref().map_or(0, |s| s.spilled());
+        let pack = spill.as_ref().map(|s| (s, only_with_summary));
+        let mut renders = self.render_markdown(model, templates, templates_key, pack, texts);
+        let spilled = spill.as_ref().map_or(0, |s| s.spilled()) - spilled_before;
         renders.report(model, errors);
         // After the report, which reads the anchor links and heading ids.
         if self.one_shot {
             renders.forget_for_next_build();
         }
-        (renders, spill)
+        (renders, spilled)
     }
 
     /// The asset set, processed again only when a file it can read changed (Sass can import

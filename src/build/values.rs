@@ -381,7 +381,11 @@ pub(super) fn page_value(
         }),
     );
     // Left-out fields keep their place (none), for the own page's job to fill in.
-    let content = if omit.content { Value::none() } else { html.content() };
+    let content = if omit.content_of(!html.summary.is_none()) {
+        Value::none()
+    } else {
+        html.content()
+    };
     m.insert("content".into(), content);
     m.insert("summary".into(), html.summary.clone());
     let toc = if omit.toc {
@@ -454,7 +458,7 @@ pub(super) fn own_page_value(
         return Ok(shared.clone());
     };
     let mut m = map.clone();
-    if omit.content {
+    if omit.content_of(!html.summary.is_none()) {
         let content = if last { html.take_content()? } else { html.content() };
         m.insert("content".into(), content);
     }

@@ -585,3 +585,75 @@ fn serve_s_store_shows_a_fresh_build_through_cancels_failures_and_reverts() {
     site.remove(post2);
     assert_eq!(step(vec![site.path(post2)], false, true), "built");
 }
+
+/// A kept builder (`serve`'s) on a site whose listings never show a page's content holds
+/// each page's HTML compressed, past its budget in temporary files, for as long as it keeps
+/// the render; with feeds, which show the content of pages without a summary, only the
+/// pages with one. Every rebuild (an edited page, an edited template, which renders every
+/// page from its kept HTML) still equals a fresh build.
+#[test]
+fn a_kept_builder_holds_page_html_compressed_and_rebuilds_as_a_fresh_build() {
+    for feeds in [false, true] {
+        kept_builder_case(feeds);
+    }
+}
+
+fn kept_builder_case(feeds: bool) {
+    let site = TestSite::fixture("blog");
+    if !feeds {
+        let config = std::fs::read_to_string(site.path("config.toml")).unwrap();
+        site.write("config.toml", format!("feed_filenames = []\n{config}"));
+    }
+    for i in 0..30 {
+        let more = if i % 2 == 0 {
+            "\n\n<!-- more -->\n\nThe rest."
+        } else {
+            ""
+        };
+        site.write(
+            &format!("site/content/posts/many-{i}.md"),
+            format!(
+                "+++\ntitle = \"Many {i}\"\ndate = 2024-02-{:02}\n+++\n## Part {i}\n\nBody {i}: {}{more}\n",
+                i % 28 + 1,
+                "words ".repeat(i * 20)
+            ),
+        );
+    }
+    let opts = BuildOptions {
+        html_in_memory: 0,
+        ..BuildOptions::default()
+    };
+    let mut b = Builder::default();
+    let mut step = |what: &str| {
+        let (config, tree) = load(&site);
+        let r = b
+            .build(tree.clone(), config.clone(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fresh = build(tree, config, &BuildOptions::default()).unwrap();
+        assert!(
+            r.plan == fresh.plan,
+            "{what} (feeds: {feeds}): the kept builder's build differs from a fresh one"
+        );
+        r
+    };
+    let first = step("first build");
+    if feeds {
+        // The 15 with a summary (the fixture's own pages have none).
+        assert_eq!(first.stats.pages_spilled, 15);
+        let feed = String::from_utf8(first.plan.files["atom.xml"].bytes.to_vec()).unwrap();
+        assert!(feed.contains("Body 27: words"), "{feed}");
+    } else {
+        assert!(first.stats.pages_spilled >= 30, "{}", first.stats.pages_spilled);
+    }
+    site.edit("site/content/posts/many-8.md", "Body 8:", "Body 8, edited:");
+    let edited = step("a page edited");
+    assert_eq!(edited.stats.pages_spilled, 1, "only the edited page is held anew");
+    let page = String::from_utf8(edited.plan.files["posts/many-8/index.html"].bytes.to_vec()).unwrap();
+    assert!(page.contains("Body 8, edited: words"), "{page}");
+    let doc = std::fs::read_to_string(site.path("site/templates/doc.html")).unwrap();
+    site.write("site/templates/doc.html", format!("{doc}{{# edited #}}"));
+    let all = step("a template edited");
+    assert!(all.stats.rendered > 30, "{}", all.stats.rendered);
+    site.edit("site/content/posts/many-8.md", "Body 8, edited:", "Body 8:");
+    step("the page edited back");
+}
