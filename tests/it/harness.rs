@@ -165,13 +165,59 @@ pub fn load(site: &TestSite) -> (Arc<Config>, Arc<SourceTree>) {
 /// An incremental build with `builder`, checked against a fresh build of the same input:
 /// whatever was reused, the result must be what a fresh build gives.
 pub fn rebuild(site: &TestSite, builder: &mut sitegen::build::Builder) -> BuildResult {
+    rebuild_with(site, builder, &BuildOptions::default())
+}
+
+/// [`rebuild`] with `opts` for the incremental build (the fresh one has the defaults).
+pub fn rebuild_with(site: &TestSite, builder: &mut sitegen::build::Builder, opts: &BuildOptions) -> BuildResult {
     let (config, tree) = load(site);
     let r = builder
-        .build(tree.clone(), config.clone(), &BuildOptions::default())
+        .build(tree.clone(), config.clone(), opts)
         .unwrap_or_else(|e| panic!("{e}"));
     let fresh = build(tree, config, &BuildOptions::default()).unwrap();
     assert!(r.plan == fresh.plan, "incremental build differs from a fresh build");
     r
+}
+
+/// Adds `n` posts to the blog fixture, `posts/many-{i}.md`: a heading `Part {i}`, then
+/// `Body {i}:` and `i * 20` words, and a summary break where `summary(i)`.
+pub fn many_posts(site: &TestSite, n: usize, summary: impl Fn(usize) -> bool) {
+    for i in 0..n {
+        let more = if summary(i) {
+            "\n\n<!-- more -->\n\nThe rest."
+        } else {
+            ""
+        };
+        site.write(
+            &format!("site/content/posts/many-{i}.md"),
+            format!(
+                "+++\ntitle = \"Many {i}\"\ndate = 2024-02-{:02}\n+++\n## Part {i}\n\nBody {i}: {}{more}\n",
+                i % 28 + 1,
+                "words ".repeat(i * 20)
+            ),
+        );
+    }
+}
+
+/// A `serve` session (without previews' browser) on `site`, streaming to `sink` if any.
+pub fn session(
+    site: &TestSite,
+    sink: Option<Arc<dyn sitegen::build::OutputSink>>,
+) -> (sitegen::serve::Session, sitegen::serve::Outcome) {
+    let args = sitegen::cli::SiteArgs {
+        drafts: false,
+        future: false,
+        base_url: None,
+        target: None,
+    };
+    sitegen::serve::Session::start(
+        site.root(),
+        Path::new("config.toml"),
+        args,
+        (false, sink),
+        Box::new(|_| {}),
+    )
+    .unwrap()
 }
 
 /// A number from the environment variable `name`, or `default` when it is unset or not one.

@@ -7,7 +7,7 @@ use sitegen::build::{build, BuildOptions, BuildResult, Builder};
 use sitegen::config::Config;
 use sitegen::source::SourceTree;
 
-use crate::harness::{load, rebuild, TestSite};
+use crate::harness::{load, many_posts, rebuild, rebuild_with, session, TestSite};
 
 fn html_only(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -297,25 +297,11 @@ fn no_preview_after_a_failed_build() {
 #[test]
 fn a_serve_session_previews_then_rebuilds_and_catches_up_after_a_cancel() {
     use sitegen::build::BuildPlan;
-    use sitegen::cli::SiteArgs;
-    use sitegen::serve::{Outcome, Session};
+    use sitegen::serve::Outcome;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let site = TestSite::fixture("blog");
-    let args = SiteArgs {
-        drafts: false,
-        future: false,
-        base_url: None,
-        target: None,
-    };
-    let (mut s, first) = Session::start(
-        site.root(),
-        std::path::Path::new("config.toml"),
-        args,
-        (false, None),
-        Box::new(|_| {}),
-    )
-    .unwrap();
+    let (mut s, first) = session(&site, None);
     assert!(matches!(first, Outcome::Built { .. }));
     let edit = |file: &str, from: &str, to: &str| {
         site.edit(file, from, to);
@@ -488,30 +474,16 @@ fn code_block_options_and_themes_rebuild_like_a_fresh_build() {
 #[test]
 fn serve_s_store_shows_a_fresh_build_through_cancels_failures_and_reverts() {
     use sitegen::build::{BuildPlan, OutputSink};
-    use sitegen::cli::SiteArgs;
     use sitegen::serve::server::Shared;
     use sitegen::serve::store::Store;
-    use sitegen::serve::{Outcome, Session};
+    use sitegen::serve::Outcome;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let site = TestSite::fixture("blog");
-    let args = SiteArgs {
-        drafts: false,
-        future: false,
-        base_url: None,
-        target: None,
-    };
     // A budget of 2 KB: most bodies wait in the temporary files.
     let store = Arc::new(Store::new(2048));
     let sink: Arc<dyn OutputSink> = store.clone();
-    let (mut s, first) = Session::start(
-        site.root(),
-        std::path::Path::new("config.toml"),
-        args,
-        (false, Some(sink)),
-        Box::new(|_| {}),
-    )
-    .unwrap();
+    let (mut s, first) = session(&site, Some(sink));
     assert!(matches!(first, Outcome::Built { .. }));
     assert!(s.plan.files.values().all(|f| f.streamed && f.bytes.is_empty()));
     let shared = Shared::new(&s.plan, store.clone());
@@ -604,37 +576,15 @@ fn kept_builder_case(feeds: bool) {
         let config = std::fs::read_to_string(site.path("config.toml")).unwrap();
         site.write("config.toml", format!("feed_filenames = []\n{config}"));
     }
-    for i in 0..30 {
-        let more = if i % 2 == 0 {
-            "\n\n<!-- more -->\n\nThe rest."
-        } else {
-            ""
-        };
-        site.write(
-            &format!("site/content/posts/many-{i}.md"),
-            format!(
-                "+++\ntitle = \"Many {i}\"\ndate = 2024-02-{:02}\n+++\n## Part {i}\n\nBody {i}: {}{more}\n",
-                i % 28 + 1,
-                "words ".repeat(i * 20)
-            ),
-        );
-    }
+    many_posts(&site, 30, |i| i % 2 == 0);
     let opts = BuildOptions {
         html_in_memory: 0,
         ..BuildOptions::default()
     };
     let mut b = Builder::default();
     let mut step = |what: &str| {
-        let (config, tree) = load(&site);
-        let r = b
-            .build(tree.clone(), config.clone(), &opts)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let fresh = build(tree, config, &BuildOptions::default()).unwrap();
-        assert!(
-            r.plan == fresh.plan,
-            "{what} (feeds: {feeds}): the kept builder's build differs from a fresh one"
-        );
-        r
+        eprintln!("{what} (feeds: {feeds})");
+        rebuild_with(&site, &mut b, &opts)
     };
     let first = step("first build");
     if feeds {
