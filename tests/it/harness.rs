@@ -268,10 +268,16 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(root: &Path) -> Serve {
+        Serve::start_with(root, &[])
+    }
+
+    /// [`Serve::start`] with these environment variables set.
+    pub fn start_with(root: &Path, env: &[(&str, &str)]) -> Serve {
         use std::io::BufRead;
         use std::process::Stdio;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sitegen"))
             .current_dir(root)
+            .envs(env.iter().copied())
             .args(["serve", "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
