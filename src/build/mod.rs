@@ -72,9 +72,10 @@ pub struct BuildOptions {
     /// its store of served files); without one (`--watch`, the library) every output's bytes
     /// stay in the plan.
     pub sink: Option<Arc<dyn OutputSink>>,
-    /// How many bytes of compressed page HTML a one-shot build whose listings show no page's
-    /// content holds in memory; the rest waits for its page's job in an unnamed temporary
-    /// file (in `TMPDIR`). Default 256 MiB (some 45,000 pages of long prose).
+    /// How many bytes of compressed page HTML a build whose listings show no page's content
+    /// holds in memory; the rest waits in unnamed temporary files (in `TMPDIR`): in a
+    /// one-shot build for its page's job, in a kept builder (`serve`) for as long as it
+    /// keeps the render. Default 256 MiB (some 45,000 pages of long prose).
     pub html_in_memory: usize,
 }
 
@@ -605,10 +606,10 @@ impl Builder {
     /// which reads every page's HTML at once) holds the pages' HTML compressed until their
     /// own jobs; past its memory budget in a temporary file, that of every page no listing
     /// reads the content of (then the page's own job is its only reader). A kept builder
-    /// (`serve`) does the same when no listing reads any page's content, for as long as it
-    /// keeps the render. With `free_texts`
-    /// the pages keep only their front matter (positions of errors in it): each body goes as
-    /// soon as it is rendered; its render holds what the templates show. The renders'
+    /// (`serve`) does the same for as long as it keeps the render, in one spill for all its
+    /// builds. With `free_texts` the pages keep only their front matter (positions of
+    /// errors in it): each body goes as soon as it is rendered; its render holds what the
+    /// templates show. The renders'
     /// errors and broken anchor links go to `errors`; with the renders, how many pages'
     /// HTML this phase put in a temporary file.
     fn markdown_phase(
@@ -621,15 +622,15 @@ impl Builder {
         errors: &mut Vec<Diagnostic>,
     ) -> (Renders, usize) {
         let search = templates.site.config.search.enabled;
-        let spill = if self.one_shot {
-            (listed.content != listed::Reads::Always && !search).then(|| markdown::Spill::new(opts.html_in_memory))
-        } else {
-            (listed.content != listed::Reads::Always && !search).then(|| {
+        let spill = (listed.content != listed::Reads::Always && !search).then(|| {
+            if self.one_shot {
+                markdown::Spill::new(opts.html_in_memory)
+            } else {
                 self.html_spill
                     .get_or_init(|| markdown::Spill::kept(opts.html_in_memory))
                     .clone()
-            })
-        };
+            }
+        });
         let only_with_summary = listed.content == listed::Reads::WithoutSummary;
         let texts = free_texts.then(|| {
             model

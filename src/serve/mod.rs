@@ -211,7 +211,7 @@ impl Session {
             cancel: self.cancel.clone(),
             now: Some(chrono::Local::now().fixed_offset()),
             sink: self.sink.clone(),
-            ..BuildOptions::default()
+            html_in_memory: BuildOptions::html_in_memory_from_env(),
         };
         match self.builder.build(self.tree.clone(), self.config.clone(), &opts) {
             Ok(r) => {
