@@ -237,6 +237,12 @@ pub fn content_type(path: &str) -> String {
     }
 }
 
+/// A file-system path in the one spelling the site's logical paths, messages and imports
+/// use: `/` between its parts on every system.
+pub fn slash(p: &std::path::Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
 /// Lowercase hex of bytes (sha256 digests in cache keys, state records and file names).
 pub fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)

@@ -163,7 +163,7 @@ impl SourceTree {
             }
             for (dir, prefix) in &Self::layers(root, config) {
                 if let Ok(rel) = p.strip_prefix(dir) {
-                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    let rel = crate::paths::slash(rel);
                     logical.push(format!("{prefix}{rel}").trim_end_matches('/').to_string());
                 }
             }
@@ -343,7 +343,7 @@ fn add_embedded(tree: &mut SourceTree, dir: &Dir<'static>) {
         match entry {
             include_dir::DirEntry::Dir(d) => add_embedded(tree, d),
             include_dir::DirEntry::File(f) => {
-                let rel = f.path().to_string_lossy().replace('\\', "/");
+                let rel = crate::paths::slash(f.path());
                 let logical = match rel.strip_prefix("i18n/") {
                     Some(r) => format!("{THEME_I18N}{r}"),
                     None => rel.clone(),
@@ -446,11 +446,7 @@ fn read_dir_files(
         paths
             .into_par_iter()
             .map(|p| {
-                let rel = p
-                    .strip_prefix(dir)
-                    .expect("walkdir yields children")
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let rel = crate::paths::slash(p.strip_prefix(dir).expect("walkdir yields children"));
                 let bytes =
                     std::fs::read(&p).map_err(|e| Diagnostic::new(display(root, &p), format!("cannot read: {e}")))?;
                 Ok((
@@ -464,7 +460,7 @@ fn read_dir_files(
 
 /// A path relative to the site root when it is inside it, for messages.
 pub fn display(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    crate::paths::slash(p.strip_prefix(root).unwrap_or(p))
 }
 
 #[cfg(test)]

@@ -533,12 +533,7 @@ fn uses_resize_image(dest: &Path) -> Option<String> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && e.path().components().any(|c| c.as_os_str() == "templates"))
         .find(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("resize_image(")))
-        .and_then(|e| {
-            e.path()
-                .strip_prefix(dest)
-                .ok()
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-        })
+        .and_then(|e| e.path().strip_prefix(dest).ok().map(crate::paths::slash))
 }
 
 /// Zola's built-in templates that differ from sitegen's default theme, written into the
@@ -587,11 +582,7 @@ fn files_under(root: &Path) -> Vec<(PathBuf, String)> {
     files
         .into_iter()
         .map(|p| {
-            let rel = p
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = crate::paths::slash(p.strip_prefix(root).expect("under root"));
             (p, rel)
         })
         .collect()
@@ -609,7 +600,7 @@ fn rewrite_templates(dest: &Path, theme: Option<&str>, notes: &mut Vec<Note>) ->
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())
             .filter_map(|e| {
-                let rel = e.path().strip_prefix(&dir).ok()?.to_string_lossy().replace('\\', "/");
+                let rel = crate::paths::slash(e.path().strip_prefix(&dir).ok()?);
                 Some((rel, std::fs::read_to_string(e.path()).ok()?))
             })
             .collect()
